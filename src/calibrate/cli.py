@@ -1,0 +1,243 @@
+"""Command line: ``calibrate fit``, ``calibrate score``.
+
+The CLI only parses options, calls the public API and prints. Every
+:class:`~calibrate.errors.CalibrateError` becomes one line on standard error
+and exit code 1, with nothing written.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .errors import CalibrateError
+
+app = typer.Typer(
+    name="calibrate",
+    help="Learn lead-scoring points and an MQL threshold from won/lost history.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+_out = Console(highlight=False, soft_wrap=True)
+
+
+def _version(value: bool):
+    if value:
+        _out.print(f"calibrate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+):
+    """Learn lead-scoring points and an MQL threshold from won/lost history."""
+
+
+def _fail(exc: Exception):
+    _err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _parse_types(specs: list[str]) -> dict[str, str]:
+    types = {}
+    for spec in specs:
+        column, sep, kind = spec.rpartition("=")
+        if not sep or not column:
+            raise CalibrateError(
+                f"--type takes COLUMN=KIND (e.g. TrafficType=categorical), got {spec!r}"
+            )
+        types[column] = kind
+    return types
+
+
+@app.command()
+def fit(
+    data: Annotated[Path, typer.Argument(help="Past leads: CSV or Parquet, one row per lead.")],
+    outcome: Annotated[str, typer.Option(help="Outcome column (won/lost).")],
+    out: Annotated[
+        Path, typer.Option(help="Folder for scoring_config.json, report.html, metrics.json.")
+    ],
+    positive: Annotated[
+        str | None, typer.Option(help="Outcome value meaning won, when not evident.")
+    ] = None,
+    id: Annotated[str | None, typer.Option("--id", help="Lead id column (unique).")] = None,
+    exclude: Annotated[
+        list[str],
+        typer.Option(help="Column not to use; 'COL:reason' records why. Repeatable."),
+    ] = [],  # noqa: B006 - typer reads the default, it is never mutated
+    date: Annotated[
+        str | None, typer.Option(help="Decision date column: hold out the latest leads.")
+    ] = None,
+    holdout: Annotated[float, typer.Option(help="Share of leads held out.")] = 0.3,
+    seed: Annotated[int, typer.Option(help="Seed of the split and folds.")] = 0,
+    sep: Annotated[str | None, typer.Option(help="CSV separator (sniffed by default).")] = None,
+    type: Annotated[
+        list[str],
+        typer.Option("--type", help="Override a column's kind: COL=numeric|categorical|boolean."),
+    ] = [],  # noqa: B006
+    implicit: Annotated[list[str], typer.Option(help="Column to label behaviour.")] = [],  # noqa: B006
+    explicit: Annotated[list[str], typer.Option(help="Column to label fit.")] = [],  # noqa: B006
+    win_value: Annotated[float, typer.Option(help="Value of a won lead.")] = 5000.0,
+    cost_per_lead: Annotated[float, typer.Option(help="Cost of one sales follow-up.")] = 250.0,
+    max_bins: Annotated[int, typer.Option(help="Most ranges per numeric criterion.")] = 5,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+):
+    """Learn a points sheet and an MQL threshold; write config, report and metrics."""
+    from .pipeline import fit as run_fit
+
+    try:
+        with _progress(quiet) as step:
+            result = run_fit(
+                data,
+                outcome=outcome,
+                positive=positive,
+                id=id,
+                exclude=exclude,
+                date=date,
+                holdout=holdout,
+                seed=seed,
+                types=_parse_types(type),
+                implicit=implicit,
+                explicit=explicit,
+                win_value=win_value,
+                cost_per_lead=cost_per_lead,
+                max_bins=max_bins,
+                sep=sep,
+                progress=step,
+            )
+            step("write")
+            paths = result.save(out)
+    except CalibrateError as exc:
+        _fail(exc)
+    if quiet:
+        return
+    m = result.metrics
+    _out.print(
+        f"Hold-out AUC {m['holdout_auc_points']:.3f} with integer points "
+        f"({m['holdout_auc_model']:.3f} unrounded), "
+        f"{m['n_holdout']:,} {m['split']} hold-out leads."
+    )
+    _out.print(
+        f"MQL threshold {m['threshold']}: passes {m['share_passed']:.1%} of leads, "
+        f"captures {m['share_wins_captured']:.1%} of wins."
+    )
+    for column, reason in result.leads.excluded.items():
+        _out.print(f"left out {column!r}: {reason}")
+    for warning in result.warnings:
+        _err.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+    for path in paths.values():
+        _out.print(f"wrote {path}")
+
+
+@app.command()
+def score(
+    config: Annotated[
+        Path, typer.Argument(help="scoring_config.json written by 'calibrate fit'.")
+    ],
+    data: Annotated[Path, typer.Argument(help="Leads to score: CSV or Parquet.")],
+    out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet.")],
+    sep: Annotated[str | None, typer.Option(help="CSV separator (sniffed by default).")] = None,
+    breakdown: Annotated[
+        bool, typer.Option("--breakdown", help="Add every criterion's points.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+):
+    """Score leads with a scoring config alone: id, score (0-100) and mql per lead."""
+    from ._files import write_files
+    from .export import ScoringConfig
+
+    try:
+        cfg = ScoringConfig.load(config)
+        scored = cfg.score(data, sep=sep, breakdown=breakdown)
+        write_files({out: _table_bytes(scored, out)})
+    except CalibrateError as exc:
+        _fail(exc)
+    if not quiet:
+        _out.print(
+            f"scored {len(scored):,} leads, {int(scored['mql'].sum()):,} MQLs "
+            f"(threshold {cfg.mql_threshold}); wrote {out}"
+        )
+
+
+@app.command("make-leads")
+def make_leads_command(
+    out: Annotated[Path, typer.Argument(help="Output file: .csv or .parquet.")],
+    n: Annotated[int, typer.Option(help="Number of leads.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+):
+    """Write simulated B2B leads with known effects, to try calibrate on."""
+    from ._files import write_files
+    from .datasets import make_leads
+
+    try:
+        leads = make_leads(n, seed=seed)
+        write_files({out: _table_bytes(leads, out)})
+    except CalibrateError as exc:
+        _fail(exc)
+    _out.print(f"wrote {len(leads):,} leads to {out}")
+
+
+def _table_bytes(frame, path: Path) -> bytes:
+    buffer = io.BytesIO()
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        frame.to_parquet(buffer, index=False)
+        return buffer.getvalue()
+    booleans = frame.select_dtypes(include="bool").columns
+    text = frame.assign(**{c: frame[c].map({True: "true", False: "false"}) for c in booleans})
+    text.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+class _progress:
+    """Show the current step on standard error; silent when quiet or not a terminal."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.status = None
+
+    def __enter__(self):
+        if not self.quiet and _err.is_terminal:
+            self.status = _err.status("reading leads")
+            self.status.start()
+        return self.step
+
+    def step(self, name: str):
+        if self.status is not None:
+            self.status.update(_STEP_TEXT.get(name, name))
+
+    def __exit__(self, *exc):
+        if self.status is not None:
+            self.status.stop()
+        return False
+
+
+_STEP_TEXT = {
+    "read": "reading and checking leads",
+    "split": "holding out leads for evaluation",
+    "fit": "fitting the model (cross-validating the penalty)",
+    "points": "scaling weights into integer points",
+    "threshold": "choosing the MQL threshold",
+    "export": "building the scoring config",
+    "write": "writing config, report and metrics",
+}
+
+
+def main():
+    """Entry point of the ``calibrate`` command."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        _err.print("interrupted; nothing written")
+        sys.exit(130)

@@ -1,0 +1,273 @@
+"""Export: the scoring config, the single source of truth for production.
+
+:class:`ScoringConfig` holds everything a scorer needs: the criteria with
+their bands and integer points, the base points, the score scale, the MQL
+threshold and the policy that chose it, the hold-out calibration of score
+bands, and metadata on the model and training data. It is plain JSON with a
+``schema_version``, checked against the JSON Schema shipped in the package
+(``calibrate/schema/scoring_config.schema.json``) and against its own
+consistency; loading never executes code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from ._criteria import Criterion
+from ._files import write_files
+from .errors import ConfigError
+
+__all__ = ["SCHEMA_VERSION", "ScoringConfig", "config_schema"]
+
+SCHEMA_VERSION = "1.0"
+
+
+@cache
+def config_schema() -> dict:
+    """The JSON Schema of the scoring config, as shipped in the package."""
+    text = resources.files("calibrate").joinpath("schema/scoring_config.schema.json").read_text()
+    return json.loads(text)
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """A versioned, self-checking scoring config.
+
+    Parameters
+    ----------
+    criteria : tuple of Criterion
+        Criteria whose bands all carry integer points.
+    base_points : int
+        Points every lead starts with.
+    threshold : dict
+        ``{"mql": int, "policy": {...}, ...}``: leads scoring at least
+        ``mql`` are MQLs.
+    min_score, max_score : int
+        The score scale; scores are clipped to it.
+    id_column : str or None
+        The lead id column; None means row numbers from 1.
+    calibration : dict
+        ``{"measured_on": ..., "bands": [...]}``: win rate per score band.
+    model, training_data : dict
+        Metadata: how the sheet was fitted and on what.
+
+    Examples
+    --------
+    >>> from calibrate._criteria import Band
+    >>> crit = Criterion("title", "title", "categorical", "explicit", bands=(
+    ...     Band("VP", "levels", values=("VP",), points=30),
+    ...     Band("Other", "other", points=0), Band("Missing", "missing", points=0)))
+    >>> config = ScoringConfig(criteria=(crit,), base_points=10, threshold={
+    ...     "mql": 40, "policy": {"name": "manual"}})
+    >>> config.score(pd.DataFrame({"title": ["VP", "CEO", None]}))
+      row  score    mql
+    0   1     40   True
+    1   2     10  False
+    2   3     10  False
+    """
+
+    criteria: tuple
+    base_points: int
+    threshold: dict
+    min_score: int = 0
+    max_score: int = 100
+    id_column: str | None = None
+    calibration: dict = field(default_factory=dict)
+    model: dict = field(default_factory=dict)
+    training_data: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        _check_consistency(self)
+
+    @property
+    def mql_threshold(self) -> int:
+        """Leads scoring at least this are MQLs."""
+        return int(self.threshold["mql"])
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready mapping, with its checksum."""
+        body = {
+            "schema_version": SCHEMA_VERSION,
+            "calibrate_version": __version__,
+            "id_column": self.id_column,
+            "score": {
+                "min": int(self.min_score),
+                "max": int(self.max_score),
+                "base_points": int(self.base_points),
+            },
+            "criteria": [c.to_dict() for c in self.criteria],
+            "threshold": self.threshold,
+        }
+        if self.calibration:
+            body["calibration"] = self.calibration
+        if self.model:
+            body["model"] = self.model
+        if self.training_data:
+            body["training_data"] = self.training_data
+        body["checksum"] = _checksum(body)
+        return body
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ScoringConfig:
+        """Check a mapping against the schema, its checksum and its consistency.
+
+        Raises
+        ------
+        ConfigError
+            Naming the first problem found and where it is.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError(f"a scoring config is a JSON object, got {type(data).__name__}")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ConfigError(
+                f"unsupported schema_version {version!r}; this calibrate reads {SCHEMA_VERSION!r}"
+            )
+        _validate_schema(data)
+        expected = _checksum({k: v for k, v in data.items() if k != "checksum"})
+        if data["checksum"] != expected:
+            raise ConfigError(
+                "checksum does not match the content: the config was edited by hand or damaged"
+            )
+        score = data["score"]
+        return cls(
+            criteria=tuple(Criterion.from_dict(c) for c in data["criteria"]),
+            base_points=score["base_points"],
+            threshold=data["threshold"],
+            min_score=score["min"],
+            max_score=score["max"],
+            id_column=data.get("id_column"),
+            calibration=data.get("calibration", {}),
+            model=data.get("model", {}),
+            training_data=data.get("training_data", {}),
+        )
+
+    def to_json(self) -> str:
+        """The config as JSON text (deterministic: same config, same bytes)."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+    def save(self, path: os.PathLike | str) -> Path:
+        """Write the config as JSON, atomically."""
+        return write_files({path: self.to_json()})[0]
+
+    @classmethod
+    def load(cls, path: os.PathLike | str) -> ScoringConfig:
+        """Read and check a config file.
+
+        Raises
+        ------
+        ConfigError
+            When the file is missing, not JSON, or not a valid config.
+        """
+        path = Path(os.fspath(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+        try:
+            data = json.loads(text, parse_constant=_reject_constant)
+        except (json.JSONDecodeError, ValueError) as exc:
+            raise ConfigError(f"config {path} is not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    def score(self, data, *, sep: str | None = None, breakdown: bool = False) -> pd.DataFrame:
+        """Score leads with this config alone (see :func:`calibrate.scorer.score_leads`)."""
+        from .scorer import score_leads
+
+        return score_leads(self, data, sep=sep, breakdown=breakdown)
+
+    def points_sheet(self) -> pd.DataFrame:
+        """One row per band: criterion, group, band, points."""
+        return pd.DataFrame(
+            [
+                {"criterion": c.name, "group": c.group, "band": b.label, "points": b.points}
+                for c in self.criteria
+                for b in c.bands
+            ]
+        )
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not allowed in a scoring config")
+
+
+def _checksum(body: dict) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _validate_schema(data: dict) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(config_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ConfigError(f"config does not match the schema at {where}: {error.message}")
+
+
+def _check_consistency(config: ScoringConfig) -> None:
+    if not config.criteria:
+        raise ConfigError("a config needs at least one criterion")
+    if config.max_score <= config.min_score:
+        raise ConfigError(f"score max {config.max_score} is not above min {config.min_score}")
+    mql = config.threshold.get("mql") if isinstance(config.threshold, dict) else None
+    if isinstance(mql, bool) or not isinstance(mql, int):
+        raise ConfigError(f"threshold mql must be an integer, got {mql!r}")
+    if not config.min_score <= mql <= config.max_score:
+        raise ConfigError(
+            f"threshold mql {mql} is outside the score scale {config.min_score}-{config.max_score}"
+        )
+    names = [c.name for c in config.criteria]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"criterion names must be unique; repeated: {dupes}")
+    for criterion in config.criteria:
+        _check_criterion(criterion)
+
+
+def _check_criterion(criterion: Criterion) -> None:
+    where = f"criterion {criterion.name!r}"
+    kinds = [b.kind for b in criterion.bands]
+    for band in criterion.bands:
+        if isinstance(band.points, bool) or not isinstance(band.points, int):
+            raise ConfigError(f"{where}, band {band.label!r}: points must be an integer")
+    if kinds.count("missing") != 1:
+        raise ConfigError(f"{where} needs exactly one missing band, has {kinds.count('missing')}")
+    if criterion.kind == "numeric":
+        ranges = [b for b in criterion.bands if b.kind == "range"]
+        if len(ranges) + 1 != len(kinds):
+            raise ConfigError(f"{where} is numeric: only range bands and one missing band")
+        if ranges[0].lower is not None or ranges[-1].upper is not None:
+            raise ConfigError(
+                f"{where}: range bands must cover all numbers (first open below, last above)"
+            )
+        for left, right in zip(ranges[:-1], ranges[1:], strict=True):
+            if left.upper is None or right.lower is None or left.upper != right.lower:
+                raise ConfigError(
+                    f"{where}: bands {left.label!r} and {right.label!r} leave a gap or overlap "
+                    f"({left.upper} vs {right.lower})"
+                )
+        return
+    if "range" in kinds:
+        raise ConfigError(f"{where} is {criterion.kind}: range bands are for numeric criteria")
+    if kinds.count("other") > 1:
+        raise ConfigError(f"{where} has more than one 'other' band")
+    seen: dict[str, str] = {}
+    for band in criterion.bands:
+        for value in band.values:
+            if value in seen:
+                raise ConfigError(
+                    f"{where}: value {value!r} is in both band {seen[value]!r} and {band.label!r}"
+                )
+            seen[value] = band.label

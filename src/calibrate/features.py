@@ -1,0 +1,273 @@
+"""Features: cut every lead attribute into a few readable bands.
+
+:class:`LeadBinner` learns, from past leads, the bands a points sheet can
+hold: numeric columns (company size, page views, time on site...) get a few
+ranges with round edges, chosen by a shallow decision tree on the outcome;
+categorical columns (role, seniority, industry, source...) keep their common
+levels and group the rare ones as "Other". Every criterion has a "Missing"
+band, so a missing value is never silently dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.validation import check_is_fitted
+
+from ._check_input import check_columns, check_frame, check_sample_weight, check_target
+from ._criteria import Band, Criterion, coerce_column, nice_number, range_label
+from ._params import check_params, integer, optional, real
+from .errors import DataError
+
+__all__ = ["LeadBinner"]
+
+
+class LeadBinner(TransformerMixin, BaseEstimator):
+    """Learn readable bands for every candidate criterion.
+
+    Parameters
+    ----------
+    max_bins : int, default=5
+        Most ranges a numeric criterion is cut into (the missing band aside).
+    min_bin_share : float, default=0.05
+        Smallest share of training leads (with a value) that a numeric range holds.
+    min_level_count : int, default=30
+        Categorical levels with fewer training leads are grouped as "Other".
+    min_level_share : float, default=0.005
+        Categorical levels with a smaller share of training leads are grouped
+        as "Other".
+    max_levels : int, default=25
+        Most levels kept per categorical criterion, most frequent first.
+    column_types : dict, optional
+        ``{column: "numeric" | "categorical" | "boolean"}``. Columns not listed
+        are inferred as :func:`calibrate.load_leads` does.
+    groups : dict, optional
+        ``{column: "explicit" | "implicit"}``; unlisted columns are explicit.
+
+    Attributes
+    ----------
+    criteria_ : list of Criterion
+        One per input column, in input order, with its bands.
+    band_stats_ : pandas.DataFrame
+        Per band: criterion, group, band, n_leads, share, wins, win_rate on
+        the training leads.
+    feature_names_in_ : ndarray of str
+        Input columns seen in :meth:`fit`.
+    n_features_in_ : int
+        Number of input columns.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"title": ["VP", "VP", "Staff", "Staff"] * 25,
+    ...                   "clicks": [5, 3, 0, 1] * 25})
+    >>> y = np.array([1, 1, 0, 0] * 25)
+    >>> binner = LeadBinner(min_level_count=1).fit(X, y)
+    >>> [b.label for b in binner.criteria_[1].bands]
+    ['0-1', '2+', 'Missing']
+    >>> binner.transform(X.head(3))
+       title  clicks
+    0      1       1
+    1      1       1
+    2      0       0
+    """
+
+    _rules = {
+        "max_bins": integer(2, 50),
+        "min_bin_share": real(0, 0.5, low_open=True),
+        "min_level_count": integer(1),
+        "min_level_share": real(0, 0.5),
+        "max_levels": integer(1),
+        "column_types": optional((lambda v: isinstance(v, dict), "a dict")),
+        "groups": optional((lambda v: isinstance(v, dict), "a dict")),
+    }
+
+    def __init__(
+        self,
+        *,
+        max_bins=5,
+        min_bin_share=0.05,
+        min_level_count=30,
+        min_level_share=0.005,
+        max_levels=25,
+        column_types=None,
+        groups=None,
+    ):
+        self.max_bins = max_bins
+        self.min_bin_share = min_bin_share
+        self.min_level_count = min_level_count
+        self.min_level_share = min_level_share
+        self.max_levels = max_levels
+        self.column_types = column_types
+        self.groups = groups
+
+    def fit(self, X: pd.DataFrame, y, sample_weight=None):
+        """Learn the bands of every column of ``X``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Candidate criteria, one column each.
+        y : array-like of bool
+            Won (True) or lost.
+        sample_weight : array-like, optional
+            Weight of each lead.
+
+        Returns
+        -------
+        self : LeadBinner
+        """
+        check_params(self, self._rules)
+        X = check_frame(X)
+        y = check_target(y, len(X))
+        w = check_sample_weight(sample_weight, len(X))
+        types = dict(self.column_types or {})
+        groups = dict(self.groups or {})
+        criteria = []
+        for column in X.columns:
+            kind = types.get(column) or _infer_kind(X[column], column)
+            values = coerce_column(X[column], kind, column)
+            group = groups.get(column, "explicit")
+            if kind == "numeric":
+                bands = self._numeric_bands(values, y, w)
+            else:
+                bands = self._level_bands(values, w, boolean=kind == "boolean")
+            criteria.append(Criterion(str(column), str(column), kind, group, bands))
+        self.criteria_ = criteria
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(criteria)
+        self.band_stats_ = self._band_stats(self.transform(X), y, w)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Band code of every lead in every criterion.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Must hold every column seen in :meth:`fit`; extra columns are ignored.
+
+        Returns
+        -------
+        pandas.DataFrame of int64
+            One column per criterion; codes index ``criteria_[j].bands``.
+        """
+        check_is_fitted(self, "criteria_")
+        X = check_frame(X)
+        check_columns(X, self.feature_names_in_)
+        return pd.DataFrame({c.name: c.assign(X[c.column]) for c in self.criteria_}, index=X.index)
+
+    def one_hot(self, X: pd.DataFrame) -> sp.csr_matrix:
+        """Sparse 0/1 design matrix, one column per band (see :meth:`get_feature_names_out`)."""
+        codes = self.transform(X).to_numpy()
+        return self.codes_to_design(codes)
+
+    def codes_to_design(self, codes: np.ndarray) -> sp.csr_matrix:
+        """Sparse one-hot design from a band-code matrix as :meth:`transform` gives."""
+        check_is_fitted(self, "criteria_")
+        offsets = self.band_offsets()
+        n, k = codes.shape
+        cols = (codes + offsets[:-1][None, :]).ravel()
+        rows = np.repeat(np.arange(n), k)
+        data = np.ones(n * k)
+        return sp.csr_matrix((data, (rows, cols)), shape=(n, offsets[-1]))
+
+    def band_offsets(self) -> np.ndarray:
+        """Start of each criterion's block in the one-hot design (and the total)."""
+        check_is_fitted(self, "criteria_")
+        return np.cumsum([0] + [len(c.bands) for c in self.criteria_])
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names ``"criterion=band"`` of the one-hot design's columns."""
+        check_is_fitted(self, "criteria_")
+        return np.asarray(
+            [f"{c.name}={b.label}" for c in self.criteria_ for b in c.bands], dtype=object
+        )
+
+    def _numeric_bands(self, x: pd.Series, y: np.ndarray, w: np.ndarray) -> tuple[Band, ...]:
+        present = x.notna().to_numpy()
+        xv = x.to_numpy(dtype=float, na_value=np.nan)[present]
+        integer_valued = bool(np.all(np.mod(xv, 1) == 0)) if len(xv) else False
+        nonnegative = bool(len(xv)) and bool(xv.min() >= 0)
+        edges = self._tree_edges(xv, y[present], w[present], integer_valued)
+        bounds = [None, *edges, None]
+        bands = [
+            Band(range_label(lo, hi, integer_valued, nonnegative), "range", lower=lo, upper=hi)
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+        return (*bands, Band("Missing", "missing"))
+
+    def _tree_edges(self, x, y, w, integer_valued) -> list[float]:
+        uniq = np.unique(x)
+        min_leaf = max(int(np.ceil(self.min_bin_share * len(x))), 1)
+        if len(uniq) < 2 or len(x) < 2 * min_leaf or len(np.unique(y)) < 2:
+            return []
+        tree = DecisionTreeClassifier(
+            max_leaf_nodes=self.max_bins, min_samples_leaf=min_leaf, random_state=0
+        )
+        tree.fit(x.reshape(-1, 1), y, sample_weight=w)
+        cuts = np.sort(tree.tree_.threshold[tree.tree_.feature >= 0])
+        edges = []
+        for t in cuts:
+            # The split sends a <= t left and b > t right, with a, b adjacent
+            # training values; any edge in (a, b] keeps the same partition.
+            b = uniq[np.searchsorted(uniq, t, side="right")]
+            a = uniq[np.searchsorted(uniq, t, side="right") - 1]
+            edges.append(_round_edge(a, b, integer_valued))
+        return sorted(set(edges))
+
+    def _level_bands(self, text: pd.Series, w: np.ndarray, boolean: bool) -> tuple[Band, ...]:
+        present = text.notna().to_numpy()
+        weights = pd.Series(w[present]).groupby(text[present].to_numpy()).sum()
+        if boolean:
+            kept = [level for level in ("true", "false") if level in weights.index]
+            bands = [Band("Yes" if v == "true" else "No", "levels", values=(v,)) for v in kept]
+            return (*bands, Band("Missing", "missing"))
+        floor = max(self.min_level_count, self.min_level_share * w[present].sum())
+        order = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
+        kept = [level for level, count in order if count >= floor][: self.max_levels]
+        bands = [Band(level, "levels", values=(level,)) for level in kept]
+        return (*bands, Band("Other", "other"), Band("Missing", "missing"))
+
+    def _band_stats(self, codes: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> pd.DataFrame:
+        rows = []
+        total = w.sum()
+        for criterion in self.criteria_:
+            c = codes[criterion.name].to_numpy()
+            n = np.bincount(c, weights=w, minlength=len(criterion.bands))
+            wins = np.bincount(c, weights=w * y, minlength=len(criterion.bands))
+            for i, band in enumerate(criterion.bands):
+                rows.append(
+                    {
+                        "criterion": criterion.name,
+                        "group": criterion.group,
+                        "band": band.label,
+                        "n_leads": float(n[i]),
+                        "share": float(n[i] / total),
+                        "wins": float(wins[i]),
+                        "win_rate": float(wins[i] / n[i]) if n[i] > 0 else np.nan,
+                    }
+                )
+        return pd.DataFrame(rows)
+
+
+def _round_edge(a: float, b: float, integer_valued: bool) -> float:
+    """Roundest number in ``(a, b]``: an edge people can read."""
+    if integer_valued:
+        return float(np.floor(a) + 1)
+    for digits in range(1, 7):
+        for candidate in (nice_number(b, digits), nice_number((a + b) / 2, digits)):
+            if a < candidate <= b:
+                return candidate
+    return float(b)
+
+
+def _infer_kind(values: pd.Series, column: str) -> str:
+    from .ingest import _infer_kind as infer
+
+    kind, reason = infer(values, column, None)
+    if kind is None:
+        raise DataError(f"column {column!r} cannot be a criterion: it {reason}")
+    return kind

@@ -1,0 +1,534 @@
+"""Ingest: read a lead table and check it once, for the whole library.
+
+:func:`read_table` reads CSV (separator sniffed) or Parquet as it is stored;
+:func:`load_leads` turns that table into :class:`LeadData`: typed feature
+columns, a boolean outcome, unique lead ids, optional decision dates, and the
+columns left out with the reason for each. Every problem with the data is
+raised here as a :class:`~calibrate.errors.DataError` that names the column,
+how many rows are affected and a few example values or rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._criteria import COLUMN_KINDS, FALSE_TOKENS, TRUE_TOKENS, coerce_column, is_missing_token
+from .errors import DataError, format_examples
+
+__all__ = ["LeadData", "load_leads", "read_table"]
+
+POSITIVE_LABELS = frozenset(TRUE_TOKENS | {"won", "win", "converted", "positive", "success"})
+NEGATIVE_LABELS = frozenset(
+    FALSE_TOKENS | {"lost", "lose", "loss", "not converted", "negative", "failure"}
+)
+
+#: Column names that suggest behaviour (implicit) rather than who the lead is.
+_BEHAVIOUR_WORDS = re.compile(
+    r"click|open|view|visit|download|webinar|event|session|page|activit|demo|form|email"
+    r"|time_on|bounce|exit|contact|campaign|previous|pdays|poutcome|duration|attend",
+    re.IGNORECASE,
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".gz", ".bz2", ".zip", ".xz"}
+_PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
+
+
+@dataclass(frozen=True)
+class LeadData:
+    """A checked lead table, split into the parts the pipeline needs.
+
+    Attributes
+    ----------
+    features : pandas.DataFrame
+        Candidate criteria, one column per attribute, read as their kind:
+        numeric as float64 (NaN for missing), categorical and boolean as
+        text (None for missing; booleans as "true"/"false").
+    column_types : dict
+        ``{column: "numeric" | "categorical" | "boolean"}`` for every feature.
+    groups : dict
+        ``{column: "explicit" | "implicit"}`` for every feature.
+    outcome : pandas.Series of bool or None
+        True for won leads; None when the table is to be scored.
+    ids : pandas.Series of str
+        Lead ids, unique; row numbers from 1 when no id column is named.
+    dates : pandas.Series of datetime64 or None
+        Decision dates, used for a time-ordered hold-out.
+    excluded : dict
+        ``{column: reason}`` for every column not used as a criterion.
+    source : str
+        Where the data came from, for the report.
+    positive_label : str or None
+        The outcome value read as won.
+    id_column : str or None
+        The id column, or None when ids are row numbers.
+    warnings : tuple of str
+        Things worth a look that did not stop the run.
+    """
+
+    features: pd.DataFrame
+    column_types: dict
+    groups: dict
+    outcome: pd.Series | None
+    ids: pd.Series
+    dates: pd.Series | None = None
+    excluded: dict = field(default_factory=dict)
+    source: str = "DataFrame"
+    positive_label: str | None = None
+    id_column: str | None = None
+    warnings: tuple = ()
+
+    @property
+    def n_leads(self) -> int:
+        """Number of leads (rows)."""
+        return len(self.ids)
+
+    def subset(self, rows: np.ndarray) -> LeadData:
+        """The same data restricted to the given row positions."""
+        take = np.asarray(rows)
+        return LeadData(
+            features=self.features.iloc[take].reset_index(drop=True),
+            column_types=self.column_types,
+            groups=self.groups,
+            outcome=None
+            if self.outcome is None
+            else self.outcome.iloc[take].reset_index(drop=True),
+            ids=self.ids.iloc[take].reset_index(drop=True),
+            dates=None if self.dates is None else self.dates.iloc[take].reset_index(drop=True),
+            excluded=self.excluded,
+            source=self.source,
+            positive_label=self.positive_label,
+            id_column=self.id_column,
+            warnings=self.warnings,
+        )
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the data as calibrate reads it (values, types, outcome, ids).
+
+        The same leads give the same fingerprint whatever file format or
+        column order they came in.
+        """
+        digest = hashlib.sha256()
+        for column in sorted(self.features.columns):
+            digest.update(f"{column}\x1f{self.column_types[column]}\x1e".encode())
+            digest.update(_hash_values(self.features[column]))
+        digest.update(b"ids\x1e" + _hash_values(self.ids))
+        if self.outcome is not None:
+            digest.update(b"outcome\x1e" + _hash_values(self.outcome.astype("int8")))
+        return "sha256:" + digest.hexdigest()
+
+
+def _hash_values(values: pd.Series) -> bytes:
+    hashed = pd.util.hash_pandas_object(values.reset_index(drop=True), index=False)
+    return hashed.to_numpy().tobytes()
+
+
+def read_table(source, *, sep: str | None = None, encoding: str = "utf-8-sig") -> pd.DataFrame:
+    """Read a lead table from CSV or Parquet, as stored.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        A CSV file (plain or compressed) or a Parquet file. A DataFrame is
+        returned as a copy.
+    sep : str, optional
+        CSV separator. By default it is sniffed from the first lines among
+        comma, semicolon, tab and pipe.
+    encoding : str, default "utf-8-sig"
+        Text encoding of a CSV file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        CSV columns are text (types are inferred later, in one place, by
+        :func:`load_leads`); Parquet columns keep their stored types.
+
+    Raises
+    ------
+    DataError
+        The file is missing, unreadable, not CSV/Parquet, or has no rows.
+    """
+    if isinstance(source, pd.DataFrame):
+        if source.empty:
+            raise DataError("the lead table is empty: it has no rows")
+        return source.copy()
+    path = Path(os.fspath(source))
+    if not path.exists():
+        raise DataError(f"cannot read {path}: no such file")
+    if path.is_dir():
+        raise DataError(f"cannot read {path}: it is a folder, not a CSV or Parquet file")
+    if path.stat().st_size == 0:
+        raise DataError(f"cannot read {path}: the file is empty")
+    if _is_parquet(path):
+        frame = _read_parquet(path)
+    else:
+        frame = _read_csv(path, sep=sep, encoding=encoding)
+    if frame.empty:
+        raise DataError(f"cannot read {path}: the file has a header but no lead rows")
+    duplicated = [c for c in frame.columns if str(c).endswith(".1") and str(c)[:-2] in frame]
+    if duplicated:
+        raise DataError(f"{path}: duplicate column names: {format_examples(duplicated)}")
+    return frame
+
+
+def _is_parquet(path: Path) -> bool:
+    if path.suffix.lower() in _PARQUET_SUFFIXES:
+        return True
+    if path.suffix.lower() in _CSV_SUFFIXES:
+        return False
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"PAR1"
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"cannot read {path} as Parquet: {exc}") from None
+    return table.to_pandas()
+
+
+def _read_csv(path: Path, *, sep: str | None, encoding: str) -> pd.DataFrame:
+    try:
+        if sep is None:
+            sep = _sniff_separator(path, encoding)
+        frame = pd.read_csv(
+            path,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding=encoding,
+            skipinitialspace=False,
+        )
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"cannot read {path}: not {encoding} text at byte {exc.start}; "
+            "give the file's encoding (e.g. --encoding cp1252)"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, OSError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read {path} as CSV: {message}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _sniff_separator(path: Path, encoding: str) -> str:
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding=encoding, newline="") as fh:
+        sample = fh.read(65536)
+    if "\x00" in sample:
+        raise DataError(f"cannot read {path}: it looks like a binary file, not CSV or Parquet")
+    lines = sample.splitlines()
+    if len(sample) == 65536 and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def load_leads(
+    data,
+    *,
+    outcome: str | None = None,
+    positive=None,
+    id: str | None = None,
+    exclude: Mapping[str, str] | Iterable[str] = (),
+    date: str | None = None,
+    types: Mapping[str, str] | None = None,
+    implicit: Iterable[str] = (),
+    explicit: Iterable[str] = (),
+    sep: str | None = None,
+    encoding: str = "utf-8-sig",
+) -> LeadData:
+    """Read and check a lead table.
+
+    Parameters
+    ----------
+    data : str, os.PathLike or pandas.DataFrame
+        The lead table, one row per lead (see :func:`read_table`).
+    outcome : str, optional
+        Column saying whether the lead was won. It may be boolean, 0/1, or
+        two labels; omit it for a table to be scored.
+    positive : str, int or bool, optional
+        The outcome value that means won, when it is not evident
+        (true/1/yes/won are recognised).
+    id : str, optional
+        Lead id column; ids must be unique. Without it, row numbers (from 1)
+        are the ids.
+    exclude : mapping or iterable of str
+        Columns not to use as criteria: ``{"duration": "known only after the
+        call"}`` or ``["duration"]``. A string ``"col:reason"`` also works.
+    date : str, optional
+        Decision date column, for a time-ordered hold-out. Not a criterion.
+    types : mapping, optional
+        Override the inferred kind of a column: ``{"TrafficType":
+        "categorical"}``. Kinds: numeric, categorical, boolean.
+    implicit, explicit : iterable of str
+        Columns to label as behaviour (implicit) or as who the lead is
+        (explicit), overriding the guess from the column name.
+    sep, encoding : str, optional
+        Passed to :func:`read_table`.
+
+    Returns
+    -------
+    LeadData
+
+    Raises
+    ------
+    DataError
+        For a missing column, an outcome that is not two-valued, a single
+        class, missing or duplicate ids, unparseable dates, or an unreadable
+        source.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"id": ["a", "b", "c", "d"], "title": ["VP", "VP", "CEO", None],
+    ...                    "clicks": [1, 0, 3, 2], "won": ["yes", "no", "no", "yes"]})
+    >>> leads = load_leads(df, outcome="won", id="id")
+    >>> leads.outcome.tolist(), leads.column_types
+    ([True, False, False, True], {'title': 'categorical', 'clicks': 'numeric'})
+    """
+    raw = read_table(data, sep=sep, encoding=encoding)
+    source = "DataFrame" if isinstance(data, pd.DataFrame) else os.fspath(data)
+    columns = list(raw.columns)
+    excluded_by_user = _parse_exclusions(exclude, columns)
+    types = dict(types or {})
+    implicit, explicit = set(implicit), set(explicit)
+    named = {"outcome": outcome, "id": id, "date": date}
+    for role, column in named.items():
+        if column is not None:
+            _require_column(column, columns, role)
+    for column in [*types, *implicit, *explicit]:
+        _require_column(column, columns, "criterion")
+    for column, kind in types.items():
+        if kind not in COLUMN_KINDS:
+            raise DataError(
+                f"column {column!r}: type must be one of {', '.join(COLUMN_KINDS)}, got {kind!r}"
+            )
+
+    n = len(raw)
+    warnings: list[str] = []
+    y, positive_label = (None, None)
+    if outcome is not None:
+        y, positive_label = _parse_outcome(raw[outcome], outcome, positive)
+    ids = _parse_ids(raw[id], id) if id is not None else _row_ids(n)
+    dates = _parse_dates(raw[date], date) if date is not None else None
+
+    excluded: dict[str, str] = {}
+    column_types: dict[str, str] = {}
+    for column in columns:
+        if column in {outcome, id, date}:
+            continue
+        if column in excluded_by_user:
+            excluded[column] = excluded_by_user[column]
+            continue
+        kind, reason = _infer_kind(raw[column], column, types.get(column))
+        if reason is not None:
+            excluded[column] = reason
+        else:
+            column_types[column] = kind
+    groups = {
+        c: "implicit"
+        if c in implicit or (c not in explicit and _BEHAVIOUR_WORDS.search(c))
+        else "explicit"
+        for c in column_types
+    }
+    features = pd.DataFrame(
+        {c: coerce_column(raw[c], kind, c).to_numpy() for c, kind in column_types.items()}
+    )
+    if not column_types:
+        raise DataError(
+            "no column is left to use as a criterion"
+            + (f" (left out: {format_examples(excluded)})" if excluded else "")
+        )
+    return LeadData(
+        features=features,
+        column_types=column_types,
+        groups=groups,
+        outcome=y,
+        ids=ids,
+        dates=dates,
+        excluded=excluded,
+        source=source,
+        positive_label=positive_label,
+        id_column=id,
+        warnings=tuple(warnings),
+    )
+
+
+def _require_column(column: str, columns: list, role: str):
+    if column in columns:
+        return
+    close = difflib.get_close_matches(str(column), [str(c) for c in columns], n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise DataError(
+        f"{role} column {column!r} not found{hint} (columns: {format_examples(columns, 8)})"
+    )
+
+
+def _parse_exclusions(exclude, columns: list) -> dict[str, str]:
+    if isinstance(exclude, Mapping):
+        items = [(str(k), str(v) if v else "excluded by the user") for k, v in exclude.items()]
+    else:
+        items = []
+        for spec in exclude:
+            spec = str(spec)
+            if spec in columns or ":" not in spec:
+                items.append((spec, "excluded by the user"))
+            else:
+                column, reason = spec.split(":", 1)
+                items.append((column.strip(), reason.strip() or "excluded by the user"))
+    for column, _ in items:
+        _require_column(column, columns, "excluded")
+    return dict(items)
+
+
+def _canonical_text(values: pd.Series) -> pd.Series:
+    """Values as stripped text, booleans and whole floats written plainly."""
+    return coerce_column(values, "categorical", "")
+
+
+def _parse_outcome(values: pd.Series, column: str, positive) -> tuple[pd.Series, str]:
+    text = _canonical_text(values)
+    missing = text.isna().to_numpy()
+    if missing.any():
+        rows = np.flatnonzero(missing) + 1
+        raise DataError(
+            f"outcome column {column!r} is missing in {len(rows)} row(s) "
+            f"(rows {format_examples(rows.tolist())}); every past lead needs won or lost"
+        )
+    counts = text.value_counts(sort=False)
+    labels = sorted(counts.index, key=str)
+    if len(labels) == 1:
+        raise DataError(
+            f"outcome column {column!r} has a single value {labels[0]!r} in all {len(text)} "
+            "rows: calibrate needs both won and lost leads"
+        )
+    if len(labels) > 2:
+        first_row = {label: int(np.argmax((text == label).to_numpy())) + 1 for label in labels}
+        shown = ", ".join(f"{label!r} (first in row {first_row[label]})" for label in labels[:5])
+        raise DataError(
+            f"outcome column {column!r} must have two values (won and lost); "
+            f"found {len(labels)}: {shown}{', ...' if len(labels) > 5 else ''}"
+        )
+    if positive is not None:
+        wanted = _canonical_text(pd.Series([positive])).iloc[0]
+        matches = [label for label in labels if label == wanted]
+        if not matches:
+            matches = [label for label in labels if label.lower() == str(wanted).lower()]
+        if not matches:
+            raise DataError(
+                f"positive value {positive!r} is not a value of outcome column {column!r} "
+                f"(values: {format_examples(labels)})"
+            )
+        label = matches[0]
+    else:
+        lower = {label: label.lower() for label in labels}
+        pos = [label for label in labels if lower[label] in POSITIVE_LABELS]
+        neg = [label for label in labels if lower[label] in NEGATIVE_LABELS]
+        if len(pos) != 1 or len(neg) != 1 or pos == neg:
+            raise DataError(
+                f"outcome column {column!r} has values {format_examples(labels)}: "
+                "say which one means won (--positive VALUE)"
+            )
+        label = pos[0]
+    return pd.Series(text.to_numpy() == label, name=column), label
+
+
+def _parse_ids(values: pd.Series, column: str) -> pd.Series:
+    text = _canonical_text(values)
+    missing = text.isna().to_numpy()
+    if missing.any():
+        rows = np.flatnonzero(missing) + 1
+        raise DataError(
+            f"id column {column!r} is empty in {len(rows)} row(s) "
+            f"(rows {format_examples(rows.tolist())})"
+        )
+    dup = text.duplicated(keep=False).to_numpy()
+    if dup.any():
+        dup_ids = pd.unique(text[dup])
+        raise DataError(
+            f"id column {column!r} has {len(dup_ids)} duplicate id(s) in {int(dup.sum())} rows: "
+            f"{format_examples(dup_ids.tolist())}; one row per lead is expected"
+        )
+    return pd.Series(text.to_numpy(), name=column, dtype=object)
+
+
+def _row_ids(n: int) -> pd.Series:
+    return pd.Series([str(i) for i in range(1, n + 1)], name="row", dtype=object)
+
+
+def _parse_dates(values: pd.Series, column: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        parsed = values
+    else:
+        missing = is_missing_token(values).to_numpy()
+        text = values.astype("string").str.strip().where(~missing)
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=False)
+        bad = parsed.isna().to_numpy() & ~missing
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            examples = "; ".join(f"row {r + 1}: {values.iloc[r]!r}" for r in rows[:5])
+            raise DataError(
+                f"date column {column!r}: {len(rows)} value(s) are not dates ({examples})"
+            )
+    missing = parsed.isna().to_numpy()
+    if missing.any():
+        rows = np.flatnonzero(missing) + 1
+        raise DataError(
+            f"date column {column!r} is empty in {len(rows)} row(s) "
+            f"(rows {format_examples(rows.tolist())}); a time-ordered split needs every date"
+        )
+    return pd.Series(parsed.to_numpy(), name=column)
+
+
+def _infer_kind(values: pd.Series, column: str, override: str | None):
+    """Kind of a candidate criterion, or the reason it is left out."""
+    if override is not None:
+        coerce_column(values, override, column)  # raises on values of the wrong kind
+        return override, None
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return None, "a date/time column; not used as a criterion"
+    if pd.api.types.is_bool_dtype(values.dtype):
+        kind = "boolean"
+    elif pd.api.types.is_numeric_dtype(values.dtype):
+        kind = "numeric"
+    else:
+        present = values[~is_missing_token(values)].astype("string").str.strip()
+        if present.empty:
+            return None, "has no values"
+        lowered = set(present.str.lower().unique())
+        if lowered <= (TRUE_TOKENS | FALSE_TOKENS) and not lowered <= {"0", "1"}:
+            kind = "boolean"
+        elif pd.to_numeric(present, errors="coerce").notna().all():
+            kind = "numeric"
+        elif present.str.match(_ISO_DATE).all():
+            return None, "a date/time column; not used as a criterion"
+        else:
+            kind = "categorical"
+    typed = coerce_column(values, kind, column)
+    n_present = int(typed.notna().sum())
+    if n_present == 0:
+        return None, "has no values"
+    n_distinct = int(typed.nunique())
+    if n_distinct == 1:
+        return None, f"has a single value ({typed.dropna().iloc[0]!r})"
+    if kind == "categorical" and n_distinct > 50 and n_distinct > 0.5 * n_present:
+        return None, f"looks like an identifier or free text ({n_distinct:,} distinct values)"
+    return kind, None

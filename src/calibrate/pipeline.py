@@ -1,0 +1,358 @@
+"""Pipeline: ingest -> features -> model -> points -> threshold -> export, in one call.
+
+:func:`fit` is what the command line's ``calibrate fit`` and a notebook call.
+It returns a :class:`Calibration`: the fitted :class:`~calibrate.Scorecard`,
+the hold-out metrics, the recommended threshold, the calibration table and
+the exported :class:`~calibrate.ScoringConfig`, all as plain values and
+DataFrames.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import kendalltau
+from sklearn.metrics import roc_auc_score
+
+from . import __version__
+from ._files import write_files
+from .export import ScoringConfig
+from .features import LeadBinner
+from .ingest import LeadData, load_leads
+from .model import LeadScoreModel, evaluate_probabilities, split_holdout
+from .points import Scorecard
+from .threshold import ExpectedValue, ThresholdChoice, calibration_table, recommend_threshold
+
+__all__ = ["Calibration", "fit"]
+
+#: A single criterion ranking hold-out leads this well is probably known only
+#: after the outcome (leakage) and is flagged in the warnings.
+LEAKAGE_AUC = 0.9
+
+STEPS = ("read", "split", "fit", "points", "threshold", "export")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The result of :func:`fit`: a points sheet, its evidence and its config.
+
+    Attributes
+    ----------
+    scorecard : Scorecard
+        The fitted points sheet (and the unrounded model behind it).
+    config : ScoringConfig
+        Everything production needs, as exported to ``scoring_config.json``.
+    metrics : dict
+        Hold-out quality: AUC of the model and of the integer sheet, Brier
+        score, log loss, Kendall's tau, counts, the threshold.
+    threshold : ThresholdChoice
+        The recommended MQL threshold and its trade-off curve.
+    calibration : pandas.DataFrame
+        Win rate per score band on hold-out leads.
+    leads : LeadData
+        The checked input.
+    train_rows, holdout_rows : ndarray of int
+        Row positions of the training and hold-out leads.
+    warnings : tuple of str
+        Things worth a look.
+    """
+
+    scorecard: Scorecard
+    config: ScoringConfig
+    metrics: dict
+    threshold: ThresholdChoice
+    calibration: pd.DataFrame
+    leads: LeadData
+    train_rows: np.ndarray
+    holdout_rows: np.ndarray
+    warnings: tuple = ()
+
+    @property
+    def points_sheet(self) -> pd.DataFrame:
+        """The points sheet: one row per band with its points, lead count and win rate."""
+        sheet = self.scorecard.points_.drop(columns=["coef", "points_unrounded"])
+        return sheet.reset_index(drop=True)
+
+    @property
+    def metrics_frame(self) -> pd.DataFrame:
+        """The metrics as a one-column DataFrame, for display."""
+        return pd.DataFrame({"value": pd.Series(self.metrics)})
+
+    def score(self, data, **kwargs) -> pd.DataFrame:
+        """Score leads with the exported config (what production will do)."""
+        return self.config.score(data, **kwargs)
+
+    def report_html(self) -> str:
+        """The review report as standalone HTML."""
+        from .report import render_report
+
+        return render_report(self)
+
+    def save(self, out_dir: os.PathLike | str) -> dict[str, Path]:
+        """Write ``scoring_config.json``, ``metrics.json`` and ``report.html``, all or none.
+
+        Returns
+        -------
+        dict
+            ``{"config": path, "metrics": path, "report": path}``.
+        """
+        out = Path(os.fspath(out_dir))
+        if out.exists() and not out.is_dir():
+            from .errors import CalibrateError
+
+            raise CalibrateError(f"cannot write to {out}: it is a file, not a folder")
+        files = {
+            "config": (out / "scoring_config.json", self.config.to_json()),
+            "metrics": (out / "metrics.json", _json(self.metrics)),
+            "report": (out / "report.html", self.report_html()),
+        }
+        write_files(dict(files.values()))
+        return {name: path for name, (path, _) in files.items()}
+
+    def _repr_html_(self) -> str:
+        head = pd.DataFrame(
+            {
+                "hold-out AUC (model)": [self.metrics["holdout_auc_model"]],
+                "hold-out AUC (points)": [self.metrics["holdout_auc_points"]],
+                "MQL threshold": [self.metrics["threshold"]],
+                "leads passed": [self.metrics["share_passed"]],
+                "wins captured": [self.metrics["share_wins_captured"]],
+            }
+        )
+        return (
+            "<h4>calibrate: points sheet</h4>"
+            + head.to_html(index=False, float_format=lambda x: f"{x:.3f}")
+            + self.points_sheet.to_html(index=False, float_format=lambda x: f"{x:.3f}")
+        )
+
+
+def fit(
+    data,
+    *,
+    outcome: str,
+    positive=None,
+    id: str | None = None,
+    exclude: Mapping[str, str] | Iterable[str] = (),
+    date: str | None = None,
+    holdout: float = 0.3,
+    seed: int = 0,
+    types: Mapping[str, str] | None = None,
+    implicit: Iterable[str] = (),
+    explicit: Iterable[str] = (),
+    win_value: float = 5000.0,
+    cost_per_lead: float = 250.0,
+    max_bins: int = 5,
+    sep: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Calibration:
+    """Learn a points sheet and an MQL threshold from past leads.
+
+    Parameters
+    ----------
+    data : str, os.PathLike or pandas.DataFrame
+        Past leads, one row each, with their outcome (CSV, Parquet or DataFrame).
+    outcome : str
+        Outcome column: boolean, 0/1 or two labels (see ``positive``).
+    positive : optional
+        The outcome value meaning won, when not evident.
+    id : str, optional
+        Lead id column (unique); row numbers when omitted.
+    exclude : mapping or iterable of str
+        Columns not to use, optionally with the reason: ``{"duration": "known
+        only after the call"}`` or ``["duration:known only after the call"]``.
+    date : str, optional
+        Decision date; the hold-out is then the latest leads.
+    holdout : float, default=0.3
+        Share of leads held out for evaluation.
+    seed : int, default=0
+        Seed of the random split and cross-validation folds.
+    types : mapping, optional
+        Column kinds overriding inference: numeric, categorical, boolean.
+    implicit, explicit : iterable of str
+        Columns to label behaviour (implicit) or fit (explicit).
+    win_value, cost_per_lead : float
+        The expected-value threshold policy: pass a lead when its win
+        probability times ``win_value`` covers ``cost_per_lead``.
+    max_bins : int, default=5
+        Most ranges per numeric criterion.
+    sep : str, optional
+        CSV separator; sniffed by default.
+    progress : callable, optional
+        Called with the name of every step as it starts (``"read"``,
+        ``"split"``, ``"fit"``, ``"points"``, ``"threshold"``, ``"export"``).
+
+    Returns
+    -------
+    Calibration
+
+    Examples
+    --------
+    >>> from calibrate.datasets import make_leads
+    >>> result = fit(make_leads(3000, seed=0), outcome="converted", id="lead_id",
+    ...              date="created_at", seed=0)
+    >>> result.metrics["holdout_auc_points"] > 0.7
+    True
+    >>> list(result.points_sheet.columns[:4])
+    ['criterion', 'group', 'band', 'points']
+    """
+    step = progress or (lambda name: None)
+    policy = ExpectedValue(win_value=win_value, cost_per_lead=cost_per_lead)
+    step("read")
+    leads = load_leads(
+        data,
+        outcome=outcome,
+        positive=positive,
+        id=id,
+        exclude=exclude,
+        date=date,
+        types=types,
+        implicit=implicit,
+        explicit=explicit,
+        sep=sep,
+    )
+    step("split")
+    y = leads.outcome.to_numpy()
+    train, held = split_holdout(y, fraction=holdout, dates=leads.dates, random_state=seed)
+    X = leads.features
+    step("fit")
+    binner = LeadBinner(max_bins=max_bins, column_types=leads.column_types, groups=leads.groups)
+    card = Scorecard(model=LeadScoreModel(binner=binner, random_state=seed))
+    card.fit(X.iloc[train], y[train])
+    step("points")
+    X_hold, y_hold = X.iloc[held], y[held]
+    proba = card.predict_proba(X_hold)[:, 1]
+    scores = card.predict_score(X_hold)
+    quality = evaluate_probabilities(y_hold, proba)
+    step("threshold")
+    choice = recommend_threshold(scores, y_hold, policy=policy)
+    table = calibration_table(scores, y_hold)
+    tau = kendalltau(proba, scores).statistic
+    warnings = list(leads.warnings) + _leakage_warnings(card, X_hold, y_hold)
+    metrics = {
+        "holdout_auc_model": quality["auc"],
+        "holdout_auc_points": float(roc_auc_score(y_hold, scores)),
+        "holdout_auc_lost_to_rounding": quality["auc"] - float(roc_auc_score(y_hold, scores)),
+        "holdout_kendall_tau": float(tau),
+        "holdout_brier": quality["brier"],
+        "holdout_log_loss": quality["log_loss"],
+        "holdout_win_rate": quality["win_rate"],
+        "n_train": int(len(train)),
+        "n_holdout": int(len(held)),
+        "n_criteria": len(card.criteria_),
+        "split": "time-ordered" if leads.dates is not None else "stratified",
+        "threshold": choice.threshold,
+        "share_passed": choice.share_passed,
+        "share_wins_captured": choice.share_wins_captured,
+        "win_rate_passed": choice.win_rate_passed,
+        "regularisation_C": card.model_.C_,
+    }
+    step("export")
+    config = _build_config(card, leads, metrics, choice, table, train, held, seed, holdout)
+    return Calibration(
+        scorecard=card,
+        config=config,
+        metrics=metrics,
+        threshold=choice,
+        calibration=table,
+        leads=leads,
+        train_rows=train,
+        holdout_rows=held,
+        warnings=tuple(warnings),
+    )
+
+
+def _leakage_warnings(card: Scorecard, X: pd.DataFrame, y: np.ndarray) -> list[str]:
+    """Flag criteria that alone rank hold-out leads suspiciously well."""
+    breakdown = card.score_breakdown(X)
+    found = []
+    for criterion in card.criteria_:
+        points = breakdown[criterion.name].to_numpy()
+        if np.unique(points).size < 2:
+            continue
+        auc = float(roc_auc_score(y, points))
+        if auc >= LEAKAGE_AUC:
+            found.append(
+                f"column {criterion.column!r} alone ranks hold-out leads with AUC {auc:.3f}: "
+                "check it is known before the hand-off decision (it may leak the outcome)"
+            )
+    return found
+
+
+def _build_config(card, leads, metrics, choice, table, train, held, seed, holdout):
+    y = leads.outcome.to_numpy()
+    training = {
+        "source": leads.source,
+        "fingerprint": leads.fingerprint(),
+        "n_leads": leads.n_leads,
+        "n_wins": int(y.sum()),
+        "n_train": int(len(train)),
+        "n_holdout": int(len(held)),
+        "outcome": {"column": leads.outcome.name, "positive": leads.positive_label},
+        "excluded": [{"column": c, "reason": r} for c, r in leads.excluded.items()],
+    }
+    if leads.dates is not None:
+        training["date_column"] = leads.dates.name
+        training["period"] = {
+            "start": pd.Timestamp(leads.dates.min()).isoformat(),
+            "end": pd.Timestamp(leads.dates.max()).isoformat(),
+        }
+    model = {
+        "type": "binned_logistic_regression",
+        "regularisation_C": _r(card.model_.C_),
+        "intercept": _r(card.model_.intercept_),
+        "scale_factor": _r(card.factor_),
+        "scale_offset": _r(card.offset_),
+        "split": {"kind": metrics["split"], "holdout_fraction": holdout, "seed": seed},
+        "holdout": {
+            "auc_model": _r(metrics["holdout_auc_model"]),
+            "auc_points": _r(metrics["holdout_auc_points"]),
+            "kendall_tau": _r(metrics["holdout_kendall_tau"]),
+            "brier": _r(metrics["holdout_brier"]),
+            "log_loss": _r(metrics["holdout_log_loss"]),
+        },
+    }
+    bands = [
+        {
+            "score_min": int(row.score_min),
+            "score_max": int(row.score_max),
+            "leads": int(row.leads),
+            "wins": _r(row.wins),
+            "win_rate": _r(row.win_rate),
+            "win_probability": _r(row.win_probability),
+        }
+        for row in table.itertuples()
+    ]
+    return ScoringConfig(
+        criteria=tuple(card.criteria_),
+        base_points=card.base_points_,
+        threshold=choice.to_dict(),
+        min_score=card.min_score,
+        max_score=card.max_score,
+        id_column=leads.id_column,
+        calibration={"measured_on": "hold-out leads", "bands": bands},
+        model=model,
+        training_data=training,
+    )
+
+
+def _r(x, digits: int = 6):
+    """Round a metric for the config; NaN becomes null."""
+    if x is None:
+        return None
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    return int(x) if x.is_integer() and abs(x) < 2**53 else round(x, digits)
+
+
+def _json(values: dict) -> str:
+    clean = {k: (_r(v, 10) if isinstance(v, float) else v) for k, v in values.items()}
+    clean["calibrate_version"] = __version__
+    return json.dumps(clean, indent=2, allow_nan=False) + "\n"

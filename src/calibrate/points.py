@@ -1,0 +1,282 @@
+"""Points: turn band weights into an integer points sheet on a 0-100 scale.
+
+The model's score for a lead is a log-odds ``eta = intercept + sum of band
+weights``. The sheet maps it linearly onto the score scale::
+
+    score = offset + factor * eta
+
+with ``factor`` and ``offset`` chosen so that the ``lower_quantile`` of
+training leads scores ``min_score`` and the ``upper_quantile`` scores
+``max_score``: the scores use the whole scale instead of bunching in the
+middle. Within every criterion the lowest band earns 0 points and the others
+earn ``factor * (weight - lowest weight)``; what is left over is the *base
+points* every lead starts with (it may be negative). A lead's score is
+``base + sum of its points``, clipped to the scale.
+
+Points are integers; :class:`Scorecard` rounds them to the nearest integer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from ._check_input import check_columns, check_frame, check_sample_weight, check_target
+from ._params import check_params, integer, one_of, real
+from .errors import DataError
+from .model import LeadScoreModel
+
+__all__ = ["Scorecard", "scale_weights"]
+
+
+def scale_weights(
+    coef,
+    intercept,
+    blocks,
+    eta_train,
+    *,
+    min_score=0,
+    max_score=100,
+    lower_quantile=0.01,
+    upper_quantile=0.99,
+):
+    """Unrounded points of every band and the base points.
+
+    Parameters
+    ----------
+    coef : ndarray of shape (n_bands,)
+        Band weights (log-odds).
+    intercept : float
+        Model intercept.
+    blocks : list of slice
+        The bands of each criterion within ``coef``.
+    eta_train : ndarray
+        Log-odds of the training leads.
+    min_score, max_score : int
+        The score scale.
+    lower_quantile, upper_quantile : float
+        Training quantiles of ``eta`` mapped to ``min_score`` and ``max_score``.
+
+    Returns
+    -------
+    points : ndarray of shape (n_bands,)
+        Points, 0 for the lowest band of every criterion.
+    base : float
+        Points every lead starts with.
+    factor, offset : float
+        ``score = offset + factor * eta``.
+
+    Examples
+    --------
+    Two criteria of two bands; the training log-odds run from -2 to 2:
+
+    >>> points, base, factor, offset = scale_weights(
+    ...     np.array([0.0, 1.0, -1.0, 1.0]), 0.0, [slice(0, 2), slice(2, 4)],
+    ...     np.array([-2.0, 2.0]), lower_quantile=0, upper_quantile=1)
+    >>> points.tolist(), base, factor, offset
+    ([0.0, 25.0, 0.0, 50.0], 25.0, 25.0, 50.0)
+    """
+    lo, hi = np.quantile(eta_train, [lower_quantile, upper_quantile])
+    if not hi > lo:
+        raise DataError(
+            "the model gives (almost) every lead the same score: no criterion separates "
+            "won from lost leads in this history"
+        )
+    factor = (max_score - min_score) / (hi - lo)
+    offset = min_score - factor * lo
+    lowest = np.array([coef[b].min() for b in blocks])
+    points = np.concatenate([factor * (coef[b] - m) for b, m in zip(blocks, lowest, strict=True)])
+    base = offset + factor * (intercept + lowest.sum())
+    return points, float(base), float(factor), float(offset)
+
+
+class Scorecard(ClassifierMixin, BaseEstimator):
+    """An integer points sheet learned from won/lost history.
+
+    Parameters
+    ----------
+    model : LeadScoreModel, optional
+        The band model to scale; a default :class:`LeadScoreModel` when None.
+        It is cloned and fitted in :meth:`fit`.
+    min_score, max_score : int, default=0, 100
+        The score scale.
+    lower_quantile, upper_quantile : float, default=0.01, 0.99
+        Training leads at these quantiles of the model's log-odds score
+        ``min_score`` and ``max_score``.
+    rounding : {"nearest"}, default="nearest"
+        How unrounded points become integers.
+
+    Attributes
+    ----------
+    model_ : LeadScoreModel
+        The fitted model.
+    criteria_ : list of Criterion
+        The criteria, their bands carrying integer points.
+    points_ : pandas.DataFrame
+        The points sheet: criterion, group, band, points, n_leads, share,
+        wins, win_rate, coef, points_unrounded.
+    base_points_ : int
+        Points every lead starts with.
+    factor_, offset_ : float
+        ``unrounded score = offset_ + factor_ * log-odds``.
+    feature_names_in_ : ndarray of str
+        Input columns.
+
+    Examples
+    --------
+    >>> from calibrate.datasets import make_leads
+    >>> leads = make_leads(3000, seed=1)
+    >>> X, y = leads[["seniority", "webinars_attended"]], leads["converted"]
+    >>> card = Scorecard(model=LeadScoreModel(random_state=0)).fit(X, y)
+    >>> scores = card.predict_score(X)
+    >>> int(scores.min()) >= 0 and int(scores.max()) <= 100
+    True
+    """
+
+    _rules = {
+        "min_score": integer(),
+        "max_score": integer(),
+        "lower_quantile": real(0, 0.5),
+        "upper_quantile": real(0.5, 1),
+        "rounding": one_of("nearest"),
+    }
+
+    def __init__(
+        self,
+        *,
+        model=None,
+        min_score=0,
+        max_score=100,
+        lower_quantile=0.01,
+        upper_quantile=0.99,
+        rounding="nearest",
+    ):
+        self.model = model
+        self.min_score = min_score
+        self.max_score = max_score
+        self.lower_quantile = lower_quantile
+        self.upper_quantile = upper_quantile
+        self.rounding = rounding
+
+    def fit(self, X: pd.DataFrame, y, sample_weight=None):
+        """Fit the model and scale its weights into integer points.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Candidate criteria.
+        y : array-like of bool
+            Won (True) or lost.
+        sample_weight : array-like, optional
+            Weight of each lead.
+
+        Returns
+        -------
+        self : Scorecard
+        """
+        check_params(self, self._rules)
+        if self.max_score - self.min_score < 10:
+            raise DataError(
+                f"the score scale {self.min_score}-{self.max_score} is too narrow; "
+                "it needs at least 10 points"
+            )
+        X = check_frame(X)
+        y = check_target(y, len(X))
+        w = check_sample_weight(sample_weight, len(X))
+        model = LeadScoreModel() if self.model is None else clone(self.model)
+        self.model_ = model.fit(X, y, sample_weight=w)
+        binner = self.model_.binner_
+        offsets = binner.band_offsets()
+        blocks = [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+        codes = binner.transform(X).to_numpy()
+        eta = self.model_.decision_function(X)
+        points, base, self.factor_, self.offset_ = scale_weights(
+            self.model_.coef_,
+            self.model_.intercept_,
+            blocks,
+            eta,
+            min_score=self.min_score,
+            max_score=self.max_score,
+            lower_quantile=self.lower_quantile,
+            upper_quantile=self.upper_quantile,
+        )
+        int_points = np.rint(points).astype(np.int64)
+        self.base_points_ = int(np.rint(base))
+        self.criteria_ = [
+            c.with_points(int_points[b]) for c, b in zip(binner.criteria_, blocks, strict=True)
+        ]
+        self._band_points = int_points
+        self._offsets = offsets
+        self.points_ = self.model_.band_coef_.assign(points=int_points, points_unrounded=points)[
+            [
+                "criterion",
+                "group",
+                "band",
+                "points",
+                "n_leads",
+                "share",
+                "wins",
+                "win_rate",
+                "coef",
+                "points_unrounded",
+            ]
+        ]
+        self.feature_names_in_ = self.model_.feature_names_in_
+        self.n_features_in_ = self.model_.n_features_in_
+        self.classes_ = self.model_.classes_
+        self.train_scores_ = self._scores_from_codes(codes)
+        return self
+
+    def predict_score(self, X: pd.DataFrame) -> np.ndarray:
+        """Integer score of every lead: base points plus its points, clipped to the scale.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Lead attributes.
+
+        Returns
+        -------
+        ndarray of int64
+        """
+        return self._scores_from_codes(self._codes(X))
+
+    def score_breakdown(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Points of every lead in every criterion, the base points and the score."""
+        codes = self._codes(X)
+        out = pd.DataFrame(
+            {
+                c.name: self._band_points[self._offsets[j] + codes[:, j]]
+                for j, c in enumerate(self.criteria_)
+            },
+            index=X.index,
+        )
+        out.insert(0, "base", self.base_points_)
+        out["score"] = self._scores_from_codes(codes)
+        return out
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """The unrounded model's probabilities of lost and won."""
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(X)
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """The unrounded model's log-odds."""
+        check_is_fitted(self, "model_")
+        return self.model_.decision_function(X)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Whether each lead is more likely won than lost, by the unrounded model."""
+        return self.decision_function(X) > 0
+
+    def _codes(self, X) -> np.ndarray:
+        check_is_fitted(self, "criteria_")
+        X = check_frame(X)
+        check_columns(X, self.feature_names_in_)
+        return self.model_.binner_.transform(X).to_numpy()
+
+    def _scores_from_codes(self, codes: np.ndarray) -> np.ndarray:
+        total = self._band_points[codes + self._offsets[:-1][None, :]].sum(axis=1)
+        return np.clip(self.base_points_ + total, self.min_score, self.max_score)
