@@ -33,7 +33,8 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         How attributes are cut into bands; a default :class:`LeadBinner`
         when None. It is cloned and fitted on the training leads.
     Cs : int, default=12
-        Number of penalty strengths tried, log-spaced between 1e-3 and 1e2.
+        Number of penalty strengths tried, log-spaced between 1e-3 and 1e2;
+        1 means C=1 without cross-validation.
     cv : int, default=5
         Folds of the stratified cross-validation that picks the penalty.
     max_iter : int, default=1000
@@ -115,7 +116,8 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         design = design[:, used]
         grid = np.logspace(-3, 2, self.Cs) if self.Cs > 1 else np.array([1.0])
         self.cv_log_loss_ = self._cross_validate(design, y, w, grid)
-        self.C_ = float(self.cv_log_loss_["C"].iloc[int(np.argmin(self.cv_log_loss_["log_loss"]))])
+        losses = self.cv_log_loss_["log_loss"].to_numpy()
+        self.C_ = float(grid[0] if len(grid) == 1 else grid[int(np.argmin(losses))])
         final = self._logistic(self.C_).fit(design, y, sample_weight=w)
         coef = np.zeros(len(self.binner_.band_stats_))
         coef[used] = final.coef_[0]

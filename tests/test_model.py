@@ -1,0 +1,108 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from calibrate import LeadBinner, LeadScoreModel, split_holdout
+from calibrate.errors import DataError, ParameterError
+from calibrate.model import evaluate_probabilities
+
+
+@pytest.fixture(scope="module")
+def data(leads_5k):
+    X = leads_5k[["seniority", "lead_source", "webinars_attended", "company_size"]]
+    return X, leads_5k["converted"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def model(data):
+    return LeadScoreModel(random_state=0).fit(*data)
+
+
+def test_fit_learns_one_weight_per_band(model, data):
+    names = model.binner_.get_feature_names_out()
+    assert model.coef_.shape == (len(names),)
+    assert list(model.band_coef_.columns[:3]) == ["criterion", "group", "band"]
+    assert model.C_ in set(model.cv_log_loss_["C"])
+    assert model.cv_log_loss_["log_loss"].idxmin() == model.cv_log_loss_["C"].tolist().index(
+        model.C_
+    )
+
+
+def test_probabilities_match_the_log_odds(model, data):
+    X, _ = data
+    eta = model.decision_function(X)
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], 1 / (1 + np.exp(-eta)))
+    np.testing.assert_array_equal(model.predict(X), eta > 0)
+
+
+def test_empty_bands_get_the_criterion_average(model):
+    table = model.band_coef_
+    empty = table[table["n_leads"] == 0]
+    assert not empty.empty  # e.g. the "Other" band of seniority
+    for criterion, rows in empty.groupby("criterion"):
+        seen = table[(table["criterion"] == criterion) & (table["n_leads"] > 0)]
+        expected = np.average(seen["coef"], weights=seen["n_leads"])
+        np.testing.assert_allclose(rows["coef"], expected)
+
+
+def test_weight_two_equals_a_duplicated_row(data):
+    X, y = data[0].iloc[:1500], data[1][:1500]
+    w = np.ones(len(y))
+    w[:200] = 2
+    kw = {"Cs": 1, "binner": LeadBinner(max_bins=3)}
+    weighted = LeadScoreModel(**kw).fit(X, y, sample_weight=w)
+    duplicated = LeadScoreModel(**kw).fit(
+        pd.concat([X, X.iloc[:200]]), np.concatenate([y, y[:200]])
+    )
+    np.testing.assert_allclose(weighted.coef_, duplicated.coef_, atol=1e-6)
+
+
+def test_relabelled_target_changes_nothing(data):
+    X, y = data[0].iloc[:1500], data[1][:1500]
+    a = LeadScoreModel(Cs=3, random_state=0).fit(X, y)
+    b = LeadScoreModel(Cs=3, random_state=0).fit(X, y.astype(int))
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+def test_bad_parameter_is_named(data):
+    with pytest.raises(ParameterError, match="'cv' parameter of LeadScoreModel must be an int >= 2"):
+        LeadScoreModel(cv=1).fit(*data)
+
+
+def test_split_is_time_ordered_when_dates_are_given():
+    y = np.array([0, 1] * 50)
+    dates = pd.date_range("2024-01-01", periods=100)[::-1]  # newest first
+    train, holdout = split_holdout(y, fraction=0.2, dates=dates)
+    assert holdout.tolist() == list(range(20))
+    assert len(train) == 80 and set(train).isdisjoint(holdout)
+
+
+def test_random_split_is_stratified_and_seeded():
+    y = np.array([1] * 20 + [0] * 180)
+    train, holdout = split_holdout(y, fraction=0.3, random_state=1)
+    assert len(holdout) == 60 and y[holdout].sum() == 6
+    again = split_holdout(y, fraction=0.3, random_state=1)[1]
+    other = split_holdout(y, fraction=0.3, random_state=2)[1]
+    np.testing.assert_array_equal(holdout, again)
+    assert not np.array_equal(holdout, other)
+
+
+@pytest.mark.parametrize(
+    "y, kwargs, message",
+    [
+        (np.array([0, 1] * 50), {"fraction": 1.5}, "between 0 and 1"),
+        (np.array([0, 1, 0]), {"fraction": 0.3}, "too few"),
+        (np.array([0] * 90 + [1] * 10), {"fraction": 0.1, "dates": np.arange(100)}, "training part .* only lost"),
+    ],
+)
+def test_impossible_splits_are_explained(y, kwargs, message):
+    with pytest.raises(DataError, match=message):
+        split_holdout(y, **kwargs)
+
+
+def test_evaluate_probabilities_by_hand():
+    # Pairs (won, lost): (0.35, 0.1) right, (0.35, 0.4) wrong, (0.8, *) right: AUC 3/4.
+    out = evaluate_probabilities([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    assert out["auc"] == 0.75
+    assert out["brier"] == pytest.approx((0.01 + 0.16 + 0.4225 + 0.04) / 4)
+    assert out["win_rate"] == 0.5

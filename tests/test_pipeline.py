@@ -1,0 +1,154 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import calibrate
+from calibrate import ScoringConfig
+from calibrate.datasets import ground_truth, make_leads
+
+
+@pytest.fixture(scope="module")
+def generated():
+    return make_leads(8000, seed=3)
+
+
+@pytest.fixture(scope="module")
+def result(generated):
+    return calibrate.fit(
+        generated, outcome="converted", id="lead_id", date="created_at", seed=0
+    )
+
+
+def _points(result, criterion):
+    sheet = result.points_sheet
+    rows = sheet[(sheet["criterion"] == criterion) & (sheet["n_leads"] > 0)]
+    return rows.set_index("band")["points"]
+
+
+def test_fit_recovers_the_ground_truth_order_of_seniority(result):
+    truth = ground_truth().query("criterion == 'seniority'").sort_values("effect")
+    points = _points(result, "seniority")
+    fitted = points[truth["level"]].to_numpy()
+    assert (np.diff(fitted) > 0).all(), points
+
+
+def test_fit_recovers_the_extremes_of_lead_source(result):
+    points = _points(result, "lead_source")
+    assert points.idxmin() == "Purchased list"
+    assert set(points.nlargest(2).index) == {"Referral", "Webinar"}
+
+
+def test_behaviour_earns_points(result):
+    for criterion in ["pricing_page_views", "webinars_attended", "demo_requested"]:
+        points = _points(result, criterion).drop("Missing", errors="ignore")
+        top = points.iloc[0] if criterion == "demo_requested" else points.iloc[-1]
+        assert top > points.min(), criterion
+
+
+def test_behaviour_and_role_are_labelled_apart(result):
+    groups = result.points_sheet.groupby("criterion")["group"].first()
+    assert groups["seniority"] == "explicit" and groups["industry"] == "explicit"
+    assert groups["webinars_attended"] == "implicit" and groups["email_clicks"] == "implicit"
+
+
+def test_metrics_hold_what_the_cli_promises(result):
+    m = result.metrics
+    for key in ["holdout_auc_model", "holdout_auc_points", "holdout_brier", "n_train",
+                "n_holdout", "threshold"]:
+        assert key in m
+    assert m["n_train"] + m["n_holdout"] == 8000
+    assert m["split"] == "time-ordered"
+    assert m["holdout_auc_points"] > 0.72
+    assert abs(m["holdout_auc_model"] - m["holdout_auc_points"]) < 0.01
+
+
+def test_holdout_is_the_latest_leads(result, generated):
+    dates = generated["created_at"]
+    assert dates.iloc[result.train_rows].max() <= dates.iloc[result.holdout_rows].min()
+
+
+def test_config_scores_exactly_like_the_fitted_objects(result, generated, tmp_path):
+    path = tmp_path / "leads.csv"
+    generated.to_csv(path, index=False)
+    config = ScoringConfig.load(result.save(tmp_path / "out")["config"])
+    scored = config.score(path)
+    np.testing.assert_array_equal(scored["score"], result.scorecard.predict_score(generated))
+    assert scored["lead_id"].tolist() == generated["lead_id"].tolist()
+    np.testing.assert_array_equal(scored["mql"], scored["score"] >= result.metrics["threshold"])
+
+
+def test_same_input_and_seed_give_byte_identical_config(generated, tmp_path):
+    data = generated.head(3000)
+    a = calibrate.fit(data, outcome="converted", id="lead_id", seed=5).config.to_json()
+    b = calibrate.fit(data, outcome="converted", id="lead_id", seed=5).config.to_json()
+    assert a == b
+    c = calibrate.fit(data, outcome="converted", id="lead_id", seed=6).config.to_json()
+    assert c != a
+
+
+def test_save_writes_the_three_outputs(result, tmp_path):
+    paths = result.save(tmp_path / "build")
+    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == [
+        "metrics.json", "report.html", "scoring_config.json",
+    ]
+    metrics = json.loads(paths["metrics"].read_text())
+    assert metrics["threshold"] == result.config.mql_threshold
+    assert "<html" in paths["report"].read_text()
+
+
+def test_save_into_a_file_path_writes_nothing(result, tmp_path):
+    blocker = tmp_path / "build"
+    blocker.write_text("not a folder")
+    with pytest.raises(calibrate.CalibrateError, match="it is a file"):
+        result.save(blocker)
+    assert blocker.read_text() == "not a folder"
+
+
+def test_a_leaking_column_is_flagged(generated):
+    data = generated.head(3000).copy()
+    rng = np.random.default_rng(0)
+    data["call_outcome_code"] = np.where(data["converted"], "A", "B")
+    flip = rng.random(len(data)) < 0.02
+    data.loc[flip, "call_outcome_code"] = "C"
+    result = calibrate.fit(data, outcome="converted", id="lead_id", seed=0)
+    assert any("call_outcome_code" in w and "leak" in w for w in result.warnings)
+
+
+def test_excluded_columns_are_recorded_with_their_reason(generated):
+    result = calibrate.fit(
+        generated.head(2000), outcome="converted", id="lead_id",
+        exclude={"time_on_site_min": "tracked only after the sales call"}, seed=0,
+    )
+    assert "time_on_site_min" not in set(result.points_sheet["criterion"])
+    excluded = result.config.to_dict()["training_data"]["excluded"]
+    assert {"column": "time_on_site_min", "reason": "tracked only after the sales call"} in excluded
+
+
+def test_notebook_view_shows_the_sheet(result):
+    html = result._repr_html_()
+    assert "seniority" in html and "hold-out AUC" in html
+    assert isinstance(result.metrics_frame, pd.DataFrame)
+
+
+@pytest.mark.slow
+def test_bank_marketing_integer_sheet_auc(shared_data):
+    result = calibrate.fit(
+        shared_data / "bank-additional-full.csv",
+        outcome="y",
+        exclude=["duration:length of the call, known only after it (leaks the outcome)"],
+        holdout=0.3,
+        seed=0,
+    )
+    assert result.metrics["split"] == "stratified"
+    assert result.metrics["holdout_auc_points"] >= 0.78
+    assert "duration" in result.leads.excluded
+
+
+@pytest.mark.slow
+def test_online_shoppers_integer_sheet_auc(shared_data):
+    result = calibrate.fit(
+        shared_data / "online_shoppers_intention.csv", outcome="Revenue", holdout=0.3, seed=0
+    )
+    assert result.metrics["holdout_auc_points"] >= 0.88

@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+from scipy.stats import kendalltau
+from sklearn.base import clone
+
+from calibrate import LeadScoreModel, Scorecard
+from calibrate.errors import DataError, ParameterError
+from calibrate.points import scale_weights
+
+COLUMNS = ["seniority", "lead_source", "webinars_attended", "pricing_page_views", "demo_requested"]
+
+
+@pytest.fixture(scope="module")
+def data(leads_5k):
+    return leads_5k[COLUMNS], leads_5k["converted"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def card(data):
+    return Scorecard(model=LeadScoreModel(random_state=0)).fit(*data)
+
+
+def test_scale_weights_by_hand():
+    # Criterion A: bands 0 and 1 log-odds; criterion B: -1 and 1. Intercept -0.5.
+    # Training log-odds span -1.5 .. 1.5, mapped to 0 .. 60: factor 20, offset 30.
+    coef = np.array([0.0, 1.0, -1.0, 1.0])
+    points, base, factor, offset = scale_weights(
+        coef, -0.5, [slice(0, 2), slice(2, 4)], np.array([-1.5, 1.5]),
+        min_score=0, max_score=60, lower_quantile=0, upper_quantile=1,
+    )
+    assert (factor, offset) == (20.0, 30.0)
+    assert points.tolist() == [0.0, 20.0, 0.0, 40.0]
+    # The lowest lead (bands 0 and 2): 30 + 20 * (-0.5 + 0 - 1) = 0.
+    assert base == 0.0
+
+
+def test_scale_weights_refuses_a_flat_model():
+    with pytest.raises(DataError, match="no criterion separates won from lost"):
+        scale_weights(np.zeros(2), 0.0, [slice(0, 2)], np.zeros(10))
+
+
+def test_lowest_band_of_every_criterion_earns_zero(card):
+    lowest = card.points_.groupby("criterion")["points"].min()
+    assert (lowest == 0).all()
+
+
+def test_score_is_base_plus_points_clipped(card, data):
+    X, _ = data
+    breakdown = card.score_breakdown(X)
+    raw = breakdown.drop(columns="score").sum(axis=1).to_numpy()
+    np.testing.assert_array_equal(breakdown["score"], np.clip(raw, 0, 100))
+    np.testing.assert_array_equal(card.predict_score(X), breakdown["score"])
+    assert breakdown["base"].iloc[0] == card.base_points_
+
+
+def test_scores_use_the_scale(card, data):
+    scores = card.predict_score(data[0])
+    lo, hi = np.percentile(scores, [1, 99])
+    assert lo <= 5 and hi >= 95
+
+
+def test_integer_sheet_keeps_the_ranking(card, data):
+    X, _ = data
+    tau = kendalltau(card.decision_function(X), card.predict_score(X)).statistic
+    assert tau > 0.95
+    np.testing.assert_allclose(card.points_["points"], card.points_["points_unrounded"], atol=0.5)
+
+
+def test_sheet_follows_the_ground_truth(card):
+    sheet = card.points_.set_index(["criterion", "band"])["points"]
+    order = ["C-level", "VP", "Director", "Manager", "Staff", "Student"]
+    values = [sheet["seniority", level] for level in order]
+    assert values == sorted(values, reverse=True)
+    assert sheet["demo_requested", "Yes"] > sheet["demo_requested", "No"]
+
+
+def test_narrow_scale_is_refused(data):
+    with pytest.raises(DataError, match="too narrow"):
+        Scorecard(min_score=0, max_score=5).fit(*data)
+
+
+def test_bad_rounding_is_named(data):
+    with pytest.raises(ParameterError, match="'rounding' parameter of Scorecard must be one of"):
+        Scorecard(rounding="floor").fit(*data)
+
+
+def test_clone_keeps_the_model_parameters():
+    card = Scorecard(model=LeadScoreModel(Cs=3), max_score=10)
+    assert clone(card).get_params()["model__Cs"] == 3
