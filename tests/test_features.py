@@ -62,7 +62,9 @@ def test_rare_levels_are_grouped_as_other(binner):
     labels = [b.label for b in title.bands]
     assert "Astronaut" not in labels
     assert labels[-2:] == ["Other", "Missing"]
-    codes = binner.transform(pd.DataFrame({"clicks": [1.0], "size": [10.0], "title": ["Astronaut"]}))
+    codes = binner.transform(
+        pd.DataFrame({"clicks": [1.0], "size": [10.0], "title": ["Astronaut"]})
+    )
     assert codes["title"].iloc[0] == labels.index("Other")
 
 

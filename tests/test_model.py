@@ -65,7 +65,9 @@ def test_relabelled_target_changes_nothing(data):
 
 
 def test_bad_parameter_is_named(data):
-    with pytest.raises(ParameterError, match="'cv' parameter of LeadScoreModel must be an int >= 2"):
+    with pytest.raises(
+        ParameterError, match="'cv' parameter of LeadScoreModel must be an int >= 2"
+    ):
         LeadScoreModel(cv=1).fit(*data)
 
 
@@ -92,7 +94,11 @@ def test_random_split_is_stratified_and_seeded():
     [
         (np.array([0, 1] * 50), {"fraction": 1.5}, "between 0 and 1"),
         (np.array([0, 1, 0]), {"fraction": 0.3}, "too few"),
-        (np.array([0] * 90 + [1] * 10), {"fraction": 0.1, "dates": np.arange(100)}, "training part .* only lost"),
+        (
+            np.array([0] * 90 + [1] * 10),
+            {"fraction": 0.1, "dates": np.arange(100)},
+            "training part .* only lost",
+        ),
     ],
 )
 def test_impossible_splits_are_explained(y, kwargs, message):

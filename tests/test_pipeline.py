@@ -16,9 +16,7 @@ def generated():
 
 @pytest.fixture(scope="module")
 def result(generated):
-    return calibrate.fit(
-        generated, outcome="converted", id="lead_id", date="created_at", seed=0
-    )
+    return calibrate.fit(generated, outcome="converted", id="lead_id", date="created_at", seed=0)
 
 
 def _points(result, criterion):
@@ -55,8 +53,14 @@ def test_behaviour_and_role_are_labelled_apart(result):
 
 def test_metrics_hold_what_the_cli_promises(result):
     m = result.metrics
-    for key in ["holdout_auc_model", "holdout_auc_points", "holdout_brier", "n_train",
-                "n_holdout", "threshold"]:
+    for key in [
+        "holdout_auc_model",
+        "holdout_auc_points",
+        "holdout_brier",
+        "n_train",
+        "n_holdout",
+        "threshold",
+    ]:
         assert key in m
     assert m["n_train"] + m["n_holdout"] == 8000
     assert m["split"] == "time-ordered"
@@ -91,7 +95,9 @@ def test_same_input_and_seed_give_byte_identical_config(generated, tmp_path):
 def test_save_writes_the_three_outputs(result, tmp_path):
     paths = result.save(tmp_path / "build")
     assert sorted(p.name for p in (tmp_path / "build").iterdir()) == [
-        "metrics.json", "report.html", "scoring_config.json",
+        "metrics.json",
+        "report.html",
+        "scoring_config.json",
     ]
     metrics = json.loads(paths["metrics"].read_text())
     assert metrics["threshold"] == result.config.mql_threshold
@@ -118,12 +124,18 @@ def test_a_leaking_column_is_flagged(generated):
 
 def test_excluded_columns_are_recorded_with_their_reason(generated):
     result = calibrate.fit(
-        generated.head(2000), outcome="converted", id="lead_id",
-        exclude={"time_on_site_min": "tracked only after the sales call"}, seed=0,
+        generated.head(2000),
+        outcome="converted",
+        id="lead_id",
+        exclude={"time_on_site_min": "tracked only after the sales call"},
+        seed=0,
     )
     assert "time_on_site_min" not in set(result.points_sheet["criterion"])
     excluded = result.config.to_dict()["training_data"]["excluded"]
-    assert {"column": "time_on_site_min", "reason": "tracked only after the sales call"} in excluded
+    assert {
+        "column": "time_on_site_min",
+        "reason": "tracked only after the sales call",
+    } in excluded
 
 
 def test_notebook_view_shows_the_sheet(result):

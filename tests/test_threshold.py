@@ -54,7 +54,7 @@ def test_calibration_table_counts_every_lead():
     assert table["leads"].sum() == 700 and table["wins"].sum() == y.sum()
     assert table["score_min"].tolist() == list(range(0, 100, 10))
     assert table["score_max"].iloc[-1] == 100
-    assert table.loc[9, "leads"] == ((scores >= 90)).sum()
+    assert table.loc[9, "leads"] == (scores >= 90).sum()
 
 
 @pytest.mark.parametrize("kwargs", [{"win_value": 0}, {"cost_per_lead": -5}, {"win_value": "a"}])
@@ -66,5 +66,7 @@ def test_expected_value_checks_its_parameters(kwargs):
 def test_policy_is_recorded_with_its_parameters():
     choice = recommend_threshold([1, 99], [0, 1], policy=ExpectedValue(2000, 100))
     assert choice.to_dict()["policy"] == {
-        "name": "expected_value", "win_value": 2000, "cost_per_lead": 100,
+        "name": "expected_value",
+        "win_value": 2000,
+        "cost_per_lead": 100,
     }

@@ -296,7 +296,11 @@ def _to_boolean_text(values: pd.Series, column: str) -> pd.Series:
             dtype=object,
         )
     missing = is_missing_token(values).to_numpy()
-    text = values.astype("string").str.strip().str.lower()
+    if pd.api.types.is_float_dtype(values.dtype):
+        # 1.0 read from Parquet (an integer column with gaps) is "1" read from CSV.
+        text = values.map(_float_text, na_action="ignore").astype("string")
+    else:
+        text = values.astype("string").str.strip().str.lower()
     is_true = text.isin(TRUE_TOKENS).fillna(False).to_numpy()
     is_false = text.isin(FALSE_TOKENS).fillna(False).to_numpy()
     bad = ~(missing | is_true | is_false)

@@ -14,7 +14,8 @@ def write_files(files: Mapping[os.PathLike | str, bytes | str]) -> list[Path]:
     Each file is first written in full to a temporary file beside it; only
     when all are written are they renamed into place (a rename is atomic
     within a folder). If anything fails before the renames, the temporary
-    files are removed and no target is touched.
+    files are removed and no target is touched. Every target is therefore
+    either its old content or its complete new content, never a part.
 
     Parameters
     ----------
@@ -51,8 +52,16 @@ def write_files(files: Mapping[os.PathLike | str, bytes | str]) -> list[Path]:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         raise
-    for tmp, path in staged:
-        os.replace(tmp, path)
+    done = 0
+    try:
+        for tmp, path in staged:
+            os.replace(tmp, path)
+            done += 1
+    finally:
+        # Renames rarely fail (a target that became a folder, a vanished
+        # disk); never leave temporary files behind when one does.
+        for tmp, _ in staged[done:]:
+            tmp.unlink(missing_ok=True)
     return [path for _, path in staged]
 
 

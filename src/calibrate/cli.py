@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__
 from .errors import CalibrateError
@@ -46,7 +47,8 @@ def main_options(
 
 
 def _fail(exc: Exception):
-    _err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    # Escape: column names and values like 'price[usd]' are not rich markup.
+    _err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -92,12 +94,15 @@ def fit(
     win_value: Annotated[float, typer.Option(help="Value of a won lead.")] = 5000.0,
     cost_per_lead: Annotated[float, typer.Option(help="Cost of one sales follow-up.")] = 250.0,
     max_bins: Annotated[int, typer.Option(help="Most ranges per numeric criterion.")] = 5,
+    encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ):
     """Learn a points sheet and an MQL threshold; write config, report and metrics."""
     from .pipeline import fit as run_fit
 
     try:
+        if out.exists() and not out.is_dir():
+            raise CalibrateError(f"cannot write to {out}: it is a file, not a folder")
         with _progress(quiet) as step:
             result = run_fit(
                 data,
@@ -115,11 +120,12 @@ def fit(
                 cost_per_lead=cost_per_lead,
                 max_bins=max_bins,
                 sep=sep,
+                encoding=encoding,
                 progress=step,
             )
             step("write")
             paths = result.save(out)
-    except CalibrateError as exc:
+    except (CalibrateError, OSError) as exc:
         _fail(exc)
     if quiet:
         return
@@ -134,11 +140,11 @@ def fit(
         f"captures {m['share_wins_captured']:.1%} of wins."
     )
     for column, reason in result.leads.excluded.items():
-        _out.print(f"left out {column!r}: {reason}")
+        _out.print(escape(f"left out {column!r}: {reason}"))
     for warning in result.warnings:
-        _err.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+        _err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     for path in paths.values():
-        _out.print(f"wrote {path}")
+        _out.print(escape(f"wrote {path}"))
 
 
 @app.command()
@@ -152,6 +158,7 @@ def score(
     breakdown: Annotated[
         bool, typer.Option("--breakdown", help="Add every criterion's points.")
     ] = False,
+    encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ):
     """Score leads with a scoring config alone: id, score (0-100) and mql per lead."""
@@ -159,15 +166,18 @@ def score(
     from .export import ScoringConfig
 
     try:
+        _check_output_file(out)
         cfg = ScoringConfig.load(config)
-        scored = cfg.score(data, sep=sep, breakdown=breakdown)
+        scored = cfg.score(data, sep=sep, encoding=encoding, breakdown=breakdown)
         write_files({out: _table_bytes(scored, out)})
-    except CalibrateError as exc:
+    except (CalibrateError, OSError) as exc:
         _fail(exc)
     if not quiet:
         _out.print(
-            f"scored {len(scored):,} leads, {int(scored['mql'].sum()):,} MQLs "
-            f"(threshold {cfg.mql_threshold}); wrote {out}"
+            escape(
+                f"scored {len(scored):,} leads, {int(scored['mql'].sum()):,} MQLs "
+                f"(threshold {cfg.mql_threshold}); wrote {out}"
+            )
         )
 
 
@@ -182,11 +192,17 @@ def make_leads_command(
     from .datasets import make_leads
 
     try:
+        _check_output_file(out)
         leads = make_leads(n, seed=seed)
         write_files({out: _table_bytes(leads, out)})
-    except CalibrateError as exc:
+    except (CalibrateError, OSError) as exc:
         _fail(exc)
-    _out.print(f"wrote {len(leads):,} leads to {out}")
+    _out.print(escape(f"wrote {len(leads):,} leads to {out}"))
+
+
+def _check_output_file(path: Path):
+    if path.is_dir():
+        raise CalibrateError(f"cannot write to {path}: it is a folder, not a file")
 
 
 def _table_bytes(frame, path: Path) -> bytes:

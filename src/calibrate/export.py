@@ -11,8 +11,10 @@ consistency; loading never executes code.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from functools import cache
@@ -86,6 +88,9 @@ class ScoringConfig:
     training_data: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        # Own copies of the mappings, so that no caller can change a frozen config.
+        for name in ("threshold", "calibration", "model", "training_data"):
+            object.__setattr__(self, name, copy.deepcopy(getattr(self, name)))
         _check_consistency(self)
 
     @property
@@ -105,14 +110,14 @@ class ScoringConfig:
                 "base_points": int(self.base_points),
             },
             "criteria": [c.to_dict() for c in self.criteria],
-            "threshold": self.threshold,
+            "threshold": copy.deepcopy(self.threshold),
         }
         if self.calibration:
-            body["calibration"] = self.calibration
+            body["calibration"] = copy.deepcopy(self.calibration)
         if self.model:
-            body["model"] = self.model
+            body["model"] = copy.deepcopy(self.model)
         if self.training_data:
-            body["training_data"] = self.training_data
+            body["training_data"] = copy.deepcopy(self.training_data)
         body["checksum"] = _checksum(body)
         return body
 
@@ -139,8 +144,12 @@ class ScoringConfig:
                 "checksum does not match the content: the config was edited by hand or damaged"
             )
         score = data["score"]
+        try:
+            criteria = tuple(Criterion.from_dict(c) for c in data["criteria"])
+        except ValueError as exc:
+            raise ConfigError(f"config criteria are inconsistent: {exc}") from None
         return cls(
-            criteria=tuple(Criterion.from_dict(c) for c in data["criteria"]),
+            criteria=criteria,
             base_points=score["base_points"],
             threshold=data["threshold"],
             min_score=score["min"],
@@ -152,8 +161,17 @@ class ScoringConfig:
         )
 
     def to_json(self) -> str:
-        """The config as JSON text (deterministic: same config, same bytes)."""
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        """The config as JSON text (deterministic: same config, same bytes).
+
+        Raises
+        ------
+        ConfigError
+            When the config does not match the schema (so :meth:`load` would
+            reject it).
+        """
+        data = self.to_dict()
+        _validate_schema(data)
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
     def save(self, path: os.PathLike | str) -> Path:
         """Write the config as JSON, atomically."""
@@ -173,17 +191,25 @@ class ScoringConfig:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"config {path} is not UTF-8 text (byte {exc.start} cannot be read)"
+            ) from None
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except (json.JSONDecodeError, ValueError) as exc:
             raise ConfigError(f"config {path} is not valid JSON: {exc}") from None
         return cls.from_dict(data)
 
-    def score(self, data, *, sep: str | None = None, breakdown: bool = False) -> pd.DataFrame:
-        """Score leads with this config alone (see :func:`calibrate.scorer.score_leads`)."""
+    def score(self, data, **kwargs) -> pd.DataFrame:
+        """Score leads with this config alone.
+
+        Keyword arguments (``sep``, ``encoding``, ``breakdown``) go to
+        :func:`calibrate.scorer.score_leads`.
+        """
         from .scorer import score_leads
 
-        return score_leads(self, data, sep=sep, breakdown=breakdown)
+        return score_leads(self, data, **kwargs)
 
     def points_sheet(self) -> pd.DataFrame:
         """One row per band: criterion, group, band, points."""
@@ -198,6 +224,13 @@ class ScoringConfig:
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not allowed in a scoring config")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        _reject_constant(text)  # e.g. 1e400, which Python would read as inf
+    return value
 
 
 def _checksum(body: dict) -> str:
@@ -242,10 +275,16 @@ def _check_criterion(criterion: Criterion) -> None:
     for band in criterion.bands:
         if isinstance(band.points, bool) or not isinstance(band.points, int):
             raise ConfigError(f"{where}, band {band.label!r}: points must be an integer")
+        if band.kind == "range" and not all(
+            x is None or math.isfinite(x) for x in (band.lower, band.upper)
+        ):
+            raise ConfigError(f"{where}, band {band.label!r}: range bounds must be finite")
     if kinds.count("missing") != 1:
         raise ConfigError(f"{where} needs exactly one missing band, has {kinds.count('missing')}")
     if criterion.kind == "numeric":
         ranges = [b for b in criterion.bands if b.kind == "range"]
+        if not ranges:
+            raise ConfigError(f"{where} is numeric: it needs range bands")
         if len(ranges) + 1 != len(kinds):
             raise ConfigError(f"{where} is numeric: only range bands and one missing band")
         if ranges[0].lower is not None or ranges[-1].upper is not None:

@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import os
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +161,7 @@ def read_table(source, *, sep: str | None = None, encoding: str = "utf-8-sig") -
     if isinstance(source, pd.DataFrame):
         if source.empty:
             raise DataError("the lead table is empty: it has no rows")
+        _check_unique_columns([str(c) for c in source.columns], "the DataFrame")
         return source.copy()
     path = Path(os.fspath(source))
     if not path.exists():
@@ -174,9 +176,7 @@ def read_table(source, *, sep: str | None = None, encoding: str = "utf-8-sig") -
         frame = _read_csv(path, sep=sep, encoding=encoding)
     if frame.empty:
         raise DataError(f"cannot read {path}: the file has a header but no lead rows")
-    duplicated = [c for c in frame.columns if str(c).endswith(".1") and str(c)[:-2] in frame]
-    if duplicated:
-        raise DataError(f"{path}: duplicate column names: {format_examples(duplicated)}")
+    _check_unique_columns([str(c) for c in frame.columns], path)
     return frame
 
 
@@ -204,15 +204,25 @@ def _read_csv(path: Path, *, sep: str | None, encoding: str) -> pd.DataFrame:
     try:
         if sep is None:
             sep = _sniff_separator(path, encoding)
-        frame = pd.read_csv(
-            path,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            encoding=encoding,
-            skipinitialspace=False,
-        )
+        with warnings.catch_warnings():
+            # A row with more fields than the header must not shift columns
+            # into the index (pandas' default) or silently lose values.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                path,
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                encoding=encoding,
+                skipinitialspace=False,
+                index_col=False,
+            )
+    except pd.errors.ParserWarning:
+        raise DataError(
+            f"cannot read {path} as CSV: some rows have more fields than the header "
+            f"(separator {sep!r}); check the separator and trailing separators"
+        ) from None
     except UnicodeDecodeError as exc:
         raise DataError(
             f"cannot read {path}: not {encoding} text at byte {exc.start}; "
@@ -221,18 +231,44 @@ def _read_csv(path: Path, *, sep: str | None, encoding: str) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, OSError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot read {path} as CSV: {message}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    # pandas renames a repeated header "x" to "x.1"; read the header as it is.
+    header = pd.read_csv(
+        path, sep=sep, header=None, nrows=1, dtype=str, encoding=encoding, index_col=False
+    )
+    names = [str(c).strip() for c in header.iloc[0].tolist()] if len(header) else []
+    if len(names) == frame.shape[1]:
+        _check_unique_columns(names, path)
+        frame.columns = names
+    else:
+        frame.columns = [str(c).strip() for c in frame.columns]
     return frame
+
+
+def _check_unique_columns(names, where) -> None:
+    seen, repeated = set(), []
+    for name in names:
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    if repeated:
+        raise DataError(f"{where}: duplicate column names: {format_examples(repeated)}")
 
 
 def _sniff_separator(path: Path, encoding: str) -> str:
     import gzip
 
     opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rt", encoding=encoding, newline="") as fh:
-        sample = fh.read(65536)
+    binary = DataError(f"cannot read {path}: it looks like a binary file, not CSV or Parquet")
+    try:
+        with opener(path, "rt", encoding=encoding, newline="") as fh:
+            sample = fh.read(65536)
+    except UnicodeDecodeError:
+        with opener(path, "rb") as fh:
+            if b"\x00" in fh.read(65536):
+                raise binary from None
+        raise
     if "\x00" in sample:
-        raise DataError(f"cannot read {path}: it looks like a binary file, not CSV or Parquet")
+        raise binary
     lines = sample.splitlines()
     if len(sample) == 65536 and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut
@@ -307,6 +343,10 @@ def load_leads(
     raw = read_table(data, sep=sep, encoding=encoding)
     source = "DataFrame" if isinstance(data, pd.DataFrame) else os.fspath(data)
     columns = list(raw.columns)
+    # A single column name is one column, not an iterable of characters.
+    exclude, implicit, explicit = (
+        [x] if isinstance(x, str) else x for x in (exclude, implicit, explicit)
+    )
     excluded_by_user = _parse_exclusions(exclude, columns)
     types = dict(types or {})
     implicit, explicit = set(implicit), set(explicit)
@@ -375,7 +415,10 @@ def load_leads(
 def _require_column(column: str, columns: list, role: str):
     if column in columns:
         return
-    close = difflib.get_close_matches(str(column), [str(c) for c in columns], n=1)
+    names = [str(c) for c in columns]
+    # A difference in case only ('Converted' for 'converted') is the likeliest slip.
+    close = [c for c in names if c.lower() == str(column).lower()]
+    close = close or difflib.get_close_matches(str(column), names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise DataError(
         f"{role} column {column!r} not found{hint} (columns: {format_examples(columns, 8)})"

@@ -150,6 +150,7 @@ def fit(
     cost_per_lead: float = 250.0,
     max_bins: int = 5,
     sep: str | None = None,
+    encoding: str = "utf-8-sig",
     progress: Callable[[str], None] | None = None,
 ) -> Calibration:
     """Learn a points sheet and an MQL threshold from past leads.
@@ -184,6 +185,8 @@ def fit(
         Most ranges per numeric criterion.
     sep : str, optional
         CSV separator; sniffed by default.
+    encoding : str, default="utf-8-sig"
+        Text encoding of a CSV file.
     progress : callable, optional
         Called with the name of every step as it starts (``"read"``,
         ``"split"``, ``"fit"``, ``"points"``, ``"threshold"``, ``"export"``).
@@ -216,6 +219,7 @@ def fit(
         implicit=implicit,
         explicit=explicit,
         sep=sep,
+        encoding=encoding,
     )
     step("split")
     y = leads.outcome.to_numpy()

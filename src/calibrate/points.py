@@ -244,18 +244,19 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         return self._scores_from_codes(self._codes(X))
 
     def score_breakdown(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Points of every lead in every criterion, the base points and the score."""
+        """Points of every lead in every criterion, one column per criterion.
+
+        A lead's score is ``base_points_`` plus the row's sum, clipped to the
+        scale (what :meth:`predict_score` gives).
+        """
         codes = self._codes(X)
-        out = pd.DataFrame(
+        return pd.DataFrame(
             {
                 c.name: self._band_points[self._offsets[j] + codes[:, j]]
                 for j, c in enumerate(self.criteria_)
             },
             index=X.index,
         )
-        out.insert(0, "base", self.base_points_)
-        out["score"] = self._scores_from_codes(codes)
-        return out
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """The unrounded model's probabilities of lost and won."""

@@ -15,7 +15,14 @@ from .errors import DataError, format_examples
 __all__ = ["score_leads"]
 
 
-def score_leads(config, data, *, sep: str | None = None, breakdown: bool = False) -> pd.DataFrame:
+def score_leads(
+    config,
+    data,
+    *,
+    sep: str | None = None,
+    encoding: str = "utf-8-sig",
+    breakdown: bool = False,
+) -> pd.DataFrame:
     """Score every lead of a table with a config.
 
     Parameters
@@ -27,6 +34,8 @@ def score_leads(config, data, *, sep: str | None = None, breakdown: bool = False
         column the config's criteria read; other columns are ignored.
     sep : str, optional
         CSV separator; sniffed by default.
+    encoding : str, default="utf-8-sig"
+        Text encoding of a CSV file.
     breakdown : bool, default=False
         Also return the points of every criterion, one column each.
 
@@ -35,7 +44,9 @@ def score_leads(config, data, *, sep: str | None = None, breakdown: bool = False
     pandas.DataFrame
         One row per input row, in input order: the id (the config's id
         column, or ``row`` numbered from 1), ``score`` (int) and ``mql``
-        (bool); with ``breakdown``, each criterion's points before ``score``.
+        (bool); with ``breakdown``, each criterion's points before ``score``,
+        in columns ``points_<criterion name>`` (so that no criterion name can
+        clash with the id, ``score`` or ``mql``).
 
     Raises
     ------
@@ -45,7 +56,7 @@ def score_leads(config, data, *, sep: str | None = None, breakdown: bool = False
     """
     from .ingest import _parse_ids, _row_ids, read_table
 
-    frame = read_table(data, sep=sep)
+    frame = read_table(data, sep=sep, encoding=encoding)
     needed = [c.column for c in config.criteria]
     missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
     if config.id_column is not None and config.id_column not in frame.columns:
@@ -70,7 +81,7 @@ def score_leads(config, data, *, sep: str | None = None, breakdown: bool = False
     out = pd.DataFrame({ids.name: ids.to_numpy()})
     if breakdown:
         for name, earned in parts.items():
-            out[name] = earned
+            out[f"points_{name}"] = earned
     out["score"] = score
     out["mql"] = score >= config.mql_threshold
     return out

@@ -1,0 +1,521 @@
+"""Tests for calibrate.cli: the ``calibrate`` command, run through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import calibrate
+from calibrate.cli import app
+from calibrate.datasets import make_leads
+from calibrate.export import ScoringConfig
+
+N_LEADS = 1500
+FIT_ARGS = ["--outcome", "converted", "--id", "lead_id", "--date", "created_at"]
+METRIC_KEYS = {
+    "holdout_auc_model",
+    "holdout_auc_points",
+    "holdout_brier",
+    "n_train",
+    "n_holdout",
+    "threshold",
+}
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def fitted(runner, tmp_path_factory):
+    """Leads made and fitted through the command line, once for the module."""
+    root = tmp_path_factory.mktemp("cli")
+    data = root / "leads.csv"
+    made = runner.invoke(app, ["make-leads", str(data), "--n", str(N_LEADS), "--seed", "0"])
+    out = root / "fit"
+    result = runner.invoke(app, ["fit", str(data), *FIT_ARGS, "--out", str(out)])
+    return {"root": root, "data": data, "made": made, "out": out, "result": result}
+
+
+@pytest.fixture(scope="module")
+def python_fit(fitted):
+    """The same fit through the Python API."""
+    return calibrate.fit(
+        fitted["data"], outcome="converted", id="lead_id", date="created_at", seed=0
+    )
+
+
+@pytest.fixture(scope="module")
+def small_leads():
+    """Three hundred leads for inputs that fail before any fitting."""
+    return make_leads(300, seed=1)
+
+
+def _invoke(runner, args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _assert_one_clear_error(result, pattern):
+    """Exit code 1, one line on stderr matching ``pattern``, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert re.search(pattern, result.stderr), result.stderr
+    assert "Traceback" not in result.output
+
+
+def _leftovers(folder):
+    """Temporary files a failed atomic write would leave behind."""
+    return sorted(p.name for p in folder.rglob("*.tmp"))
+
+
+# --------------------------------------------------------------------------- options
+
+
+def test_version(runner):
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"calibrate {calibrate.__version__}\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ([], ["fit", "score", "make-leads"]),
+        (["fit"], ["--outcome", "--out", "--id", "--date", "--exclude", "--type", "--positive"]),
+        (["score"], ["--out", "--sep", "--breakdown"]),
+        (["make-leads"], ["--n", "--seed"]),
+    ],
+)
+def test_help(runner, command, expected):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.stdout
+    for word in expected:
+        assert word in result.stdout
+
+
+def test_no_arguments_shows_help(runner):
+    result = runner.invoke(app, [])
+    assert result.exit_code == 2
+    assert "Usage" in result.stdout
+
+
+# --------------------------------------------------------------------------- make-leads
+
+
+def test_make_leads_writes_the_csv(fitted):
+    assert fitted["made"].exit_code == 0, fitted["made"].output
+    frame = pd.read_csv(fitted["data"], dtype=str, keep_default_na=False)
+    assert len(frame) == N_LEADS
+    assert frame.columns[0] == "lead_id"
+    assert frame["lead_id"].is_unique
+    assert set(frame["converted"]) == {"true", "false"}
+    assert f"wrote {N_LEADS:,} leads" in fitted["made"].stdout
+
+
+def test_make_leads_is_seeded(runner, tmp_path):
+    for name in ("a.csv", "b.csv"):
+        assert _invoke(runner, ["make-leads", tmp_path / name, "--n", 200]).exit_code == 0
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert (
+        _invoke(runner, ["make-leads", tmp_path / "c.csv", "--n", 200, "--seed", 1]).exit_code == 0
+    )
+    assert (tmp_path / "c.csv").read_bytes() != (tmp_path / "a.csv").read_bytes()
+
+
+def test_make_leads_parquet(runner, tmp_path):
+    result = _invoke(runner, ["make-leads", tmp_path / "leads.parquet", "--n", 200])
+    assert result.exit_code == 0
+    frame = pd.read_parquet(tmp_path / "leads.parquet")
+    # Parquet may store timestamps at a finer unit; the values are the same.
+    pd.testing.assert_frame_equal(frame, make_leads(200, seed=0), check_dtype=False)
+
+
+def test_make_leads_into_a_folder_fails_cleanly(runner, tmp_path):
+    result = _invoke(runner, ["make-leads", tmp_path, "--n", 50])
+    _assert_one_clear_error(result, r"cannot write to .*: it is a folder, not a file")
+    assert _leftovers(tmp_path.parent) == []
+
+
+# --------------------------------------------------------------------------- fit
+
+
+def test_fit_writes_config_report_and_metrics(fitted):
+    result = fitted["result"]
+    assert result.exit_code == 0, result.output
+    out = fitted["out"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "metrics.json",
+        "report.html",
+        "scoring_config.json",
+    ]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert METRIC_KEYS <= set(metrics)
+    assert metrics["n_train"] + metrics["n_holdout"] == N_LEADS
+    assert metrics["n_holdout"] == round(0.3 * N_LEADS)
+    assert isinstance(metrics["threshold"], int)
+    assert 0 <= metrics["threshold"] <= 100
+    assert 0.5 < metrics["holdout_auc_points"] <= 1
+    assert 0.5 < metrics["holdout_auc_model"] <= 1
+    assert 0 < metrics["holdout_brier"] < 0.25
+    assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+    config = ScoringConfig.load(out / "scoring_config.json")
+    assert config.id_column == "lead_id"
+    assert config.mql_threshold == metrics["threshold"]
+    assert f"MQL threshold {metrics['threshold']}" in result.stdout
+    assert f"wrote {out / 'metrics.json'}" in result.stdout
+
+
+def test_fit_config_equals_the_python_api(fitted, python_fit):
+    written = (fitted["out"] / "scoring_config.json").read_text()
+    assert written == python_fit.config.to_json()
+
+
+# --------------------------------------------------------------------------- score
+
+
+def test_score_csv(runner, fitted, python_fit, tmp_path):
+    out = tmp_path / "scores.csv"
+    result = _invoke(
+        runner, ["score", fitted["out"] / "scoring_config.json", fitted["data"], "--out", out]
+    )
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(out, dtype=str, keep_default_na=False)
+    leads = pd.read_csv(fitted["data"], dtype=str, keep_default_na=False)
+    assert scores.columns.tolist() == ["lead_id", "score", "mql"]
+    assert scores["lead_id"].tolist() == leads["lead_id"].tolist()
+    assert scores["score"].str.fullmatch(r"\d+").all()
+    score = scores["score"].astype(int).to_numpy()
+    assert score.min() >= 0 and score.max() <= 100
+    assert set(scores["mql"]) <= {"true", "false"}
+    expected = python_fit.scorecard.predict_score(python_fit.leads.features)
+    np.testing.assert_array_equal(score, expected)
+    threshold = python_fit.metrics["threshold"]
+    assert scores["mql"].tolist() == ["true" if s >= threshold else "false" for s in score]
+    n_mql = int((score >= threshold).sum())
+    assert f"scored {N_LEADS:,} leads, {n_mql:,} MQLs (threshold {threshold})" in result.stdout
+
+
+def test_score_parquet_in_and_out_agree_with_csv(runner, fitted, tmp_path):
+    config = fitted["out"] / "scoring_config.json"
+    parquet_in = tmp_path / "leads.parquet"
+    assert _invoke(runner, ["make-leads", parquet_in, "--n", N_LEADS]).exit_code == 0
+    results = [
+        _invoke(runner, ["score", config, fitted["data"], "--out", tmp_path / "a.csv"]),
+        _invoke(runner, ["score", config, parquet_in, "--out", tmp_path / "b.parquet"]),
+    ]
+    assert [r.exit_code for r in results] == [0, 0], [r.output for r in results]
+    from_csv = pd.read_csv(tmp_path / "a.csv", dtype={"lead_id": str})
+    from_parquet = pd.read_parquet(tmp_path / "b.parquet")
+    assert from_parquet.columns.tolist() == ["lead_id", "score", "mql"]
+    assert from_parquet["mql"].dtype == bool
+    assert from_parquet["score"].tolist() == from_csv["score"].tolist()
+    assert from_parquet["mql"].tolist() == from_csv["mql"].tolist()
+
+
+def test_score_breakdown_adds_up(runner, fitted, tmp_path):
+    config = ScoringConfig.load(fitted["out"] / "scoring_config.json")
+    out = tmp_path / "scores.csv"
+    result = _invoke(
+        runner,
+        [
+            "score",
+            fitted["out"] / "scoring_config.json",
+            fitted["data"],
+            "--out",
+            out,
+            "--breakdown",
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    scores = pd.read_csv(out, dtype={"lead_id": str})
+    names = [f"points_{c.name}" for c in config.criteria]
+    assert scores.columns.tolist() == ["lead_id", *names, "score", "mql"]
+    total = (config.base_points + scores[names].sum(axis=1)).clip(0, 100)
+    assert total.tolist() == scores["score"].tolist()
+
+
+def test_score_without_id_numbers_rows_from_one(runner, fitted, tmp_path):
+    out = tmp_path / "fit"
+    fit = _invoke(runner, ["fit", fitted["data"], "--outcome", "converted", "--out", out, "-q"])
+    assert fit.exit_code == 0, fit.output
+    assert fit.stdout == ""
+    scores_path = tmp_path / "scores.csv"
+    result = _invoke(
+        runner, ["score", out / "scoring_config.json", fitted["data"], "--out", scores_path]
+    )
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(scores_path, dtype=str)
+    assert scores.columns.tolist() == ["row", "score", "mql"]
+    assert scores["row"].tolist() == [str(i) for i in range(1, N_LEADS + 1)]
+
+
+# --------------------------------------------------------------------------- bad input: fit
+
+
+def _frame_case(change):
+    def make(tmp_path, frame):
+        path = tmp_path / "leads.csv"
+        change(frame).to_csv(path, index=False)
+        return path
+
+    return make
+
+
+def _bytes_case(content: bytes):
+    def make(tmp_path, frame):
+        path = tmp_path / "leads.csv"
+        path.write_bytes(content)
+        return path
+
+    return make
+
+
+def _set(column, row, value):
+    def change(frame):
+        frame = frame.astype({column: object})
+        frame.loc[row, column] = value
+        return frame
+
+    return change
+
+
+def _unchanged(frame):
+    return frame
+
+
+FIT_FAILURES = {
+    "missing-outcome-column": (
+        _frame_case(_unchanged),
+        ["--outcome", "convertd", "--id", "lead_id"],
+        r"outcome column 'convertd' not found; did you mean 'converted'\?",
+    ),
+    "outcome-column-with-brackets": (
+        _frame_case(_unchanged),
+        ["--outcome", "won[flag]"],
+        r"outcome column 'won\[flag\]' not found",
+    ),
+    "outcome-third-value": (
+        _frame_case(_set("converted", 2, "maybe")),
+        ["--outcome", "converted"],
+        r"outcome column 'converted' must have two values .*found 3: .*"
+        r"'maybe' \(first in row 3\)",
+    ),
+    "outcome-single-class": (
+        _frame_case(lambda f: f.assign(converted=False)),
+        ["--outcome", "converted"],
+        r"outcome column 'converted' has a single value 'False' in all 300 rows",
+    ),
+    "outcome-missing-values": (
+        _frame_case(_set("converted", 3, "")),
+        ["--outcome", "converted"],
+        r"outcome column 'converted' is missing in 1 row\(s\) \(rows 4\)",
+    ),
+    "duplicate-lead-ids": (
+        _frame_case(_set("lead_id", 5, "L0000001")),
+        ["--outcome", "converted", "--id", "lead_id"],
+        r"id column 'lead_id' has 1 duplicate id\(s\) in 2 rows: 'L0000001'",
+    ),
+    "unparseable-date": (
+        _frame_case(_set("created_at", 6, "next week")),
+        ["--outcome", "converted", "--date", "created_at"],
+        r"date column 'created_at': 1 value\(s\) are not dates \(row 7: 'next week'\)",
+    ),
+    "empty-file": (
+        _bytes_case(b""),
+        ["--outcome", "converted"],
+        r"cannot read .*leads\.csv: the file is empty",
+    ),
+    "header-only": (
+        _bytes_case(b"lead_id,role,converted\n"),
+        ["--outcome", "converted"],
+        r"the file has a header but no lead rows",
+    ),
+    "binary-garbage": (
+        _bytes_case(bytes(range(256)) * 8),
+        ["--outcome", "converted"],
+        r"cannot read .*leads\.csv: it looks like a binary file",
+    ),
+    "not-utf8": (
+        _bytes_case("role,converted\nDirecteur général,true\nVP,false\n".encode("cp1252")),
+        ["--outcome", "converted"],
+        r"not utf-8-sig text at byte \d+; give the file's encoding",
+    ),
+    "missing-path": (
+        lambda tmp_path, frame: tmp_path / "nope.csv",
+        ["--outcome", "converted"],
+        r"cannot read .*nope\.csv: no such file",
+    ),
+    "bad-type-kind": (
+        _frame_case(_unchanged),
+        ["--outcome", "converted", "--type", "role=text"],
+        r"column 'role': type must be one of numeric, categorical, boolean, got 'text'",
+    ),
+    "bad-type-spec": (
+        _frame_case(_unchanged),
+        ["--outcome", "converted", "--type", "role"],
+        r"--type takes COLUMN=KIND \(e\.g\. TrafficType=categorical\), got 'role'",
+    ),
+    "type-of-unknown-column": (
+        _frame_case(_unchanged),
+        ["--outcome", "converted", "--type", "rol=categorical"],
+        r"criterion column 'rol' not found; did you mean 'role'\?",
+    ),
+    "type-that-does-not-fit": (
+        _frame_case(_unchanged),
+        ["--outcome", "converted", "--type", "role=numeric"],
+        r"column 'role': \d+ value\(s\) are not a number \(row 1: '",
+    ),
+    "excluded-column-not-found": (
+        _frame_case(_unchanged),
+        ["--outcome", "converted", "--exclude", "duration:after the call"],
+        r"excluded column 'duration' not found",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(FIT_FAILURES))
+def test_fit_bad_input_fails_cleanly_and_writes_nothing(runner, small_leads, tmp_path, case):
+    make, args, pattern = FIT_FAILURES[case]
+    data = make(tmp_path, small_leads.copy())
+    out = tmp_path / "out"
+    result = _invoke(runner, ["fit", data, *args, "--out", out])
+    _assert_one_clear_error(result, pattern)
+    assert not out.exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_fit_out_is_a_file(runner, fitted, tmp_path):
+    out = tmp_path / "taken"
+    out.write_text("keep me")
+    result = _invoke(runner, ["fit", fitted["data"], *FIT_ARGS, "--out", out, "-q"])
+    _assert_one_clear_error(result, r"cannot write to .*taken: it is a file, not a folder")
+    assert out.read_text() == "keep me"
+
+
+# --------------------------------------------------------------------------- bad input: score
+
+
+def _edited_config(path, config_text):
+    data = json.loads(config_text)
+    data["threshold"]["mql"] = 1  # still valid for the schema, but not what was fitted
+    path.write_text(json.dumps(data))
+
+
+def _drop_columns(*columns):
+    def make(path, leads):
+        leads.drop(columns=list(columns)).to_csv(path, index=False)
+
+    return make
+
+
+def _set_value(column, row, value):
+    def make(path, leads):
+        _set(column, row, value)(leads).to_csv(path, index=False)
+
+    return make
+
+
+SCORE_FAILURES = {
+    "config-not-json": (
+        lambda path, text: path.write_text("{not json"),
+        None,
+        r"config .*config\.json is not valid JSON",
+    ),
+    "config-checksum-edited": (
+        _edited_config,
+        None,
+        r"checksum does not match the content: the config was edited by hand or damaged",
+    ),
+    "config-not-a-config": (
+        lambda path, text: path.write_text('{"schema_version": "1.0"}'),
+        None,
+        r"config does not match the schema at \(top level\)",
+    ),
+    "config-unknown-version": (
+        lambda path, text: path.write_text('{"schema_version": "9.9"}'),
+        None,
+        r"unsupported schema_version '9\.9'",
+    ),
+    "config-missing": (
+        None,
+        None,
+        r"cannot read config .*config\.json",
+    ),
+    "data-missing-column": (
+        "copy",
+        _drop_columns("role"),
+        r"1 column\(s\) the config needs are missing from the data: 'role'",
+    ),
+    "data-missing-id-column": (
+        "copy",
+        _drop_columns("lead_id", "seniority"),
+        r"2 column\(s\) the config needs are missing from the data: 'lead_id', 'seniority'",
+    ),
+    "data-bad-number": (
+        "copy",
+        _set_value("company_size", 1, "lots"),
+        r"column 'company_size': 1 value\(s\) are not a number \(row 2: 'lots'\)",
+    ),
+    "data-duplicate-ids": (
+        "copy",
+        _set_value("lead_id", 9, "L0000002"),
+        r"id column 'lead_id' has 1 duplicate id\(s\) in 2 rows: 'L0000002'",
+    ),
+    "data-binary": (
+        "copy",
+        lambda path, leads: path.write_bytes(b"\x00PAR" * 100),
+        r"it looks like a binary file",
+    ),
+    "data-empty": (
+        "copy",
+        lambda path, leads: path.write_bytes(b""),
+        r"the file is empty",
+    ),
+    "data-missing": (
+        "copy",
+        lambda path, leads: None,
+        r"cannot read .*leads\.csv: no such file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SCORE_FAILURES))
+def test_score_bad_input_fails_cleanly_and_writes_nothing(runner, fitted, tmp_path, case):
+    make_config, make_data, pattern = SCORE_FAILURES[case]
+    config_text = (fitted["out"] / "scoring_config.json").read_text()
+    config = tmp_path / "config.json"
+    if make_config == "copy":
+        config.write_text(config_text)
+    elif make_config is not None:
+        make_config(config, config_text)
+    data = tmp_path / "leads.csv"
+    if make_data is None:
+        data.write_bytes(fitted["data"].read_bytes())
+    else:
+        make_data(data, pd.read_csv(fitted["data"], dtype=str, keep_default_na=False))
+    out = tmp_path / "scores" / "scores.csv"
+    result = _invoke(runner, ["score", config, data, "--out", out])
+    _assert_one_clear_error(result, pattern)
+    assert not out.exists()
+    assert not out.parent.exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_score_out_is_a_folder(runner, fitted, tmp_path):
+    result = _invoke(
+        runner, ["score", fitted["out"] / "scoring_config.json", fitted["data"], "--out", tmp_path]
+    )
+    _assert_one_clear_error(result, r"cannot write to .*: it is a folder, not a file")
+    assert list(tmp_path.iterdir()) == []
