@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
-from calibrate.datasets import _log_odds, ground_truth, make_leads
-from calibrate.errors import DataError
+from calibrate.datasets import _behaviour_log_odds, _log_odds, ground_truth, make_leads
+from calibrate.errors import DataError, ParameterError
 
 COLUMNS = [
     "lead_id",
@@ -374,3 +376,397 @@ def test_invalid_n_raises(n, shown):
 
 def test_numpy_integer_n_accepted():
     assert len(make_leads(np.int64(10))) == 10
+
+
+# --- activity log: make_leads(activities=True) ----------------------------------
+
+# sha256 of make_leads(500, seed=0) (dtypes and pandas row hashes), computed
+# before the activity log was added: the default form must never change.
+DEFAULT_FORM_DIGEST = "536e717c5cf3dd08e1ba65c2807787e8765f97adb1450b1f2b33e169a2935691"
+
+LOG_LEAD_COLUMNS = [
+    "lead_id",
+    "created_at",
+    "role",
+    "seniority",
+    "industry",
+    "country",
+    "lead_source",
+    "company_size",
+    "decided_at",
+    "converted",
+]
+SHARED_COLUMNS = LOG_LEAD_COLUMNS[:-2]
+ACTIVITY_COLUMNS = ["lead_id", "activity_type", "occurred_at", "detail"]
+ACTIVITY_TYPES = {
+    "email_open",
+    "email_click",
+    "page_view",
+    "whitepaper_download",
+    "case_study_view",
+    "webinar_attended",
+    "form_fill",
+    "demo_request",
+    "unsubscribe",
+    "email_bounce",
+}
+BEHAVIOUR_TYPES = (ACTIVITY_TYPES | {"pricing_page_view", "careers_page_view"}) - set()
+HALF_LIVES = {"email": 14.0, "web": 30.0, "content": 60.0, "hand-raiser": 45.0, "opt-out": 90.0}
+DAY = pd.Timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def logged():
+    return make_leads(5000, seed=0, activities=True)
+
+
+@pytest.fixture(scope="module")
+def many_logged():
+    return make_leads(50_000, seed=1, activities=True)
+
+
+def _digest(frame):
+    digest = hashlib.sha256(repr([(c, str(t)) for c, t in frame.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _with_decision(leads, log):
+    """The log with each activity's created_at, decided_at and outcome."""
+    columns = ["lead_id", "created_at", "decided_at", "converted"]
+    return log.merge(leads[columns], on="lead_id", how="left", validate="many_to_one")
+
+
+def test_default_form_unchanged():
+    assert _digest(make_leads(500, seed=0)) == DEFAULT_FORM_DIGEST
+    assert _digest(make_leads(500, seed=0, activities=False)) == DEFAULT_FORM_DIGEST
+
+
+def test_log_form_returns_two_frames(logged):
+    leads, log = logged
+    assert list(leads.columns) == LOG_LEAD_COLUMNS
+    assert list(log.columns) == ACTIVITY_COLUMNS
+    assert len(leads) == 5000
+    assert isinstance(leads.index, pd.RangeIndex)
+    assert isinstance(log.index, pd.RangeIndex)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "dtype"),
+    [
+        (0, "created_at", np.dtype("datetime64[s]")),
+        (0, "decided_at", np.dtype("datetime64[s]")),
+        (0, "company_size", np.dtype("float64")),
+        (0, "converted", np.dtype("bool")),
+        (1, "occurred_at", np.dtype("datetime64[s]")),
+    ],
+)
+def test_log_form_dtypes(logged, table, column, dtype):
+    assert logged[table][column].dtype == dtype
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [*[(0, c) for c in TEXT], (1, "lead_id"), (1, "activity_type"), (1, "detail")],
+)
+def test_log_form_text_columns_are_strings(logged, table, column):
+    assert isinstance(logged[table][column].dtype, pd.StringDtype)
+
+
+def test_activity_types_as_specified(logged):
+    assert set(logged[1]["activity_type"]) == ACTIVITY_TYPES
+
+
+def test_every_activity_belongs_to_a_lead(logged):
+    leads, log = logged
+    assert log["lead_id"].isin(leads["lead_id"]).all()
+    assert log[ACTIVITY_COLUMNS[:3]].notna().all().all()
+
+
+def test_both_tables_sorted(logged):
+    leads, log = logged
+    assert leads["created_at"].is_monotonic_increasing
+    step = log["occurred_at"].diff().iloc[1:]
+    assert (step >= pd.Timedelta(0)).all()
+    ties = (step == pd.Timedelta(0)).to_numpy()
+    ids = log["lead_id"].to_numpy()
+    assert (ids[1:][ties] >= ids[:-1][ties]).all()
+    assert ties.any()
+
+
+def test_decided_10_to_120_days_after_created(logged):
+    leads, _ = logged
+    days = (leads["decided_at"] - leads["created_at"]) / DAY
+    assert days.between(10, 120).all()
+    assert days.min() < 11
+    assert days.max() > 119
+
+
+def test_activities_from_created_to_60_days_after_decided(logged):
+    log = _with_decision(*logged)
+    assert (log["occurred_at"] >= log["created_at"]).all()
+    assert (log["occurred_at"] <= log["decided_at"] + 60 * DAY).all()
+    assert (log["occurred_at"] > log["decided_at"] + 50 * DAY).any()
+
+
+def test_activities_per_lead(logged):
+    leads, log = logged
+    assert 15 <= len(log) / len(leads) <= 40
+    per_lead = log["lead_id"].value_counts().reindex(leads["lead_id"], fill_value=0)
+    assert (per_lead == 0).mean() > 0.05
+    assert per_lead.max() > 100
+
+
+def test_activity_after_decision_more_frequent_when_won(logged):
+    log = _with_decision(*logged)
+    leads = logged[0]
+    after = log[log["occurred_at"] >= log["decided_at"]]
+    assert 0.1 < len(after) / len(log) < 0.5
+    per_lead = after.groupby("converted").size() / leads["converted"].value_counts()
+    assert per_lead[True] > 3 * per_lead[False]
+
+
+def test_activity_before_decision_spread_in_age(logged):
+    log = _with_decision(*logged)
+    age = (log["decided_at"] - log["occurred_at"]) / DAY
+    age = age[age > 0]
+    # Recent and old activity both common, so half-lives of 14 to 60 days
+    # are identifiable from the ages.
+    assert age.quantile(0.1) < 7
+    assert age.quantile(0.5) == pytest.approx(36, abs=10)
+    assert age.quantile(0.9) > 75
+
+
+def test_page_view_details_are_urls(logged):
+    log = logged[1]
+    urls = log.loc[log["activity_type"] == "page_view", "detail"]
+    assert urls.str.startswith("/").all()
+    assert {"/pricing", "/pricing/enterprise", "/careers", "/product/analytics"} <= set(urls)
+    assert urls.str.fullmatch(r"/careers/jobs/\d+").any()
+    assert urls.str.startswith("/blog/").any()
+    assert urls.str.startswith("/docs/").any()
+
+
+@pytest.mark.parametrize(
+    ("activity_type", "has_detail"),
+    [
+        ("email_open", True),
+        ("email_click", True),
+        ("whitepaper_download", True),
+        ("case_study_view", True),
+        ("webinar_attended", True),
+        ("form_fill", False),
+        ("demo_request", False),
+        ("unsubscribe", False),
+        ("email_bounce", False),
+    ],
+)
+def test_details_by_type(logged, activity_type, has_detail):
+    detail = logged[1].loc[lambda log: log["activity_type"] == activity_type, "detail"]
+    assert len(detail) > 0
+    assert detail.notna().all() if has_detail else detail.isna().all()
+
+
+def test_no_email_engagement_after_opt_out(logged):
+    log = logged[1]
+    opt_out = log[log["activity_type"].isin(["unsubscribe", "email_bounce"])]
+    assert opt_out["lead_id"].is_unique
+    stop = log["lead_id"].map(opt_out.set_index("lead_id")["occurred_at"])
+    mail = log["activity_type"].isin(["email_open", "email_click"])
+    assert stop[mail].notna().any()
+    assert not (mail & (log["occurred_at"] > stop)).any()
+
+
+def test_webinar_leads_attended_when_created(logged):
+    leads, log = logged
+    webinar_leads = leads.loc[leads["lead_source"] == "Webinar", ["lead_id", "created_at"]]
+    attended = log[log["activity_type"] == "webinar_attended"]
+    at_creation = webinar_leads.merge(
+        attended, left_on=["lead_id", "created_at"], right_on=["lead_id", "occurred_at"]
+    )
+    assert set(at_creation["lead_id"]) == set(webinar_leads["lead_id"])
+
+
+def test_log_form_same_seed_identical():
+    first = make_leads(1000, seed=7, activities=True)
+    second = make_leads(1000, seed=7, activities=True)
+    for a, b in zip(first, second, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("column", ["decided_at", "converted"])
+def test_log_form_different_seeds_differ_in_leads(column):
+    a = make_leads(1000, seed=1, activities=True)[0][column]
+    b = make_leads(1000, seed=2, activities=True)[0][column]
+    assert not a.equals(b)
+
+
+def test_log_form_different_seeds_differ_in_log():
+    a = make_leads(300, seed=1, activities=True)[1]
+    b = make_leads(300, seed=2, activities=True)[1]
+    assert not a.equals(b)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_explicit_columns_shared_with_default_form(seed):
+    default = make_leads(2000, seed=seed)
+    leads, _ = make_leads(2000, seed=seed, activities=True)
+    pd.testing.assert_frame_equal(leads[SHARED_COLUMNS], default[SHARED_COLUMNS])
+    # The outcome is redrawn from another truth with the same uniforms: it
+    # differs, but agrees for most leads.
+    same = leads["converted"] == default["converted"]
+    assert 0.8 < same.mean() < 1
+
+
+def test_one_lead_with_activities():
+    leads, log = make_leads(1, seed=3, activities=True)
+    assert leads.shape == (1, len(LOG_LEAD_COLUMNS))
+    assert list(log.columns) == ACTIVITY_COLUMNS
+    assert set(log["lead_id"]) <= {"L0000001"}
+
+
+@pytest.mark.parametrize("value", [1, "yes", None, np.array([True])])
+def test_invalid_activities_raises(value):
+    with pytest.raises(ParameterError, match=r"'activities' parameter of make_leads"):
+        make_leads(10, activities=value)
+
+
+def test_numpy_bool_activities_accepted():
+    leads, _ = make_leads(10, activities=np.bool_(True))
+    assert len(leads) == 10
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_log_form_positive_rate_in_range(seed):
+    rate = make_leads(2000, seed=seed, activities=True)[0]["converted"].mean()
+    assert 0.08 <= rate <= 0.2
+
+
+def test_outcome_is_drawn_from_the_true_log_odds_with_activities(many_logged):
+    leads, log = many_logged
+    explicit = _log_odds(leads, log.iloc[:0])
+    behaviour = _behaviour_log_odds(leads, log)
+    np.testing.assert_allclose(_log_odds(leads, log), explicit + behaviour)
+    # Behaviour matters: about as much spread as the explicit attributes.
+    assert behaviour.std() > 0.7
+    probability = 1 / (1 + np.exp(-(explicit + behaviour)))
+    converted = leads["converted"].to_numpy()
+    assert converted.mean() == pytest.approx(probability.mean(), abs=0.005)
+    decile = pd.qcut(probability, 10, labels=False)
+    observed = pd.Series(converted).groupby(decile).mean()
+    expected = pd.Series(probability).groupby(decile).mean()
+    assert np.abs(observed - expected).max() < 0.03
+
+
+def test_activity_after_decision_leaks_the_outcome(many_logged):
+    leads, log = many_logged
+    converted = leads["converted"].to_numpy()
+    truth = roc_auc_score(converted, _log_odds(leads, log))
+    # Count every activity, as a feature blind to decided_at would.
+    late = leads.assign(decided_at=leads["decided_at"] + 61 * DAY)
+    leaky = roc_auc_score(converted, _log_odds(late, log))
+    assert leaky > truth + 0.03
+
+
+@pytest.mark.parametrize(
+    ("activity_type", "url"),
+    [("unsubscribe", None), ("email_bounce", None), ("page_view", "/careers")],
+)
+def test_negative_behaviour_lowers_conversion(many_logged, activity_type, url):
+    log = _with_decision(*many_logged)
+    leads = many_logged[0]
+    before = log[log["occurred_at"] < log["decided_at"]]
+    hit = before["activity_type"] == activity_type
+    if url is not None:
+        hit &= before["detail"].str.startswith(url)
+    who = leads["lead_id"].isin(before.loc[hit, "lead_id"])
+    assert who.sum() > 500
+    assert leads.loc[who, "converted"].mean() < leads.loc[~who, "converted"].mean() - 0.03
+
+
+@pytest.mark.parametrize("activity_type", ["demo_request", "form_fill"])
+def test_hand_raisers_convert_more(many_logged, activity_type):
+    log = _with_decision(*many_logged)
+    leads = many_logged[0]
+    hit = (log["occurred_at"] < log["decided_at"]) & (log["activity_type"] == activity_type)
+    who = leads["lead_id"].isin(log.loc[hit, "lead_id"])
+    assert leads.loc[who, "converted"].mean() > 2 * leads.loc[~who, "converted"].mean()
+
+
+def test_behaviour_log_odds_worked_by_hand(truth):
+    effect = truth.set_index(["criterion", "level"])["effect"]
+    beta = effect.xs("slope per log1p decayed count", level="level")
+    decided = pd.Timestamp("2025-06-01")
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["L0000001", "L0000002", "L0000003"],
+            "decided_at": pd.Series([decided] * 3).astype("datetime64[s]"),
+        }
+    )
+    rows = [
+        # Lead 1: one half-life old (weight 1/2) for email and web, and two
+        # demo requests one and two half-lives old (weights 1/2 + 1/4).
+        ("L0000001", "email_click", 14, "Product update"),
+        ("L0000001", "page_view", 30, "/pricing/enterprise"),
+        ("L0000001", "demo_request", 45, None),
+        ("L0000001", "demo_request", 90, None),
+        # At or after the decision: ignored.
+        ("L0000001", "form_fill", 0, None),
+        ("L0000001", "form_fill", -3, None),
+        # Lead 2: an unsubscribe one half-life old, a careers page one
+        # half-life old, a blog page two half-lives old; an unknown type.
+        ("L0000002", "unsubscribe", 90, None),
+        ("L0000002", "page_view", 30, "/careers/jobs/123"),
+        ("L0000002", "page_view", 60, "/blog/mql-vs-sql"),
+        ("L0000002", "sms_sent", 1, None),
+        # An unknown lead: ignored. Lead 3 has no activity.
+        ("L0009999", "demo_request", 1, None),
+    ]
+    log = pd.DataFrame(rows, columns=["lead_id", "activity_type", "days", "detail"])
+    log["occurred_at"] = (decided - log.pop("days") * DAY).astype("datetime64[s]")
+    expected = [
+        beta["email_click"] * math.log(1.5)
+        + beta["pricing_page_view"] * math.log(1.5)
+        + beta["demo_request"] * math.log(1.75),
+        beta["unsubscribe"] * math.log(1.5)
+        + beta["careers_page_view"] * math.log(1.5)
+        + beta["page_view"] * math.log(1.25),
+        0.0,
+    ]
+    np.testing.assert_allclose(_behaviour_log_odds(leads, log), expected)
+
+
+def test_ground_truth_lists_half_lives(truth):
+    half_lives = truth[truth["level"] == "half_life_days"].set_index("criterion")["effect"]
+    assert half_lives.to_dict() == HALF_LIVES
+
+
+def test_ground_truth_behaviour_betas(truth):
+    beta = _effects(truth, "demo_request")
+    rows = truth[truth["level"] == "slope per log1p decayed count"]
+    beta = rows.set_index("criterion")["effect"]
+    assert set(beta.index) == BEHAVIOUR_TYPES
+    assert beta.idxmax() == "demo_request"
+    assert beta["pricing_page_view"] > 2 * beta["page_view"] > 0
+    assert set(beta[beta < 0].index) == {"unsubscribe", "email_bounce", "careers_page_view"}
+
+
+def _behaviour_type(log):
+    """Activity types, with page views split by URL as the truth does."""
+    kind = log["activity_type"].copy()
+    page = kind == "page_view"
+    kind[page & log["detail"].str.startswith("/pricing")] = "pricing_page_view"
+    kind[page & log["detail"].str.startswith("/careers")] = "careers_page_view"
+    return kind
+
+
+@pytest.mark.parametrize("behaviour", sorted(BEHAVIOUR_TYPES))
+def test_true_log_odds_calibrated_for_each_behaviour(many_logged, behaviour):
+    leads, log = many_logged
+    joined = _with_decision(leads, log)
+    before = joined[joined["occurred_at"] < joined["decided_at"]]
+    did = leads["lead_id"].isin(before.loc[_behaviour_type(before) == behaviour, "lead_id"])
+    assert did.sum() > 1500
+    probability = 1 / (1 + np.exp(-_log_odds(leads, log)))
+    observed = leads.loc[did, "converted"].mean()
+    assert observed == pytest.approx(probability[did].mean(), abs=0.02)

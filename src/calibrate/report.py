@@ -70,6 +70,10 @@ def build_summary(calibration) -> dict:
             "break_even": _pct(calibration.threshold.policy.break_even),
         },
         "base_points": int(calibration.scorecard.base_points_),
+        "scale": {
+            "min": int(calibration.scorecard.min_score),
+            "max": int(calibration.scorecard.max_score),
+        },
         "sheet": criteria,
         "metrics": [
             ("Hold-out AUC, unrounded model", f"{m['holdout_auc_model']:.3f}"),
