@@ -333,7 +333,7 @@ def make_leads(n: int = 5000, *, seed=0, activities: bool = False):
         - ``converted`` (bool): the outcome, about 14% True.
     activities : pandas.DataFrame
         Only with ``activities=True``, returned as ``(leads, activities)``:
-        one row per activity, about 26 per lead, in order of ``occurred_at``
+        one row per activity, about 25 per lead, in order of ``occurred_at``
         and then ``lead_id``, with columns:
 
         - ``lead_id`` (str): a lead of ``leads``.
