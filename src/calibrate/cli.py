@@ -52,16 +52,14 @@ def _fail(exc: Exception):
     raise typer.Exit(1)
 
 
-def _parse_types(specs: list[str]) -> dict[str, str]:
-    types = {}
+def _parse_pairs(specs: list[str], option: str, form: str) -> dict[str, str]:
+    pairs = {}
     for spec in specs:
-        column, sep, kind = spec.rpartition("=")
-        if not sep or not column:
-            raise CalibrateError(
-                f"--type takes COLUMN=KIND (e.g. TrafficType=categorical), got {spec!r}"
-            )
-        types[column] = kind
-    return types
+        key, sep, value = spec.rpartition("=")
+        if not sep or not key or not value:
+            raise CalibrateError(f"{option} takes {form}, got {spec!r}")
+        pairs[key] = value
+    return pairs
 
 
 @app.command()
@@ -82,6 +80,47 @@ def fit(
     date: Annotated[
         str | None, typer.Option(help="Decision date column: hold out the latest leads.")
     ] = None,
+    activities: Annotated[
+        Path | None,
+        typer.Option(help="Activity log (CSV or Parquet): one row per activity."),
+    ] = None,
+    decided_at: Annotated[
+        str | None,
+        typer.Option(
+            "--decided-at",
+            help="When the hand-off decision was made: COLUMN or 'COLUMN - N days'. "
+            "Only earlier activity counts.",
+        ),
+    ] = None,
+    activity_id_col: Annotated[str, typer.Option(help="Lead id column of the log.")] = "lead_id",
+    activity_type_col: Annotated[
+        str, typer.Option(help="Activity type column of the log.")
+    ] = "activity_type",
+    activity_time_col: Annotated[
+        str, typer.Option(help="Timestamp column of the log.")
+    ] = "occurred_at",
+    activity_detail_col: Annotated[
+        str | None, typer.Option(help="Detail column of the log (URL, asset, campaign).")
+    ] = None,
+    detail_rule: Annotated[
+        list[str],
+        typer.Option(
+            help="Re-type activities by detail: [TYPE:]PATTERN=NEW_TYPE, e.g. "
+            "'page_view:/pricing*=pricing_page_view'. Repeatable."
+        ),
+    ] = [],  # noqa: B006
+    combo: Annotated[
+        list[str],
+        typer.Option(
+            help="Activity types done together, e.g. 'whitepaper_download+case_study_view'."
+        ),
+    ] = [],  # noqa: B006
+    family: Annotated[
+        list[str], typer.Option(help="Put an activity type in a decay family: TYPE=FAMILY.")
+    ] = [],  # noqa: B006
+    no_decay: Annotated[
+        bool, typer.Option("--no-decay", help="Do not learn decay: behaviour never fades.")
+    ] = False,
     holdout: Annotated[float, typer.Option(help="Share of leads held out.")] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed of the split and folds.")] = 0,
     sep: Annotated[str | None, typer.Option(help="CSV separator (sniffed by default).")] = None,
@@ -111,9 +150,21 @@ def fit(
                 id=id,
                 exclude=exclude,
                 date=date,
+                activities=activities,
+                decided_at=decided_at,
+                activity_columns={
+                    "lead_id": activity_id_col,
+                    "activity_type": activity_type_col,
+                    "occurred_at": activity_time_col,
+                    "detail": activity_detail_col,
+                },
+                detail_rules=detail_rule,
+                combos=combo,
+                families=_parse_pairs(family, "--family", "TYPE=FAMILY"),
+                learn_decay=not no_decay,
                 holdout=holdout,
                 seed=seed,
-                types=_parse_types(type),
+                types=_parse_pairs(type, "--type", "COLUMN=KIND (e.g. TrafficType=categorical)"),
                 implicit=implicit,
                 explicit=explicit,
                 win_value=win_value,
@@ -159,6 +210,16 @@ def score(
         bool, typer.Option("--breakdown", help="Add every criterion's points.")
     ] = False,
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
+    activities: Annotated[
+        Path | None, typer.Option(help="Activity log, when the config scores behaviour.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Score behaviour as of this moment (e.g. 2026-01-31 or 'now'); by default "
+            "each lead's decision time."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ):
     """Score leads with a scoring config alone: id, score (0-100) and mql per lead."""
@@ -168,10 +229,19 @@ def score(
     try:
         _check_output_file(out)
         cfg = ScoringConfig.load(config)
-        scored = cfg.score(data, sep=sep, encoding=encoding, breakdown=breakdown)
+        scored = cfg.score(
+            data,
+            sep=sep,
+            encoding=encoding,
+            breakdown=breakdown,
+            activities=activities,
+            as_of=_as_of(as_of),
+        )
         write_files({out: _table_bytes(scored, out)})
     except (CalibrateError, OSError) as exc:
         _fail(exc)
+    for warning in scored.attrs.get("warnings", []):
+        _err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     if not quiet:
         _out.print(
             escape(
@@ -186,6 +256,10 @@ def make_leads_command(
     out: Annotated[Path, typer.Argument(help="Output file: .csv or .parquet.")],
     n: Annotated[int, typer.Option(help="Number of leads.")] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    activities: Annotated[
+        Path | None,
+        typer.Option(help="Also write an activity log here (.csv or .parquet)."),
+    ] = None,
 ):
     """Write simulated B2B leads with known effects, to try calibrate on."""
     from ._files import write_files
@@ -193,11 +267,33 @@ def make_leads_command(
 
     try:
         _check_output_file(out)
-        leads = make_leads(n, seed=seed)
-        write_files({out: _table_bytes(leads, out)})
+        files = {}
+        if activities is not None:
+            _check_output_file(activities)
+            leads, log = make_leads(n, seed=seed, activities=True)
+            files[activities] = _table_bytes(log, activities)
+        else:
+            leads = make_leads(n, seed=seed)
+        files[out] = _table_bytes(leads, out)
+        write_files(files)
     except (CalibrateError, OSError) as exc:
         _fail(exc)
     _out.print(escape(f"wrote {len(leads):,} leads to {out}"))
+    if activities is not None:
+        _out.print(escape(f"wrote {len(log):,} activities to {activities}"))
+
+
+def _as_of(text: str | None):
+    if text is None or text.lower() == "now":
+        return text
+    import pandas as pd
+
+    try:
+        return pd.Timestamp(text)
+    except ValueError:
+        raise CalibrateError(
+            f"--as-of takes a date or timestamp (or 'now'), got {text!r}"
+        ) from None
 
 
 def _check_output_file(path: Path):
@@ -242,6 +338,7 @@ class _progress:
 _STEP_TEXT = {
     "read": "reading and checking leads",
     "split": "holding out leads for evaluation",
+    "activities": "aggregating the activity log and learning decay (DuckDB)",
     "fit": "fitting the model (cross-validating the penalty)",
     "points": "scaling weights into integer points",
     "threshold": "choosing the MQL threshold",

@@ -61,6 +61,10 @@ class ScoringConfig:
         ``{"measured_on": ..., "bands": [...]}``: win rate per score band.
     model, training_data : dict
         Metadata: how the sheet was fitted and on what.
+    activities : dict
+        How behaviour features are computed from an activity log (see
+        :class:`calibrate._activity.ActivitySpec`) and the decision time rule;
+        empty when the sheet uses the lead table alone.
 
     Examples
     --------
@@ -86,12 +90,22 @@ class ScoringConfig:
     calibration: dict = field(default_factory=dict)
     model: dict = field(default_factory=dict)
     training_data: dict = field(default_factory=dict)
+    activities: dict = field(default_factory=dict)
 
     def __post_init__(self):
         # Own copies of the mappings, so that no caller can change a frozen config.
-        for name in ("threshold", "calibration", "model", "training_data"):
+        for name in ("threshold", "calibration", "model", "training_data", "activities"):
             object.__setattr__(self, name, copy.deepcopy(getattr(self, name)))
         _check_consistency(self)
+
+    @property
+    def activity_spec(self):
+        """The behaviour features as an ``ActivitySpec``, or None without activities."""
+        if not self.activities:
+            return None
+        from ._activity import ActivitySpec
+
+        return ActivitySpec.from_dict(self.activities)
 
     @property
     def mql_threshold(self) -> int:
@@ -112,6 +126,8 @@ class ScoringConfig:
             "criteria": [c.to_dict() for c in self.criteria],
             "threshold": copy.deepcopy(self.threshold),
         }
+        if self.activities:
+            body["activities"] = copy.deepcopy(self.activities)
         if self.calibration:
             body["calibration"] = copy.deepcopy(self.calibration)
         if self.model:
@@ -158,6 +174,7 @@ class ScoringConfig:
             calibration=data.get("calibration", {}),
             model=data.get("model", {}),
             training_data=data.get("training_data", {}),
+            activities=data.get("activities", {}),
         )
 
     def to_json(self) -> str:
@@ -267,6 +284,33 @@ def _check_consistency(config: ScoringConfig) -> None:
         raise ConfigError(f"criterion names must be unique; repeated: {dupes}")
     for criterion in config.criteria:
         _check_criterion(criterion)
+    if config.activities:
+        _check_activities(config.activities)
+
+
+def _check_activities(activities: dict) -> None:
+    from ._activity import ActivitySpec, exact_decay_is_safe
+
+    try:
+        spec = ActivitySpec.from_dict(activities)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"config activities are inconsistent: {exc}") from None
+    names = [f.name for f in spec.features]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"activity feature names must be unique: {names}")
+    for feature in spec.features:
+        unknown = [t for t in feature.types if t not in spec.known_types]
+        if unknown:
+            raise ConfigError(
+                f"activity feature {feature.name!r} reads types never seen in training: {unknown}"
+            )
+        kernel = feature.kernel
+        if kernel is not None and kernel.kind == "decay":
+            if not exact_decay_is_safe(kernel.days, spec.lookback_days + 1):
+                raise ConfigError(
+                    f"activity feature {feature.name!r}: half-life {kernel.days} makes decayed "
+                    "weights round differently between engines; use another half-life"
+                )
 
 
 def _check_criterion(criterion: Criterion) -> None:

@@ -63,7 +63,12 @@ class LeadData:
     ids : pandas.Series of str
         Lead ids, unique; row numbers from 1 when no id column is named.
     dates : pandas.Series of datetime64 or None
-        Decision dates, used for a time-ordered hold-out.
+        Dates ordering the hold-out (the decision times when no date is named).
+    decision_times : pandas.Series of datetime64 or None
+        When the hand-off decision was made for each lead (UTC): only
+        activity before it counts.
+    decision_rule : dict or None
+        ``{"column": ..., "offset_days": ...}``: how decision times are read.
     excluded : dict
         ``{column: reason}`` for every column not used as a criterion.
     source : str
@@ -82,6 +87,8 @@ class LeadData:
     outcome: pd.Series | None
     ids: pd.Series
     dates: pd.Series | None = None
+    decision_times: pd.Series | None = None
+    decision_rule: dict | None = None
     excluded: dict = field(default_factory=dict)
     source: str = "DataFrame"
     positive_label: str | None = None
@@ -105,6 +112,10 @@ class LeadData:
             else self.outcome.iloc[take].reset_index(drop=True),
             ids=self.ids.iloc[take].reset_index(drop=True),
             dates=None if self.dates is None else self.dates.iloc[take].reset_index(drop=True),
+            decision_times=None
+            if self.decision_times is None
+            else self.decision_times.iloc[take].reset_index(drop=True),
+            decision_rule=self.decision_rule,
             excluded=self.excluded,
             source=self.source,
             positive_label=self.positive_label,
@@ -286,6 +297,7 @@ def load_leads(
     id: str | None = None,
     exclude: Mapping[str, str] | Iterable[str] = (),
     date: str | None = None,
+    decided_at: str | None = None,
     types: Mapping[str, str] | None = None,
     implicit: Iterable[str] = (),
     explicit: Iterable[str] = (),
@@ -311,7 +323,12 @@ def load_leads(
         Columns not to use as criteria: ``{"duration": "known only after the
         call"}`` or ``["duration"]``. A string ``"col:reason"`` also works.
     date : str, optional
-        Decision date column, for a time-ordered hold-out. Not a criterion.
+        Date column for a time-ordered hold-out. Not a criterion.
+    decided_at : str, optional
+        When the hand-off decision was made for each lead: a column, or a
+        rule ``"COLUMN - N days"`` (e.g. ``"closed_at - 30 days"``). Only
+        activity before it counts. It also orders the hold-out when ``date``
+        is not given. Not a criterion.
     types : mapping, optional
         Override the inferred kind of a column: ``{"TrafficType":
         "categorical"}``. Kinds: numeric, categorical, boolean.
@@ -350,7 +367,8 @@ def load_leads(
     excluded_by_user = _parse_exclusions(exclude, columns)
     types = dict(types or {})
     implicit, explicit = set(implicit), set(explicit)
-    named = {"outcome": outcome, "id": id, "date": date}
+    decision_column, offset_days = _parse_decision_rule(decided_at, columns)
+    named = {"outcome": outcome, "id": id, "date": date, "decided-at": decision_column}
     for role, column in named.items():
         if column is not None:
             _require_column(column, columns, role)
@@ -369,11 +387,17 @@ def load_leads(
         y, positive_label = _parse_outcome(raw[outcome], outcome, positive)
     ids = _parse_ids(raw[id], id) if id is not None else _row_ids(n)
     dates = _parse_dates(raw[date], date) if date is not None else None
+    decisions = None
+    if decision_column is not None:
+        decisions = _parse_dates(raw[decision_column], decision_column)
+        decisions = _utc_naive(decisions) - pd.Timedelta(days=offset_days)
+        if dates is None:
+            dates = decisions
 
     excluded: dict[str, str] = {}
     column_types: dict[str, str] = {}
     for column in columns:
-        if column in {outcome, id, date}:
+        if column in {outcome, id, date, decision_column}:
             continue
         if column in excluded_by_user:
             excluded[column] = excluded_by_user[column]
@@ -404,6 +428,10 @@ def load_leads(
         outcome=y,
         ids=ids,
         dates=dates,
+        decision_times=decisions,
+        decision_rule=None
+        if decided_at is None
+        else {"column": decision_column, "offset_days": offset_days},
         excluded=excluded,
         source=source,
         positive_label=positive_label,
@@ -515,6 +543,26 @@ def _parse_ids(values: pd.Series, column: str) -> pd.Series:
 
 def _row_ids(n: int) -> pd.Series:
     return pd.Series([str(i) for i in range(1, n + 1)], name="row", dtype=object)
+
+
+_DECISION_RULE = re.compile(r"^(?P<column>.+?)\s*-\s*(?P<days>\d+(?:\.\d+)?)\s*days?$")
+
+
+def _parse_decision_rule(rule: str | None, columns: list) -> tuple[str | None, float]:
+    """``"closed_at - 30 days"`` -> ``("closed_at", 30.0)``; a column name -> offset 0."""
+    if rule is None or rule in columns:
+        return rule, 0.0
+    match = _DECISION_RULE.match(str(rule).strip())
+    if match and match["column"] in columns:
+        return match["column"], float(match["days"])
+    _require_column(str(rule), columns, "decided-at")
+    return rule, 0.0
+
+
+def _utc_naive(values: pd.Series) -> pd.Series:
+    if getattr(values.dt, "tz", None) is not None:
+        return values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values
 
 
 def _parse_dates(values: pd.Series, column: str) -> pd.Series:

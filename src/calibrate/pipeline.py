@@ -36,7 +36,7 @@ __all__ = ["Calibration", "fit"]
 #: after the outcome (leakage) and is flagged in the warnings.
 LEAKAGE_AUC = 0.9
 
-STEPS = ("read", "split", "fit", "points", "threshold", "export")
+STEPS = ("read", "split", "activities", "fit", "points", "threshold", "export")
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ class Calibration:
         Row positions of the training and hold-out leads.
     warnings : tuple of str
         Things worth a look.
+    behaviour : Behaviour or None
+        Behaviour features learned from an activity log, when one was given.
     """
 
     scorecard: Scorecard
@@ -73,6 +75,7 @@ class Calibration:
     train_rows: np.ndarray
     holdout_rows: np.ndarray
     warnings: tuple = ()
+    behaviour: Behaviour | None = None
 
     @property
     def points_sheet(self) -> pd.DataFrame:
@@ -86,7 +89,11 @@ class Calibration:
         return pd.DataFrame({"value": pd.Series(self.metrics)})
 
     def score(self, data, **kwargs) -> pd.DataFrame:
-        """Score leads with the exported config (what production will do)."""
+        """Score leads with the exported config (what production will do).
+
+        Keyword arguments (``activities``, ``as_of``, ``breakdown``...) go to
+        :func:`calibrate.scorer.score_leads`.
+        """
         return self.config.score(data, **kwargs)
 
     def report_html(self) -> str:
@@ -141,6 +148,13 @@ def fit(
     id: str | None = None,
     exclude: Mapping[str, str] | Iterable[str] = (),
     date: str | None = None,
+    activities=None,
+    decided_at: str | None = None,
+    activity_columns: Mapping[str, str] | None = None,
+    detail_rules: Iterable[str] = (),
+    combos: Iterable[str] = (),
+    families: Mapping[str, str] | None = None,
+    learn_decay: bool = True,
     holdout: float = 0.3,
     seed: int = 0,
     types: Mapping[str, str] | None = None,
@@ -169,7 +183,26 @@ def fit(
         Columns not to use, optionally with the reason: ``{"duration": "known
         only after the call"}`` or ``["duration:known only after the call"]``.
     date : str, optional
-        Decision date; the hold-out is then the latest leads.
+        Date ordering the leads; the hold-out is then the latest leads.
+    activities : str, os.PathLike or pandas.DataFrame, optional
+        Activity log, one row per activity (CSV, Parquet or DataFrame).
+        Behaviour features are learned from it; ``decided_at`` is needed.
+    decided_at : str, optional
+        When the hand-off decision was made for each lead: a column or
+        ``"COLUMN - N days"``. Only activity strictly before it counts; it
+        also orders the hold-out when ``date`` is not given.
+    activity_columns : mapping, optional
+        Column names of the log: ``lead_id``, ``activity_type``,
+        ``occurred_at`` (defaults as named) and ``detail`` (none by default).
+    detail_rules : iterable of str
+        Re-type activities by detail: ``"page_view:/pricing*=pricing_page_view"``.
+    combos : iterable of str
+        Activity types done together that may earn points:
+        ``"whitepaper_download+case_study_view"``.
+    families : mapping, optional
+        ``{activity type: family}``; a family shares one decay.
+    learn_decay : bool, default=True
+        Learn each family's half-life; otherwise behaviour never fades.
     holdout : float, default=0.3
         Share of leads held out for evaluation.
     seed : int, default=0
@@ -218,6 +251,7 @@ def fit(
         types=types,
         implicit=implicit,
         explicit=explicit,
+        decided_at=decided_at,
         sep=sep,
         encoding=encoding,
     )
@@ -225,8 +259,28 @@ def fit(
     y = leads.outcome.to_numpy()
     train, held = split_holdout(y, fraction=holdout, dates=leads.dates, random_state=seed)
     X = leads.features
+    column_types, groups = dict(leads.column_types), dict(leads.groups)
+    behaviour = None
+    if activities is not None:
+        step("activities")
+        behaviour = _behaviour_features(
+            leads,
+            train,
+            activities,
+            activity_columns,
+            detail_rules,
+            combos,
+            families,
+            learn_decay,
+            seed,
+            max_bins,
+        )
+        X = pd.concat([X, behaviour.features], axis=1)
+        for feature in behaviour.featurizer.spec_.features:
+            column_types[feature.name] = feature.column_kind
+            groups[feature.name] = "implicit"
     step("fit")
-    binner = LeadBinner(max_bins=max_bins, column_types=leads.column_types, groups=leads.groups)
+    binner = LeadBinner(max_bins=max_bins, column_types=column_types, groups=groups)
     card = Scorecard(model=LeadScoreModel(binner=binner, random_state=seed))
     card.fit(X.iloc[train], y[train])
     step("points")
@@ -239,6 +293,8 @@ def fit(
     table = calibration_table(scores, y_hold)
     tau = kendalltau(proba, scores).statistic
     warnings = list(leads.warnings) + _leakage_warnings(card, X_hold, y_hold)
+    if behaviour is not None:
+        warnings += behaviour.warnings
     metrics = {
         "holdout_auc_model": quality["auc"],
         "holdout_auc_points": float(roc_auc_score(y_hold, scores)),
@@ -258,7 +314,9 @@ def fit(
         "regularisation_C": card.model_.C_,
     }
     step("export")
-    config = _build_config(card, leads, metrics, choice, table, train, held, seed, holdout)
+    config = _build_config(
+        card, leads, metrics, choice, table, train, held, seed, holdout, behaviour
+    )
     return Calibration(
         scorecard=card,
         config=config,
@@ -269,6 +327,7 @@ def fit(
         train_rows=train,
         holdout_rows=held,
         warnings=tuple(warnings),
+        behaviour=behaviour,
     )
 
 
@@ -289,7 +348,97 @@ def _leakage_warnings(card: Scorecard, X: pd.DataFrame, y: np.ndarray) -> list[s
     return found
 
 
-def _build_config(card, leads, metrics, choice, table, train, held, seed, holdout):
+@dataclass(frozen=True)
+class Behaviour:
+    """Behaviour features learned from an activity log.
+
+    Attributes
+    ----------
+    featurizer : ActivityFeaturizer
+        The fitted featurizer: ``spec_`` (features, kernels), ``decay_``
+        (per family: chosen half-life and how much it helps), and
+        ``activity_counts_``.
+    features : pandas.DataFrame
+        The behaviour features of every lead.
+    counts : dict
+        Activities of unknown leads, and those on or after the decision time
+        (left out), see :meth:`ActivityFeaturizer.timing_counts`.
+    warnings : tuple of str
+        Activities of unknown leads and the like.
+    """
+
+    featurizer: object
+    features: pd.DataFrame
+    counts: dict
+    warnings: tuple = ()
+
+
+def _behaviour_features(
+    leads,
+    train,
+    activities,
+    columns,
+    detail_rules,
+    combos,
+    families,
+    learn_decay,
+    seed,
+    max_bins,
+) -> Behaviour:
+    from .behaviour import ActivityFeaturizer, connect
+    from .errors import DataError
+
+    if leads.decision_times is None:
+        raise DataError(
+            "behaviour from an activity log needs each lead's decision time: name it with "
+            "--decided-at COLUMN (or 'COLUMN - N days')"
+        )
+    columns = dict(columns or {})
+    unknown = set(columns) - {"lead_id", "activity_type", "occurred_at", "detail"}
+    if unknown:
+        raise DataError(f"unknown activity column roles: {sorted(unknown)}")
+    frame = pd.DataFrame({"lead_id": leads.ids, "decision_time": leads.decision_times})
+    # Who the lead is, as a one-hot design, sharpens the choice of decay.
+    explicit = LeadBinner(
+        max_bins=max_bins, column_types=leads.column_types, groups=leads.groups
+    ).fit(leads.features.iloc[train], leads.outcome.to_numpy()[train])
+    con = connect()
+    featurizer = ActivityFeaturizer(
+        **columns,
+        detail_rules=tuple(detail_rules),
+        families=dict(families or {}),
+        combos=tuple(combos),
+        learn_decay=learn_decay,
+        random_state=seed,
+    )
+    featurizer.fit(
+        frame.iloc[train].reset_index(drop=True),
+        leads.outcome.to_numpy()[train],
+        activities,
+        X_extra=explicit.one_hot(leads.features.iloc[train]),
+        con=con,
+    )
+    features = featurizer.transform(frame)
+    clash = sorted(set(features.columns) & set(leads.features.columns))
+    if clash:
+        raise DataError(
+            f"behaviour feature(s) {clash} have the names of lead table columns; rename or "
+            "exclude those columns"
+        )
+    counts = featurizer.timing_counts(frame)
+    warnings = []
+    if counts["unknown_lead_rows"]:
+        warnings.append(
+            f"{counts['unknown_lead_rows']:,} activities belong to {counts['unknown_lead_ids']:,} "
+            f"lead ids not in the lead table (e.g. {', '.join(counts['unknown_lead_examples'])}); "
+            "they were not used"
+        )
+    return Behaviour(
+        featurizer=featurizer, features=features, counts=counts, warnings=tuple(warnings)
+    )
+
+
+def _build_config(card, leads, metrics, choice, table, train, held, seed, holdout, behaviour):
     y = leads.outcome.to_numpy()
     training = {
         "source": leads.source,
@@ -333,6 +482,29 @@ def _build_config(card, leads, metrics, choice, table, train, held, seed, holdou
         }
         for row in table.itertuples()
     ]
+    activities = {}
+    if behaviour is not None:
+        featurizer = behaviour.featurizer
+        activities = featurizer.spec_.to_dict()
+        activities["decision_time"] = dict(leads.decision_rule)
+        activities["decay"] = [
+            {
+                "family": row.family,
+                "kernel": row.kernel,
+                "half_life_days": _r(row.half_life_days),
+                "log_loss": _r(row.log_loss),
+                "log_loss_no_decay": _r(row.log_loss_no_decay),
+                "improvement": _r(row.improvement, 8),
+            }
+            for row in featurizer.decay_.itertuples()
+        ]
+        counts = behaviour.counts
+        training["activities"] = {
+            "rows": featurizer.activity_counts_["rows"],
+            "after_decision_rows_left_out": counts["after_decision_rows"],
+            "older_than_lookback_rows": counts["older_than_lookback_rows"],
+            "unknown_lead_rows": counts["unknown_lead_rows"],
+        }
     return ScoringConfig(
         criteria=tuple(card.criteria_),
         base_points=card.base_points_,
@@ -343,6 +515,7 @@ def _build_config(card, leads, metrics, choice, table, train, held, seed, holdou
         calibration={"measured_on": "hold-out leads", "bands": bands},
         model=model,
         training_data=training,
+        activities=activities,
     )
 
 

@@ -41,6 +41,7 @@ def scale_weights(
     max_score=100,
     lower_quantile=0.01,
     upper_quantile=0.99,
+    reference=None,
 ):
     """Unrounded points of every band and the base points.
 
@@ -58,11 +59,14 @@ def scale_weights(
         The score scale.
     lower_quantile, upper_quantile : float
         Training quantiles of ``eta`` mapped to ``min_score`` and ``max_score``.
+    reference : sequence of int, optional
+        Index (within ``coef``) of the band earning 0 points in each block;
+        by default the band of lowest weight, so all points are >= 0.
 
     Returns
     -------
     points : ndarray of shape (n_bands,)
-        Points, 0 for the lowest band of every criterion.
+        Points, 0 for the reference band of every criterion.
     base : float
         Points every lead starts with.
     factor, offset : float
@@ -86,9 +90,12 @@ def scale_weights(
         )
     factor = (max_score - min_score) / (hi - lo)
     offset = min_score - factor * lo
-    lowest = np.array([coef[b].min() for b in blocks])
-    points = np.concatenate([factor * (coef[b] - m) for b, m in zip(blocks, lowest, strict=True)])
-    base = offset + factor * (intercept + lowest.sum())
+    if reference is None:
+        anchor = np.array([coef[b].min() for b in blocks])
+    else:
+        anchor = np.asarray(coef)[np.asarray(reference, dtype=np.int64)]
+    points = np.concatenate([factor * (coef[b] - m) for b, m in zip(blocks, anchor, strict=True)])
+    base = offset + factor * (intercept + anchor.sum())
     return points, float(base), float(factor), float(offset)
 
 
@@ -201,6 +208,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             max_score=self.max_score,
             lower_quantile=self.lower_quantile,
             upper_quantile=self.upper_quantile,
+            reference=_reference_bands(binner, self.model_.coef_, blocks),
         )
         int_points = np.rint(points).astype(np.int64)
         self.base_points_ = int(np.rint(base))
@@ -281,3 +289,34 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     def _scores_from_codes(self, codes: np.ndarray) -> np.ndarray:
         total = self._band_points[codes + self._offsets[:-1][None, :]].sum(axis=1)
         return np.clip(self.base_points_ + total, self.min_score, self.max_score)
+
+
+def _reference_bands(binner, coef, blocks) -> list[int]:
+    """The band earning 0 points in every criterion.
+
+    Fit (explicit) criteria: the band of lowest weight, so their points are
+    never negative. Behaviour (implicit) criteria: "did nothing" earns 0, so
+    that behaviour earns points for what it adds or costs (an unsubscribe
+    earns negative points): the missing band when it holds leads (e.g. days
+    since the last activity, for a lead with none), else the band holding 0,
+    else the lowest weight.
+    """
+    n_leads = binner.band_stats_["n_leads"].to_numpy()
+    reference = []
+    for criterion, block in zip(binner.criteria_, blocks, strict=True):
+        start = block.start
+        lowest = start + int(np.argmin(coef[block]))
+        chosen = lowest
+        if criterion.group == "implicit":
+            missing = start + criterion.missing_index
+            zero = [
+                start + i
+                for i, band in enumerate(criterion.bands)
+                if band.contains_number(0.0) or band.values == ("false",)
+            ]
+            if n_leads[missing] > 0:
+                chosen = missing
+            elif zero and n_leads[zero[0]] > 0:
+                chosen = zero[0]
+        reference.append(chosen)
+    return reference

@@ -22,6 +22,8 @@ def score_leads(
     sep: str | None = None,
     encoding: str = "utf-8-sig",
     breakdown: bool = False,
+    activities=None,
+    as_of=None,
 ) -> pd.DataFrame:
     """Score every lead of a table with a config.
 
@@ -36,6 +38,13 @@ def score_leads(
         CSV separator; sniffed by default.
     encoding : str, default="utf-8-sig"
         Text encoding of a CSV file.
+    activities : str, os.PathLike or pandas.DataFrame, optional
+        The activity log, needed when the config scores behaviour.
+    as_of : str or datetime, optional
+        Score behaviour as of this moment (UTC unless it names a zone): only
+        earlier activity counts and decay runs up to it, so a lead that goes
+        quiet loses points. ``"now"`` is the current time. By default each
+        lead's decision time from the config's decision column.
     breakdown : bool, default=False
         Also return the points of every criterion, one column each.
 
@@ -48,15 +57,23 @@ def score_leads(
         in columns ``points_<criterion name>`` (so that no criterion name can
         clash with the id, ``score`` or ``mql``).
 
+        ``attrs["warnings"]`` lists activity types never seen in training
+        (they score no points) and activities of unknown leads.
+
     Raises
     ------
     DataError
         When a criterion's column is missing or holds a value of the wrong
-        type (naming the column, rows and values).
+        type (naming the column, rows and values), or the config needs an
+        activity log and none is given.
     """
     from .ingest import _parse_ids, _row_ids, read_table
 
     frame = read_table(data, sep=sep, encoding=encoding)
+    warnings: list[str] = []
+    spec = config.activity_spec
+    if spec is not None:
+        frame, warnings = _with_behaviour(config, spec, frame, activities, as_of, encoding)
     needed = [c.column for c in config.criteria]
     missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
     if config.id_column is not None and config.id_column not in frame.columns:
@@ -84,4 +101,51 @@ def score_leads(
             out[f"points_{name}"] = earned
     out["score"] = score
     out["mql"] = score >= config.mql_threshold
+    out.attrs["warnings"] = warnings
     return out
+
+
+def _with_behaviour(config, spec, frame, activities, as_of, encoding):
+    """The lead table with the behaviour features the config reads, and warnings."""
+    from ._activity import aggregate_frame
+    from .ingest import _parse_dates, _parse_ids, _utc_naive, read_table
+
+    if activities is None:
+        raise DataError(
+            "this config scores behaviour from an activity log: give the log (--activities FILE)"
+        )
+    log = read_table(activities, encoding=encoding)
+    if config.id_column is None or config.id_column not in frame.columns:
+        raise DataError(
+            f"scoring behaviour needs the lead id column {config.id_column!r} in the leads"
+        )
+    ids = _parse_ids(frame[config.id_column], config.id_column)
+    decision = config.activities.get("decision_time", {})
+    if as_of is not None:
+        moment = pd.Timestamp.now(tz="UTC") if str(as_of).lower() == "now" else pd.Timestamp(as_of)
+        if moment.tzinfo is not None:
+            moment = moment.tz_convert("UTC").tz_localize(None)
+        times = pd.Series([moment] * len(frame))
+    elif decision.get("column") and decision["column"] in frame.columns:
+        times = _utc_naive(_parse_dates(frame[decision["column"]], decision["column"]))
+        times = times - pd.Timedelta(days=decision.get("offset_days", 0))
+    else:
+        raise DataError(
+            "scoring behaviour needs a moment to score as of: give --as-of DATE (or 'now'), "
+            f"or a {decision.get('column')!r} column in the leads"
+        )
+    features, counts = aggregate_frame(spec, ids, times, log)
+    warnings = []
+    if counts["unknown_types"]:
+        listed = ", ".join(f"{t!r} ({n})" for t, n in counts["unknown_types"].items())
+        warnings.append(
+            f"{sum(counts['unknown_types'].values())} activities of types never seen in "
+            f"training scored no points: {listed}"
+        )
+    if counts["unknown_leads"]:
+        warnings.append(
+            f"{counts['unknown_leads']} activities belong to leads not in the scored table"
+        )
+    frame = frame.drop(columns=[c for c in features.columns if c in frame.columns])
+    frame = pd.concat([frame.reset_index(drop=True), features], axis=1)
+    return frame, warnings

@@ -1,0 +1,538 @@
+"""Behaviour features from an activity log: the definitions and a pandas evaluator.
+
+An activity log has one row per activity: lead id, activity type, timestamp
+and an optional detail (page URL, asset name, campaign). For every lead,
+only activities strictly before its decision time ``T`` and at most
+``lookback_days`` before it count. Ages are whole days,
+``floor((T - occurred_at) / 86400 s)``.
+
+Feature kinds
+-------------
+``count``
+    Weighted count of the activities of some types. The weight of one
+    activity depends on its age through the family's *kernel*:
+    ``decay`` (half-life ``h`` days): ``round_half_up(1000 * 2 ** (-age / h)) / 1000``;
+    ``window`` (``w`` days): 1 when ``age < w``, else 0; ``all``: 1.
+    Weights are rounded to thousandths and summed as integers, so every
+    engine (pandas, DuckDB, PostgreSQL, Spark) gets the same value.
+``recency``
+    Days since the lead's latest activity (missing when it has none).
+``distinct_details``
+    Number of distinct details (assets, pages) among activities of some types.
+``active_days``
+    Number of distinct days (ages) with activity of some types in the last
+    ``window_days`` days: returns to the site.
+``all_of``
+    Whether the lead did every one of some types (e.g. white paper *and*
+    case study): a boolean.
+
+This module needs only numpy and pandas: the standalone scorer uses it, and
+the DuckDB aggregation in :mod:`calibrate.behaviour` must agree with it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+SECONDS_PER_DAY = 86_400
+WEIGHT_SCALE = 1000
+FEATURE_KINDS = ("count", "recency", "distinct_details", "active_days", "all_of")
+KERNEL_KINDS = ("decay", "window", "all")
+
+#: Activity families by type name, first match wins; users can override.
+FAMILY_PATTERNS = (
+    ("hand-raiser", r"demo|contact|form|trial|quote|meeting|call_request|sales_request"),
+    ("opt-out", r"unsub|bounce|opt_?out|spam|complain"),
+    ("email", r"e?mail|newsletter"),
+    ("content", r"paper|ebook|case|download|asset|webinar|event|video|report|guide|podcast"),
+    ("web", r"page|visit|web|site|view|click"),
+)
+
+
+def family_of(activity_type: str) -> str:
+    """Default family of an activity type, from its name.
+
+    Examples
+    --------
+    >>> [family_of(t) for t in ["demo_request", "email_click", "webinar_attended", "page_view"]]
+    ['hand-raiser', 'email', 'content', 'web']
+    """
+    for family, pattern in FAMILY_PATTERNS:
+        if re.search(pattern, activity_type, re.IGNORECASE):
+            return family
+    return "other"
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """How an activity's weight fades with its age.
+
+    Examples
+    --------
+    >>> Kernel("decay", 14.0).weights(np.array([0, 14, 28])).tolist()
+    [1000, 500, 250]
+    >>> Kernel("window", 30).weights(np.array([0, 29, 30])).tolist()
+    [1000, 1000, 0]
+    """
+
+    kind: str
+    days: float | None = None
+
+    def __post_init__(self):
+        if self.kind not in KERNEL_KINDS:
+            raise ValueError(f"kernel kind must be one of {KERNEL_KINDS}, got {self.kind!r}")
+        if self.kind != "all" and not (self.days is not None and self.days > 0):
+            raise ValueError(f"a {self.kind} kernel needs days > 0, got {self.days!r}")
+
+    def weights(self, age_days: np.ndarray) -> np.ndarray:
+        """Integer weight (thousandths) of activities of the given whole-day ages."""
+        age = np.asarray(age_days, dtype=np.float64)
+        if self.kind == "all":
+            return np.full(age.shape, WEIGHT_SCALE, dtype=np.int64)
+        if self.kind == "window":
+            return np.where(age < self.days, WEIGHT_SCALE, 0).astype(np.int64)
+        return np.floor(WEIGHT_SCALE * np.power(2.0, -age / self.days) + 0.5).astype(np.int64)
+
+    @property
+    def label(self) -> str:
+        """Words for the sheet: ``"half-life 14 days"``, ``"last 30 days"``."""
+        if self.kind == "all":
+            return "no decay"
+        days = f"{self.days:g}"
+        return f"half-life {days} days" if self.kind == "decay" else f"last {days} days"
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready mapping."""
+        out = {"kind": self.kind}
+        if self.kind == "decay":
+            out["half_life_days"] = self.days
+        elif self.kind == "window":
+            out["window_days"] = self.days
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Kernel:
+        """Inverse of :meth:`to_dict`."""
+        days = d.get("half_life_days", d.get("window_days"))
+        return cls(d["kind"], None if days is None else float(days))
+
+
+def exact_decay_is_safe(half_life: float, max_age: int) -> bool:
+    """Whether ``1000 * 2 ** (-age / h)`` stays clear of rounding ties.
+
+    Engines may differ in the last bit of ``POWER``; a value within 1e-9 of
+    ``k + 0.5`` could then round differently. Exact ties (``age / h`` a whole
+    number) are computed exactly everywhere and are safe.
+    """
+    age = np.arange(max_age + 1, dtype=np.float64)
+    ratio = age / half_life
+    value = WEIGHT_SCALE * np.power(2.0, -ratio)
+    frac = value - np.floor(value)
+    exact = ratio == np.round(ratio)
+    return bool(np.all(exact | (np.abs(frac - 0.5) > 1e-9)))
+
+
+def glob_regex(pattern: str) -> str:
+    """Regular expression of a detail glob: ``*`` any text, ``?`` one character.
+
+    Nothing else is special, so that SQL ``LIKE`` reads the same pattern the
+    same way (see :func:`glob_like`).
+
+    Examples
+    --------
+    >>> import re
+    >>> bool(re.fullmatch(glob_regex("/pricing*"), "/pricing/enterprise"))
+    True
+    >>> bool(re.fullmatch(glob_regex("[a]*"), "a"))
+    False
+    """
+    parts = []
+    for char in pattern:
+        parts.append(".*" if char == "*" else "." if char == "?" else re.escape(char))
+    return "(?s:" + "".join(parts) + ")"
+
+
+def glob_like(pattern: str) -> str:
+    """The same glob as a SQL ``LIKE`` pattern with ``\\`` as escape character.
+
+    Examples
+    --------
+    >>> print(glob_like("/pricing_*"))
+    /pricing\\_%
+    """
+    out = []
+    for char in pattern:
+        if char == "*":
+            out.append("%")
+        elif char == "?":
+            out.append("_")
+        elif char in "%_\\":
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class DetailRule:
+    """Re-type activities whose detail matches a pattern: ``/pricing*`` -> pricing view.
+
+    Parameters
+    ----------
+    pattern : str
+        Glob on the detail: ``*`` any text, ``?`` one character; case matters.
+    becomes : str
+        The new activity type.
+    activity_type : str, optional
+        Only activities of this type are re-typed.
+
+    Examples
+    --------
+    >>> rule = DetailRule.parse("page_view:/pricing*=pricing_page_view")
+    >>> rule.activity_type, rule.pattern, rule.becomes
+    ('page_view', '/pricing*', 'pricing_page_view')
+    """
+
+    pattern: str
+    becomes: str
+    activity_type: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> DetailRule:
+        """Read ``[TYPE:]GLOB=NEW_TYPE``."""
+        head, sep, becomes = text.rpartition("=")
+        if not sep or not head or not becomes.strip():
+            raise DataError(
+                f"a detail rule reads [TYPE:]PATTERN=NEW_TYPE (e.g. "
+                f"'page_view:/pricing*=pricing_page_view'), got {text!r}"
+            )
+        activity_type, colon, pattern = head.partition(":")
+        if not colon or pattern == "":
+            activity_type, pattern = None, head
+        return cls(pattern=pattern, becomes=becomes.strip(), activity_type=activity_type or None)
+
+    def matches(self, types: pd.Series, details: pd.Series) -> np.ndarray:
+        """Which activities the rule re-types."""
+        hit = (
+            details.astype("string")
+            .str.fullmatch(glob_regex(self.pattern))
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        )
+        if self.activity_type is not None:
+            hit &= (types == self.activity_type).to_numpy()
+        return hit
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready mapping."""
+        return {
+            "pattern": self.pattern,
+            "becomes": self.becomes,
+            "activity_type": self.activity_type,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DetailRule:
+        """Inverse of :meth:`to_dict`."""
+        return cls(d["pattern"], d["becomes"], d.get("activity_type"))
+
+
+@dataclass(frozen=True)
+class ActivityFeature:
+    """One behaviour feature computed from the log (see the module docstring)."""
+
+    name: str
+    kind: str
+    types: tuple[str, ...] = ()
+    kernel: Kernel | None = None
+    window_days: int | None = None
+    family: str | None = None
+
+    def __post_init__(self):
+        if self.kind not in FEATURE_KINDS:
+            raise ValueError(f"feature kind must be one of {FEATURE_KINDS}, got {self.kind!r}")
+        if self.kind == "count" and self.kernel is None:
+            raise ValueError(f"count feature {self.name!r} needs a kernel")
+        if self.kind == "active_days" and not self.window_days:
+            raise ValueError(f"active-days feature {self.name!r} needs window_days")
+
+    @property
+    def column_kind(self) -> str:
+        """How the feature reads as a criterion: numeric, or boolean for ``all_of``."""
+        return "boolean" if self.kind == "all_of" else "numeric"
+
+    @property
+    def description(self) -> str:
+        """What the feature counts, in words."""
+        types = " or ".join(self.types)
+        if self.kind == "count":
+            return f"{types} ({self.kernel.label})"
+        if self.kind == "recency":
+            return "days since the latest activity"
+        if self.kind == "distinct_details":
+            return f"distinct {types} details"
+        if self.kind == "active_days":
+            return f"days with {types} in the last {self.window_days} days"
+        return "did all of: " + ", ".join(self.types)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready mapping."""
+        out = {"name": self.name, "kind": self.kind, "types": list(self.types)}
+        if self.kernel is not None:
+            out["kernel"] = self.kernel.to_dict()
+        if self.window_days is not None:
+            out["window_days"] = self.window_days
+        if self.family is not None:
+            out["family"] = self.family
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ActivityFeature:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            name=d["name"],
+            kind=d["kind"],
+            types=tuple(d.get("types", ())),
+            kernel=Kernel.from_dict(d["kernel"]) if d.get("kernel") else None,
+            window_days=d.get("window_days"),
+            family=d.get("family"),
+        )
+
+
+@dataclass(frozen=True)
+class ActivitySpec:
+    """Everything needed to turn an activity log into behaviour features.
+
+    Parameters
+    ----------
+    features : tuple of ActivityFeature
+        The features, in sheet order.
+    detail_rules : tuple of DetailRule
+        Applied in order; the first matching rule re-types an activity.
+    known_types : tuple of str
+        Activity types seen in training; others score no points and are
+        counted in the scoring warnings.
+    lookback_days : int
+        Activities older than this (at the decision time) are ignored.
+    lead_id, activity_type, occurred_at, detail : str
+        Column names of the activity log.
+    """
+
+    features: tuple = ()
+    detail_rules: tuple = ()
+    known_types: tuple = ()
+    lookback_days: int = 1095
+    lead_id: str = "lead_id"
+    activity_type: str = "activity_type"
+    occurred_at: str = "occurred_at"
+    detail: str | None = None
+    families: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready mapping."""
+        return {
+            "columns": {
+                "lead_id": self.lead_id,
+                "activity_type": self.activity_type,
+                "occurred_at": self.occurred_at,
+                "detail": self.detail,
+            },
+            "lookback_days": self.lookback_days,
+            "detail_rules": [r.to_dict() for r in self.detail_rules],
+            "known_types": list(self.known_types),
+            "families": dict(sorted(self.families.items())),
+            "features": [f.to_dict() for f in self.features],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ActivitySpec:
+        """Inverse of :meth:`to_dict`."""
+        columns = d["columns"]
+        return cls(
+            features=tuple(ActivityFeature.from_dict(f) for f in d["features"]),
+            detail_rules=tuple(DetailRule.from_dict(r) for r in d.get("detail_rules", ())),
+            known_types=tuple(d.get("known_types", ())),
+            lookback_days=int(d["lookback_days"]),
+            lead_id=columns["lead_id"],
+            activity_type=columns["activity_type"],
+            occurred_at=columns["occurred_at"],
+            detail=columns.get("detail"),
+            families=dict(d.get("families", {})),
+        )
+
+
+def normalise_activities(frame: pd.DataFrame, spec: ActivitySpec) -> pd.DataFrame:
+    """Activities as ``lead_id, activity_type, occurred_at, detail``, re-typed by the rules.
+
+    Timestamps become timezone-naive UTC, truncated to whole seconds.
+    """
+    missing = [
+        c
+        for c in (spec.lead_id, spec.activity_type, spec.occurred_at, spec.detail)
+        if c is not None and c not in frame.columns
+    ]
+    if missing:
+        raise DataError(
+            f"activity log: column(s) {', '.join(map(repr, missing))} not found "
+            f"(columns: {', '.join(map(repr, frame.columns[:8]))})"
+        )
+    out = pd.DataFrame(
+        {
+            "lead_id": frame[spec.lead_id].astype("string").str.strip().astype(object),
+            "activity_type": frame[spec.activity_type].astype("string").str.strip().astype(object),
+            "occurred_at": to_utc_seconds(frame[spec.occurred_at], spec.occurred_at),
+            "detail": (
+                frame[spec.detail].astype("string").astype(object)
+                if spec.detail is not None
+                else pd.Series(None, index=frame.index, dtype=object)
+            ),
+        }
+    )
+    out["activity_type"] = apply_detail_rules(
+        out["activity_type"], out["detail"], spec.detail_rules
+    )
+    return out
+
+
+def apply_detail_rules(types: pd.Series, details: pd.Series, rules) -> pd.Series:
+    """Re-type activities by the first matching rule."""
+    result = types.to_numpy(dtype=object, copy=True)
+    done = np.zeros(len(types), dtype=bool)
+    for rule in rules:
+        hit = rule.matches(types, details) & ~done
+        result[hit] = rule.becomes
+        done |= hit
+    return pd.Series(result, index=types.index, dtype=object)
+
+
+def to_utc_seconds(values: pd.Series, column: str) -> pd.Series:
+    """Timestamps as timezone-naive UTC ``datetime64[s]``.
+
+    Raises
+    ------
+    DataError
+        Naming the rows whose text is not a timestamp, or when some values
+        carry a time zone and others do not.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        parsed = values
+    else:
+        text = values.astype("string").str.strip()
+        has_zone = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).fillna(False)
+        present = text.notna() & (text != "")
+        if has_zone[present].any() and not has_zone[present].all():
+            with_zone = np.flatnonzero((has_zone & present).to_numpy())
+            without = np.flatnonzero((~has_zone & present).to_numpy())
+            raise DataError(
+                f"column {column!r} mixes timestamps with and without a time zone "
+                f"(row {with_zone[0] + 1}: {values.iloc[with_zone[0]]!r}; "
+                f"row {without[0] + 1}: {values.iloc[without[0]]!r})"
+            )
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=bool(has_zone.any()))
+        bad = (parsed.isna() & present).to_numpy()
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            shown = "; ".join(f"row {r + 1}: {values.iloc[r]!r}" for r in rows[:5])
+            raise DataError(
+                f"column {column!r}: {len(rows)} value(s) are not timestamps ({shown})"
+            )
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    missing = parsed.isna().to_numpy()
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise DataError(
+            f"column {column!r} is empty in {len(rows)} row(s) (rows "
+            f"{', '.join(str(r + 1) for r in rows[:5])}{', ...' if len(rows) > 5 else ''})"
+        )
+    return parsed.dt.floor("s").astype("datetime64[s]")
+
+
+def aggregate_frame(
+    spec: ActivitySpec, lead_ids: pd.Series, decision_times: pd.Series, activities: pd.DataFrame
+) -> tuple[pd.DataFrame, dict]:
+    """Behaviour features of every lead, computed with pandas.
+
+    Parameters
+    ----------
+    spec : ActivitySpec
+        The features to compute.
+    lead_ids : pandas.Series of str
+        The leads, in output order.
+    decision_times : pandas.Series of datetime
+        Each lead's decision time (or the as-of time of scoring).
+    activities : pandas.DataFrame
+        The raw activity log (columns named by ``spec``).
+
+    Returns
+    -------
+    features : pandas.DataFrame
+        One row per lead, one column per feature.
+    counts : dict
+        ``unknown_leads`` (activities of leads not in ``lead_ids``) and
+        ``unknown_types`` (``{type: activities}`` of types not in
+        ``spec.known_types``, which score no points).
+    """
+    acts = normalise_activities(activities, spec)
+    ids = pd.Series(lead_ids.to_numpy(dtype=object), dtype=object)
+    T = to_utc_seconds(pd.Series(decision_times).reset_index(drop=True), "decision time")
+    position = pd.Series(np.arange(len(ids)), index=pd.Index(ids))
+    lead = acts["lead_id"].map(position)
+    unknown_leads = int(lead.isna().sum())
+    known = lead.notna().to_numpy()
+    acts, lead = acts[known], lead[known].to_numpy(dtype=np.int64)
+    t_lead = T.to_numpy().astype("datetime64[s]").astype(np.int64)[lead]
+    t_act = acts["occurred_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    age_s = t_lead - t_act
+    keep = (age_s > 0) & (age_s <= spec.lookback_days * SECONDS_PER_DAY)
+    acts, lead, age_d = acts[keep], lead[keep], age_s[keep] // SECONDS_PER_DAY
+    types = acts["activity_type"].to_numpy(dtype=object)
+    details = acts["detail"].to_numpy(dtype=object)
+    type_known = np.isin(types, np.asarray(spec.known_types, dtype=object))
+    unknown_types = pd.Series(types[~type_known]).value_counts().sort_index().to_dict()
+    n = len(ids)
+    out = {}
+    for feature in spec.features:
+        mask = np.isin(types, np.asarray(feature.types, dtype=object))
+        if feature.kind == "count":
+            w = feature.kernel.weights(age_d[mask])
+            total = np.bincount(lead[mask], weights=w, minlength=n)
+            out[feature.name] = np.rint(total).astype(np.int64) / WEIGHT_SCALE
+        elif feature.kind == "recency":
+            m = type_known if not feature.types else mask
+            recency = np.full(n, np.nan)
+            np.fmin.at(recency, lead[m], age_d[m].astype(np.float64))
+            out[feature.name] = recency
+        elif feature.kind == "distinct_details":
+            pairs = pd.DataFrame({"lead": lead[mask], "detail": details[mask]}).dropna()
+            pairs = pairs.drop_duplicates()
+            out[feature.name] = np.bincount(pairs["lead"], minlength=n).astype(np.float64)
+        elif feature.kind == "active_days":
+            m = mask & (age_d < feature.window_days)
+            pairs = pd.DataFrame({"lead": lead[m], "day": age_d[m]}).drop_duplicates()
+            out[feature.name] = np.bincount(pairs["lead"], minlength=n).astype(np.float64)
+        else:  # all_of
+            did_all = np.ones(n, dtype=bool)
+            for activity_type in feature.types:
+                did_all &= np.bincount(lead[types == activity_type], minlength=n) > 0
+            out[feature.name] = did_all
+    return pd.DataFrame(out), {"unknown_leads": unknown_leads, "unknown_types": unknown_types}
+
+
+def half_life_grid(low: float = 3.5, high: float = 400.0, per_doubling: int = 4) -> np.ndarray:
+    """Candidate half-lives, evenly spaced on a log scale.
+
+    Examples
+    --------
+    >>> half_life_grid(7, 28, per_doubling=1).tolist()
+    [7.0, 14.0, 28.0]
+    """
+    steps = int(math.floor(per_doubling * math.log2(high / low) + 1e-9))
+    return np.round(low * 2.0 ** (np.arange(steps + 1) / per_doubling), 1)

@@ -1,0 +1,772 @@
+"""Behaviour: leak-free features from an activity log, aggregated in DuckDB.
+
+The activity log is read and checked by DuckDB (embedded, out of core), so a
+log larger than memory works from CSV or Parquet. For every lead, only
+activities strictly before its decision time count. :func:`activity_sql`
+writes the aggregation as one SQL query; :class:`ActivityFeaturizer` learns
+which activity types exist, how fast each family's behaviour fades (its
+*kernel*: a half-life, a window, or no decay, chosen by out-of-sample
+likelihood) and then computes the features for every lead.
+
+The definitions of the features live in :mod:`calibrate._activity`, whose
+pandas evaluator the standalone scorer uses; both must agree exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.validation import check_is_fitted
+
+from ._activity import (
+    SECONDS_PER_DAY,
+    WEIGHT_SCALE,
+    ActivityFeature,
+    ActivitySpec,
+    DetailRule,
+    Kernel,
+    exact_decay_is_safe,
+    family_of,
+    glob_like,
+    half_life_grid,
+)
+from ._params import check_params, integer, optional, real
+from .errors import DataError, format_examples
+
+__all__ = ["ActivityFeaturizer", "activity_sql", "connect", "read_activities"]
+
+#: Windows (days) tried besides decay when learning a family's kernel.
+WINDOWS = (7, 30, 90)
+
+
+def connect(memory_limit: str = "3GB", threads: int | None = None):
+    """An in-memory DuckDB connection that spills to a temporary folder."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET preserve_insertion_order = true")
+    spill = Path(tempfile.gettempdir()) / "calibrate-duckdb"
+    spill.mkdir(exist_ok=True)
+    con.execute(f"SET temp_directory = {_lit(str(spill))}")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def _ident(name: str) -> str:
+    from sqlglot import exp
+
+    return exp.to_identifier(str(name), quoted=True).sql("duckdb")
+
+
+def _lit(value) -> str:
+    from sqlglot import exp
+
+    if isinstance(value, str):
+        return exp.Literal.string(value).sql("duckdb")
+    return exp.Literal.number(value).sql("duckdb")
+
+
+def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | None = None) -> dict:
+    """Read and check an activity log into the DuckDB view ``calibrate_activities``.
+
+    The view has columns ``lead_id`` (text), ``activity_type`` (text, after
+    the detail rules), ``occurred_at`` (UTC timestamp, whole seconds) and
+    ``detail`` (text).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        See :func:`connect`.
+    source : str, os.PathLike or pandas.DataFrame
+        A CSV or Parquet file (or a glob of them), or a DataFrame.
+    spec : ActivitySpec
+        Column names and detail rules.
+    now : datetime, optional
+        Activities later than this are refused as "in the future"; default
+        the current time.
+
+    Returns
+    -------
+    dict
+        ``rows`` and ``types`` (``{activity type: rows}``).
+
+    Raises
+    ------
+    DataError
+        For a missing column, an empty lead id or timestamp, a timestamp that
+        cannot be read, mixed time zones or a timestamp in the future, naming
+        the rows.
+    """
+    _register_source(con, source, "calibrate_raw", sep=sep)
+    described = con.execute("DESCRIBE calibrate_raw").fetchall()
+    types = {row[0]: row[1] for row in described}
+    wanted = [spec.lead_id, spec.activity_type, spec.occurred_at]
+    if spec.detail is not None:
+        wanted.append(spec.detail)
+    missing = [c for c in wanted if c not in types]
+    if missing:
+        raise DataError(
+            f"activity log: column(s) {format_examples(missing)} not found "
+            f"(columns: {format_examples(list(types), 8)})"
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW calibrate_numbered AS "
+        "SELECT row_number() OVER () AS calibrate_row, * FROM calibrate_raw"
+    )
+    lead, kind, when = _ident(spec.lead_id), _ident(spec.activity_type), _ident(spec.occurred_at)
+    _refuse_rows(
+        con,
+        f"{lead} IS NULL OR TRIM(CAST({lead} AS VARCHAR)) = ''",
+        f"activity log: column {spec.lead_id!r} is empty",
+        lead,
+    )
+    _refuse_rows(
+        con,
+        f"{kind} IS NULL OR TRIM(CAST({kind} AS VARCHAR)) = ''",
+        f"activity log: column {spec.activity_type!r} is empty",
+        kind,
+    )
+    timestamp = _timestamp_sql(con, when, spec.occurred_at, types[spec.occurred_at])
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
+    _refuse_rows(
+        con,
+        f"{timestamp} > TIMESTAMP {_lit(now.strftime('%Y-%m-%d %H:%M:%S'))}",
+        f"activity log: column {spec.occurred_at!r} has timestamps in the future "
+        f"(after {now:%Y-%m-%d %H:%M:%S} UTC)",
+        when,
+    )
+    detail = (
+        f"CAST({_ident(spec.detail)} AS VARCHAR)" if spec.detail is not None else "NULL::VARCHAR"
+    )
+    kind_text = f"TRIM(CAST({kind} AS VARCHAR))"
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW calibrate_activities AS SELECT "
+        f"TRIM(CAST({lead} AS VARCHAR)) AS lead_id, "
+        f"{_rules_sql(spec.detail_rules, kind_text, detail)} AS activity_type, "
+        f"{timestamp} AS occurred_at, {detail} AS detail FROM calibrate_raw"
+    )
+    counts = con.execute(
+        "SELECT activity_type, COUNT(*) FROM calibrate_activities GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    return {"rows": int(sum(c for _, c in counts)), "types": {t: int(c) for t, c in counts}}
+
+
+def _register_source(con, source, name: str, *, sep: str | None = None):
+    if isinstance(source, pd.DataFrame):
+        con.register(f"{name}_frame", source)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_frame")
+        return
+    path = os.fspath(source)
+    is_glob = any(ch in path for ch in "*?[")
+    if not is_glob and not Path(path).exists():
+        raise DataError(f"cannot read {path}: no such file")
+    if not is_glob and Path(path).stat().st_size == 0:
+        raise DataError(f"cannot read {path}: the file is empty")
+    parquet = path.lower().endswith((".parquet", ".pq", ".parq"))
+    if not parquet and not is_glob:
+        with open(path, "rb") as fh:
+            parquet = fh.read(4) == b"PAR1"
+    import duckdb
+
+    try:
+        if parquet:
+            relation = con.read_parquet(path)
+        else:
+            options = {"header": True, "all_varchar": True}
+            if sep is not None:
+                options["sep"] = sep
+            relation = con.read_csv(path, **options)
+        relation.create_view(name, replace=True)
+    except duckdb.Error as exc:
+        message = str(exc).strip().splitlines()[0]
+        raise DataError(f"cannot read activity log {path}: {message}") from None
+
+
+def _refuse_rows(con, condition: str, message: str, shown: str):
+    bad = con.execute(f"SELECT COUNT(*) FROM calibrate_numbered WHERE {condition}").fetchall()[0][
+        0
+    ]
+    if bad:
+        rows = con.execute(
+            f"SELECT calibrate_row, CAST({shown} AS VARCHAR) FROM calibrate_numbered "
+            f"WHERE {condition} ORDER BY calibrate_row LIMIT 5"
+        ).fetchall()
+        examples = "; ".join(f"row {r}: {v!r}" for r, v in rows)
+        raise DataError(f"{message} in {bad} row(s) ({examples})")
+
+
+def _timestamp_sql(con, column: str, name: str, duck_type: str) -> str:
+    """SQL of the column as a UTC timestamp in whole seconds; checks text values."""
+    duck_type = duck_type.upper()
+    if duck_type.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"date_trunc('second', timezone('UTC', {column}))"
+    if duck_type.startswith("TIMESTAMP") or duck_type == "DATE":
+        return f"date_trunc('second', CAST({column} AS TIMESTAMP))"
+    if duck_type != "VARCHAR":
+        raise DataError(f"activity log: column {name!r} holds {duck_type}, not timestamps")
+    text = f"TRIM({column})"
+    zone = f"regexp_matches({text}, '(?:[+-][0-9][0-9]:?[0-9][0-9]|Z)$')"
+    _refuse_rows(
+        con,
+        f"{text} <> '' AND TRY_CAST({text} AS TIMESTAMPTZ) IS NULL",
+        f"activity log: column {name!r} has values that are not timestamps",
+        column,
+    )
+    _refuse_rows(
+        con, f"{column} IS NULL OR {text} = ''", f"activity log: column {name!r} is empty", column
+    )
+    zoned, plain = con.execute(
+        f"SELECT COUNT(*) FILTER (WHERE {zone}), COUNT(*) FILTER (WHERE NOT {zone}) "
+        "FROM calibrate_numbered"
+    ).fetchall()[0]
+    if zoned and plain:
+        first = con.execute(
+            f"SELECT calibrate_row, {column} FROM calibrate_numbered WHERE {zone} "
+            f"ORDER BY calibrate_row LIMIT 1"
+        ).fetchall()[0]
+        other = con.execute(
+            f"SELECT calibrate_row, {column} FROM calibrate_numbered WHERE NOT {zone} "
+            f"ORDER BY calibrate_row LIMIT 1"
+        ).fetchall()[0]
+        raise DataError(
+            f"activity log: column {name!r} mixes timestamps with and without a time zone "
+            f"(row {first[0]}: {first[1]!r}; row {other[0]}: {other[1]!r})"
+        )
+    if zoned:
+        return f"date_trunc('second', timezone('UTC', CAST({text} AS TIMESTAMPTZ)))"
+    return f"date_trunc('second', CAST({text} AS TIMESTAMP))"
+
+
+def _rules_sql(rules, kind: str, detail: str) -> str:
+    if not rules:
+        return kind
+    cases = []
+    for rule in rules:
+        condition = f"{detail} LIKE {_lit(glob_like(rule.pattern))} ESCAPE '\\'"
+        if rule.activity_type is not None:
+            condition = f"{kind} = {_lit(rule.activity_type)} AND {condition}"
+        cases.append(f"WHEN {condition} THEN {_lit(rule.becomes)}")
+    return f"CASE {' '.join(cases)} ELSE {kind} END"
+
+
+def _weight_sql(kernel: Kernel, age: str) -> str:
+    if kernel.kind == "all":
+        return str(WEIGHT_SCALE)
+    if kernel.kind == "window":
+        return f"CASE WHEN {age} < {_lit(float(kernel.days))} THEN {WEIGHT_SCALE} ELSE 0 END"
+    return (
+        f"FLOOR({WEIGHT_SCALE} * POWER(2.0, -CAST({age} AS DOUBLE) / "
+        f"{_lit(float(kernel.days))}) + 0.5)"
+    )
+
+
+def _in_sql(types) -> str:
+    return "(" + ", ".join(_lit(t) for t in types) + ")" if types else "(NULL)"
+
+
+def activity_sql(
+    spec: ActivitySpec,
+    *,
+    leads: str,
+    activities: str,
+    lead_id: str = "lead_id",
+    decision_time: str = "decided_at",
+) -> str:
+    """One SQL query computing every behaviour feature of every lead.
+
+    Parameters
+    ----------
+    spec : ActivitySpec
+        The features.
+    leads : str
+        Table (or view) with one row per lead.
+    activities : str
+        Table or view with columns ``lead_id``, ``activity_type`` (re-typed),
+        ``occurred_at`` (UTC, whole seconds) and ``detail``.
+    lead_id, decision_time : str
+        Columns of ``leads``: the id (text) and the decision time (UTC).
+
+    Returns
+    -------
+    str
+        DuckDB SQL returning ``lead_id`` and one column per feature, one row
+        per lead of ``leads``; leads without activity get counts of 0.
+    """
+    age_s = "(EPOCH(l.decision_time) - EPOCH(a.occurred_at))"
+    horizon = spec.lookback_days * SECONDS_PER_DAY
+    base = (
+        f"SELECT a.lead_id, a.activity_type, a.detail, FLOOR({age_s} / {SECONDS_PER_DAY}.0) "
+        f"AS age FROM {activities} a JOIN calibrate_leads l ON a.lead_id = l.lead_id "
+        f"WHERE {age_s} > 0 AND {age_s} <= {horizon}"
+    )
+    known = _in_sql(spec.known_types)
+    sums, extra, finals = [], [], []
+    for i, feature in enumerate(spec.features):
+        column = _ident(feature.name)
+        types = _in_sql(feature.types)
+        if feature.kind == "count":
+            sums.append(
+                f"SUM(CASE WHEN activity_type IN {types} THEN "
+                f"{_weight_sql(feature.kernel, 'age')} ELSE 0 END) AS f{i}"
+            )
+            finals.append(f"COALESCE(g.f{i}, 0) / {WEIGHT_SCALE}.0 AS {column}")
+        elif feature.kind == "recency":
+            where = known if not feature.types else types
+            sums.append(f"MIN(CASE WHEN activity_type IN {where} THEN age END) AS f{i}")
+            finals.append(f"CAST(g.f{i} AS DOUBLE) AS {column}")
+        elif feature.kind == "all_of":
+            flags = [
+                f"SUM(CASE WHEN activity_type = {_lit(t)} THEN 1 ELSE 0 END) > 0"
+                for t in feature.types
+            ]
+            sums.append(f"({' AND '.join(flags)}) AS f{i}")
+            finals.append(f"COALESCE(g.f{i}, FALSE) AS {column}")
+        else:
+            if feature.kind == "distinct_details":
+                inner = (
+                    f"SELECT DISTINCT lead_id, detail FROM acts WHERE activity_type IN {types} "
+                    "AND detail IS NOT NULL"
+                )
+            else:
+                inner = (
+                    f"SELECT DISTINCT lead_id, age FROM acts WHERE activity_type IN {types} "
+                    f"AND age < {int(feature.window_days)}"
+                )
+            extra.append(
+                f"d{i} AS (SELECT lead_id, COUNT(*) AS n FROM ({inner}) GROUP BY lead_id)"
+            )
+            finals.append(f"CAST(COALESCE(d{i}.n, 0) AS DOUBLE) AS {column}")
+    ctes = [f"acts AS ({base})"]
+    ctes.append(f"g AS (SELECT lead_id, {', '.join(sums) or '0 AS f'} FROM acts GROUP BY lead_id)")
+    ctes.extend(extra)
+    joins = " ".join(
+        f"LEFT JOIN d{i} ON d{i}.lead_id = l.lead_id"
+        for i, f in enumerate(spec.features)
+        if f.kind in ("distinct_details", "active_days")
+    )
+    select = ", ".join(["l.lead_id", *finals])
+    leads_cte = (
+        f"calibrate_leads AS (SELECT CAST({_ident(lead_id)} AS VARCHAR) AS lead_id, "
+        f"CAST({_ident(decision_time)} AS TIMESTAMP) AS decision_time, "
+        f"row_number() OVER () AS calibrate_order FROM {leads})"
+    )
+    return (
+        f"WITH {leads_cte}, {', '.join(ctes)} SELECT {select} FROM calibrate_leads l "
+        f"LEFT JOIN g ON g.lead_id = l.lead_id {joins} ORDER BY l.calibrate_order"
+    )
+
+
+class ActivityFeaturizer(BaseEstimator):
+    """Learn behaviour features from an activity log, without leaking the future.
+
+    Parameters
+    ----------
+    lead_id, activity_type, occurred_at : str
+        Column names of the activity log.
+    detail : str, optional
+        Column with the page URL, asset or campaign name.
+    detail_rules : sequence of str or DetailRule
+        Re-type activities by detail, e.g. ``"page_view:/pricing*=pricing_page_view"``.
+    families : dict, optional
+        ``{activity type: family}``; unlisted types get a family from their name
+        (email, web, content, hand-raiser, opt-out, other).
+    combos : sequence of str
+        Activity types done together, e.g. ``"whitepaper_download+case_study_view"``.
+    learn_decay : bool, default=True
+        Choose each family's kernel (half-life, window or none) by
+        out-of-sample log loss; otherwise no decay.
+    lookback_days : int, default=1095
+        Activities older than this at the decision time are ignored.
+    max_learning_leads : int, default=50000
+        Leads sampled for learning the kernels.
+    random_state : int, optional
+        Seed of the learning sample and split.
+
+    Attributes
+    ----------
+    spec_ : ActivitySpec
+        The features, kernels and types learned.
+    decay_ : pandas.DataFrame
+        Per family: chosen kernel, validation log loss with it and without
+        decay, and the improvement.
+    activity_counts_ : dict
+        ``rows`` read and ``types`` (rows per activity type).
+    """
+
+    _rules = {
+        "lookback_days": integer(1),
+        "max_learning_leads": integer(100),
+        "random_state": optional(integer(0)),
+        "decay_C": real(0, low_open=True),
+    }
+
+    def __init__(
+        self,
+        *,
+        lead_id="lead_id",
+        activity_type="activity_type",
+        occurred_at="occurred_at",
+        detail=None,
+        detail_rules=(),
+        families=None,
+        combos=(),
+        learn_decay=True,
+        lookback_days=1095,
+        max_learning_leads=50_000,
+        decay_C=1.0,
+        random_state=None,
+    ):
+        self.lead_id = lead_id
+        self.activity_type = activity_type
+        self.occurred_at = occurred_at
+        self.detail = detail
+        self.detail_rules = detail_rules
+        self.families = families
+        self.combos = combos
+        self.learn_decay = learn_decay
+        self.lookback_days = lookback_days
+        self.max_learning_leads = max_learning_leads
+        self.decay_C = decay_C
+        self.random_state = random_state
+
+    def fit(self, leads: pd.DataFrame, y, activities, *, X_extra=None, con=None):
+        """Learn the activity types, the features and each family's kernel.
+
+        Parameters
+        ----------
+        leads : pandas.DataFrame
+            Columns ``lead_id`` and ``decision_time`` (one row per training lead).
+        y : array-like of bool
+            Outcomes of the leads.
+        activities : str, os.PathLike or pandas.DataFrame
+            The activity log (CSV, Parquet or DataFrame).
+        X_extra : array-like, optional
+            Other features of the same leads (e.g. one-hot role bands), used
+            beside behaviour when comparing kernels.
+        con : duckdb connection, optional
+            Reused when given (see :func:`connect`).
+
+        Returns
+        -------
+        self : ActivityFeaturizer
+        """
+        check_params(self, self._rules)
+        con = connect() if con is None else con
+        rules = tuple(
+            r if isinstance(r, DetailRule) else DetailRule.parse(str(r)) for r in self.detail_rules
+        )
+        base = ActivitySpec(
+            detail_rules=rules,
+            lookback_days=self.lookback_days,
+            lead_id=self.lead_id,
+            activity_type=self.activity_type,
+            occurred_at=self.occurred_at,
+            detail=self.detail,
+        )
+        read = read_activities(con, activities, base)
+        leads = _check_leads(leads)
+        types = sorted(read["types"])
+        families = {t: (self.families or {}).get(t) or family_of(t) for t in types}
+        combos = [tuple(c.split("+")) if isinstance(c, str) else tuple(c) for c in self.combos]
+        for combo in combos:
+            unknown = [t for t in combo if t not in families]
+            if len(combo) < 2 or unknown:
+                raise DataError(
+                    f"combination {'+'.join(combo)!r} needs two or more activity types seen in "
+                    f"the log; unknown: {format_examples(unknown)}"
+                )
+        kernels = {f: Kernel("all") for f in sorted(set(families.values()))}
+        decay_rows = []
+        if self.learn_decay and types:
+            kernels, decay_rows = self._learn_kernels(
+                con, leads, np.asarray(y), base, families, X_extra
+            )
+        features = _default_features(types, families, kernels, combos, read)
+        self.spec_ = replace(
+            base, features=tuple(features), known_types=tuple(types), families=families
+        )
+        self.decay_ = pd.DataFrame(
+            decay_rows,
+            columns=[
+                "family",
+                "kernel",
+                "half_life_days",
+                "log_loss",
+                "log_loss_no_decay",
+                "improvement",
+            ],
+        )
+        self.activity_counts_ = read
+        self._con = con
+        return self
+
+    def timing_counts(self, leads: pd.DataFrame) -> dict:
+        """How the log's activities relate to these leads.
+
+        Returns
+        -------
+        dict
+            ``unknown_lead_rows`` and ``unknown_lead_ids`` (activities of
+            leads not among ``leads``, with up to five ``unknown_lead_examples``),
+            ``after_decision_rows`` (on or after the lead's decision time, left
+            out) and ``older_than_lookback_rows``.
+        """
+        check_is_fitted(self, "spec_")
+        _register_leads(self._con, _check_leads(leads))
+        return _timing_counts(self._con, self.spec_.lookback_days)
+
+    def transform(self, leads: pd.DataFrame, activities=None, *, con=None) -> pd.DataFrame:
+        """Behaviour features of every lead, in the order of ``leads``.
+
+        Parameters
+        ----------
+        leads : pandas.DataFrame
+            Columns ``lead_id`` and ``decision_time``.
+        activities : optional
+            The activity log; by default the one given to :meth:`fit`.
+        """
+        check_is_fitted(self, "spec_")
+        con = con or self._con
+        if activities is not None:
+            read_activities(con, activities, self.spec_)
+        _register_leads(con, _check_leads(leads))
+        sql = activity_sql(
+            self.spec_,
+            leads="calibrate_leads_frame",
+            activities="calibrate_activities",
+            decision_time="decision_time",
+        )
+        frame = con.execute(sql).df()
+        return frame.drop(columns="lead_id").reset_index(drop=True)
+
+    def _learn_kernels(self, con, leads, y, base, families, X_extra):
+        """Choose every family's kernel by cross-validated log loss.
+
+        A kernel turns a type's activities into ``log1p(weighted count)``; a
+        logistic regression on those (beside ``X_extra``) is scored by 3-fold
+        log loss. Each family first tries no decay and half-lives one doubling
+        apart (3.5 to 448 days); the best half-life is then refined by a
+        golden-section search on the log scale between its neighbours.
+        Families are improved one at a time, twice over.
+        """
+        rng = np.random.default_rng(self.random_state)
+        n = len(leads)
+        if n > self.max_learning_leads:
+            sample = np.sort(rng.choice(n, self.max_learning_leads, replace=False))
+        else:
+            sample = np.arange(n)
+        sample_leads = leads.iloc[sample].reset_index(drop=True)
+        types = sorted(families)
+        by_family: dict[str, list[str]] = {}
+        for t in types:
+            by_family.setdefault(families[t], []).append(t)
+        grid = [Kernel("all")] + [Kernel("decay", float(h)) for h in half_life_grid(3.5, 448, 1)]
+        ages = self._ages(con, sample_leads, base)
+        cache: dict = {}
+
+        def columns(family, kernel):
+            key = (family, kernel)
+            if key not in cache:
+                cols = []
+                for t in by_family[family]:
+                    lead, age = ages.get(t, (np.zeros(0, np.int64), np.zeros(0)))
+                    total = np.bincount(lead, weights=kernel.weights(age), minlength=len(sample))
+                    x = np.log1p(total / WEIGHT_SCALE)
+                    cols.append((x - x.mean()) / (x.std() + 1e-12))
+                cache[key] = np.column_stack(cols)
+            return cache[key]
+
+        ys = y[sample].astype(int)
+        folds = list(
+            StratifiedKFold(3, shuffle=True, random_state=self.random_state).split(ys, ys)
+        )
+        extra = None
+        if X_extra is not None:
+            # Who the lead is enters as one cross-fitted log-odds column: it
+            # sharpens the comparison at a fraction of the cost.
+            design = X_extra[sample]
+            extra = np.zeros(len(sample))
+            for train, valid in folds:
+                explicit = LogisticRegression(solver="newton-cholesky", max_iter=100)
+                explicit.fit(design[train], ys[train])
+                extra[valid] = explicit.decision_function(design[valid])
+
+        def loss(choice):
+            blocks = [columns(f, choice[f]) for f in sorted(by_family)]
+            X = np.column_stack(blocks + ([extra] if extra is not None else []))
+            total = 0.0
+            for train, valid in folds:
+                model = LogisticRegression(
+                    C=self.decay_C, solver="newton-cholesky", max_iter=100, tol=1e-8
+                )
+                model.fit(X[train], ys[train])
+                p = model.predict_proba(X[valid])[:, 1]
+                total += log_loss(ys[valid], p, labels=[0, 1]) * len(valid)
+            return total / len(ys)
+
+        choice = dict.fromkeys(by_family, Kernel("all"))
+        current = loss(choice)
+        for _ in range(2):
+            changed = False
+            for family in sorted(by_family):
+                best, best_loss = choice[family], current
+                for kernel in grid:
+                    value = loss({**choice, family: kernel})
+                    if value < best_loss - 1e-12:
+                        best, best_loss = kernel, value
+                if best.kind == "decay":
+                    best, best_loss = self._golden(best, best_loss, family, choice, loss)
+                if best != choice[family]:
+                    choice[family], current, changed = best, best_loss, True
+            if not changed:
+                break
+        rows = []
+        for family in sorted(by_family):
+            without = loss({**choice, family: Kernel("all")})
+            kernel = choice[family]
+            rows.append(
+                {
+                    "family": family,
+                    "kernel": kernel.label,
+                    "half_life_days": kernel.days if kernel.kind == "decay" else np.nan,
+                    "log_loss": current,
+                    "log_loss_no_decay": without,
+                    "improvement": without - current,
+                }
+            )
+        return choice, rows
+
+    def _golden(self, kernel, value, family, choice, loss, steps: int = 6):
+        """Golden-section search of a half-life within a factor 2 of the grid's best."""
+        lo, hi = np.log(kernel.days / 2), np.log(kernel.days * 2)
+        ratio = (np.sqrt(5) - 1) / 2
+        best, best_value = kernel, value
+
+        def at(x):
+            h = round(float(np.exp(x)), 1)
+            while not exact_decay_is_safe(h, self.lookback_days + 1):
+                h = round(h + 0.1, 1)
+            k = Kernel("decay", h)
+            return k, loss({**choice, family: k})
+
+        a, b = lo + (1 - ratio) * (hi - lo), lo + ratio * (hi - lo)
+        (ka, fa), (kb, fb) = at(a), at(b)
+        for _ in range(steps):
+            for k, f in ((ka, fa), (kb, fb)):
+                if f < best_value - 1e-12:
+                    best, best_value = k, f
+            if fa <= fb:
+                hi, b, kb, fb = b, a, ka, fa
+                a = lo + (1 - ratio) * (hi - lo)
+                ka, fa = at(a)
+            else:
+                lo, a, ka, fa = a, b, kb, fb
+                b = lo + ratio * (hi - lo)
+                kb, fb = at(b)
+        for k, f in ((ka, fa), (kb, fb)):
+            if f < best_value - 1e-12:
+                best, best_value = k, f
+        return best, best_value
+
+    def _ages(self, con, leads, base) -> dict:
+        """``{type: (lead position, age in days)}`` of the activities that count."""
+        spec = replace(base, features=())
+        _register_leads(con, leads)
+        age_s = "(EPOCH(l.decision_time) - EPOCH(a.occurred_at))"
+        rows = con.execute(
+            "WITH l AS (SELECT CAST(lead_id AS VARCHAR) AS lead_id, "
+            "CAST(decision_time AS TIMESTAMP) AS decision_time, "
+            "row_number() OVER () - 1 AS position FROM calibrate_leads_frame) "
+            f"SELECT a.activity_type, l.position, FLOOR({age_s} / {SECONDS_PER_DAY}.0) AS age "
+            "FROM calibrate_activities a JOIN l ON a.lead_id = l.lead_id "
+            f"WHERE {age_s} > 0 AND {age_s} <= {spec.lookback_days * SECONDS_PER_DAY}"
+        ).df()
+        return {
+            t: (g["position"].to_numpy(np.int64), g["age"].to_numpy(float))
+            for t, g in rows.groupby("activity_type", sort=True)
+        }
+
+
+def _check_leads(leads: pd.DataFrame) -> pd.DataFrame:
+    if not {"lead_id", "decision_time"} <= set(leads.columns):
+        raise DataError("leads for behaviour features need columns lead_id and decision_time")
+    out = pd.DataFrame(
+        {
+            "lead_id": leads["lead_id"].astype("string").str.strip().astype(object),
+            "decision_time": _utc_naive(leads["decision_time"]),
+        }
+    )
+    return out
+
+
+def _utc_naive(values: pd.Series) -> pd.Series:
+    from ._activity import to_utc_seconds
+
+    return to_utc_seconds(values.reset_index(drop=True), "decision time")
+
+
+def _register_leads(con, leads: pd.DataFrame):
+    con.register("calibrate_leads_frame", leads)
+
+
+def _timing_counts(con, lookback_days: int) -> dict:
+    """Activities of unknown leads, and those at or after the decision (left out)."""
+    unknown, ids = con.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT a.lead_id) FROM calibrate_activities a "
+        "ANTI JOIN calibrate_leads_frame l ON a.lead_id = CAST(l.lead_id AS VARCHAR)"
+    ).fetchall()[0]
+    examples = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT a.lead_id FROM calibrate_activities a ANTI JOIN "
+            "calibrate_leads_frame l ON a.lead_id = CAST(l.lead_id AS VARCHAR) "
+            "ORDER BY 1 LIMIT 5"
+        ).fetchall()
+    ]
+    after, too_old = con.execute(
+        "SELECT COUNT(*) FILTER (WHERE a.occurred_at >= l.decision_time), "
+        f"COUNT(*) FILTER (WHERE a.occurred_at < l.decision_time - INTERVAL {int(lookback_days)} "
+        "DAY) FROM calibrate_activities a JOIN calibrate_leads_frame l "
+        "ON a.lead_id = CAST(l.lead_id AS VARCHAR)"
+    ).fetchall()[0]
+    return {
+        "unknown_lead_rows": int(unknown),
+        "unknown_lead_ids": int(ids),
+        "unknown_lead_examples": examples,
+        "after_decision_rows": int(after),
+        "older_than_lookback_rows": int(too_old),
+    }
+
+
+def _default_features(types, families, kernels, combos, read) -> list[ActivityFeature]:
+    features = [
+        ActivityFeature(t, "count", (t,), kernel=kernels[families[t]], family=families[t])
+        for t in types
+    ]
+    if types:
+        features.append(ActivityFeature("days_since_last_activity", "recency"))
+    content = [t for t in types if families[t] == "content"]
+    for t in content:
+        features.append(
+            ActivityFeature(f"distinct_{t}", "distinct_details", (t,), family="content")
+        )
+    web = [t for t in types if families[t] == "web"]
+    if web:
+        features.append(
+            ActivityFeature("active_days_30d", "active_days", tuple(web), window_days=30)
+        )
+    for combo in combos:
+        features.append(ActivityFeature("+".join(combo), "all_of", tuple(combo)))
+    return features
