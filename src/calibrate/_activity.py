@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._criteria import WHITESPACE
 from .errors import DataError
 
 SECONDS_PER_DAY = 86_400
@@ -385,8 +386,9 @@ def normalise_activities(frame: pd.DataFrame, spec: ActivitySpec) -> pd.DataFram
         )
     out = pd.DataFrame(
         {
-            "lead_id": frame[spec.lead_id].astype("string").str.strip().astype(object),
-            "activity_type": frame[spec.activity_type].astype("string").str.strip().astype(object),
+            # Used as stored, as the SQL engines read them (no trimming).
+            "lead_id": frame[spec.lead_id].astype("string").astype(object),
+            "activity_type": frame[spec.activity_type].astype("string").astype(object),
             "occurred_at": to_utc_seconds(frame[spec.occurred_at], spec.occurred_at),
             "detail": (
                 frame[spec.detail].astype("string").astype(object)
@@ -424,7 +426,7 @@ def to_utc_seconds(values: pd.Series, column: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         parsed = values
     else:
-        text = values.astype("string").str.strip()
+        text = values.astype("string").str.strip(WHITESPACE)
         has_zone = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).fillna(False)
         present = text.notna() & (text != "")
         if has_zone[present].any() and not has_zone[present].all():

@@ -35,6 +35,10 @@ COLUMN_KINDS = ("numeric", "categorical", "boolean")
 GROUPS = ("explicit", "implicit")
 BAND_KINDS = ("range", "levels", "other", "missing")
 
+#: Characters stripped from both ends of text values (ids, categories, types):
+#: ASCII whitespace only, which SQL engines can strip the same way.
+WHITESPACE = " \t\n\r\f\v"
+
 #: Text tokens read as a missing value in text sources (CSV), besides "".
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "-"})
 TRUE_TOKENS = frozenset({"true", "t", "yes", "y", "1"})
@@ -230,7 +234,7 @@ def _opt_float(x) -> float | None:
 
 def is_missing_token(values: pd.Series) -> pd.Series:
     """True where a text value is empty or a common missing-value token."""
-    text = values.astype("string").str.strip().str.lower()
+    text = values.astype("string").str.strip(WHITESPACE).str.lower()
     return values.isna() | text.isin(MISSING_TOKENS).fillna(True)
 
 
@@ -280,7 +284,7 @@ def _to_numeric(values: pd.Series, column: str) -> pd.Series:
             _raise_bad_values(values, bad, column, "a finite number")
         return out
     missing = is_missing_token(values).to_numpy()
-    text = values.astype("string").str.strip()
+    text = values.astype("string").str.strip(WHITESPACE)
     out = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
     bad = out.isna().to_numpy() & ~missing | np.isinf(out.to_numpy())
     if bad.any():
@@ -300,7 +304,7 @@ def _to_boolean_text(values: pd.Series, column: str) -> pd.Series:
         # 1.0 read from Parquet (an integer column with gaps) is "1" read from CSV.
         text = values.map(_float_text, na_action="ignore").astype("string")
     else:
-        text = values.astype("string").str.strip().str.lower()
+        text = values.astype("string").str.strip(WHITESPACE).str.lower()
     is_true = text.isin(TRUE_TOKENS).fillna(False).to_numpy()
     is_false = text.isin(FALSE_TOKENS).fillna(False).to_numpy()
     bad = ~(missing | is_true | is_false)
@@ -320,7 +324,7 @@ def _to_category_text(values: pd.Series) -> pd.Series:
         # 3.0 read from Parquet and "3" read from CSV are the same category.
         text = values.map(_float_text, na_action="ignore")
     else:
-        text = values.astype("string").str.strip()
+        text = values.astype("string").str.strip(WHITESPACE)
     out = text.astype(object).to_numpy(copy=True)
     out[missing] = None
     return pd.Series(out, index=values.index, dtype=object)

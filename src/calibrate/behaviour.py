@@ -39,6 +39,7 @@ from ._activity import (
     glob_like,
     half_life_grid,
 )
+from ._criteria import WHITESPACE
 from ._params import check_params, integer, optional, real
 from .errors import DataError, format_examples
 
@@ -126,41 +127,60 @@ def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | Non
         "SELECT row_number() OVER () AS calibrate_row, * FROM calibrate_raw"
     )
     lead, kind, when = _ident(spec.lead_id), _ident(spec.activity_type), _ident(spec.occurred_at)
-    _refuse_rows(
-        con,
-        f"{lead} IS NULL OR TRIM(CAST({lead} AS VARCHAR)) = ''",
-        f"activity log: column {spec.lead_id!r} is empty",
-        lead,
-    )
-    _refuse_rows(
-        con,
-        f"{kind} IS NULL OR TRIM(CAST({kind} AS VARCHAR)) = ''",
-        f"activity log: column {spec.activity_type!r} is empty",
-        kind,
-    )
+    lead_text, kind_text = f"CAST({lead} AS VARCHAR)", f"CAST({kind} AS VARCHAR)"
     timestamp = _timestamp_sql(con, when, spec.occurred_at, types[spec.occurred_at])
     now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
-    _refuse_rows(
-        con,
-        f"{timestamp} > TIMESTAMP {_lit(now.strftime('%Y-%m-%d %H:%M:%S'))}",
-        f"activity log: column {spec.occurred_at!r} has timestamps in the future "
-        f"(after {now:%Y-%m-%d %H:%M:%S} UTC)",
-        when,
+    future = f"{timestamp} > TIMESTAMP {_lit(now.strftime('%Y-%m-%d %H:%M:%S'))}"
+    # One pass over the log checks it; the rows are looked up only on failure.
+    checks = {
+        "empty_lead": f"{lead} IS NULL OR {lead_text} = ''",
+        "empty_type": f"{kind} IS NULL OR {kind_text} = ''",
+        "future": future,
+    }
+    found = dict(
+        zip(
+            checks,
+            con.execute(
+                "SELECT "
+                + ", ".join(f"COUNT(*) FILTER (WHERE {c})" for c in checks.values())
+                + " FROM calibrate_raw"
+            ).fetchall()[0],
+            strict=True,
+        )
     )
+    messages = {
+        "empty_lead": (f"activity log: column {spec.lead_id!r} is empty", lead),
+        "empty_type": (f"activity log: column {spec.activity_type!r} is empty", kind),
+        "future": (
+            f"activity log: column {spec.occurred_at!r} has timestamps in the future "
+            f"(after {now:%Y-%m-%d %H:%M:%S} UTC)",
+            when,
+        ),
+    }
+    for name, (message, shown) in messages.items():
+        if found[name]:
+            _refuse_rows(con, checks[name], message, shown)
     detail = (
         f"CAST({_ident(spec.detail)} AS VARCHAR)" if spec.detail is not None else "NULL::VARCHAR"
     )
-    kind_text = f"TRIM(CAST({kind} AS VARCHAR))"
+    # Ids and types are used as stored (no trimming: it would cost seconds per
+    # hundred million rows); a padded id shows up as an unknown lead.
+    lead_clean, kind_clean = lead_text, kind_text
     con.execute(
         "CREATE OR REPLACE TEMP VIEW calibrate_activities AS SELECT "
-        f"TRIM(CAST({lead} AS VARCHAR)) AS lead_id, "
-        f"{_rules_sql(spec.detail_rules, kind_text, detail)} AS activity_type, "
+        f"{lead_clean} AS lead_id, "
+        f"{_rules_sql(spec.detail_rules, kind_clean, detail)} AS activity_type, "
         f"{timestamp} AS occurred_at, {detail} AS detail FROM calibrate_raw"
     )
     counts = con.execute(
         "SELECT activity_type, COUNT(*) FROM calibrate_activities GROUP BY 1 ORDER BY 1"
     ).fetchall()
     return {"rows": int(sum(c for _, c in counts)), "types": {t: int(c) for t, c in counts}}
+
+
+def _trim(text_sql: str) -> str:
+    """SQL stripping the same whitespace as :data:`calibrate._criteria.WHITESPACE`."""
+    return f"TRIM({text_sql}, {_lit(WHITESPACE)})"
 
 
 def _register_source(con, source, name: str, *, sep: str | None = None):
@@ -216,7 +236,7 @@ def _timestamp_sql(con, column: str, name: str, duck_type: str) -> str:
         return f"date_trunc('second', CAST({column} AS TIMESTAMP))"
     if duck_type != "VARCHAR":
         raise DataError(f"activity log: column {name!r} holds {duck_type}, not timestamps")
-    text = f"TRIM({column})"
+    text = _trim(f"CAST({column} AS VARCHAR)")
     zone = f"regexp_matches({text}, '(?:[+-][0-9][0-9]:?[0-9][0-9]|Z)$')"
     _refuse_rows(
         con,
@@ -704,7 +724,7 @@ def _check_leads(leads: pd.DataFrame) -> pd.DataFrame:
         raise DataError("leads for behaviour features need columns lead_id and decision_time")
     out = pd.DataFrame(
         {
-            "lead_id": leads["lead_id"].astype("string").str.strip().astype(object),
+            "lead_id": leads["lead_id"].astype("string").str.strip(WHITESPACE).astype(object),
             "decision_time": _utc_naive(leads["decision_time"]),
         }
     )

@@ -23,7 +23,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._criteria import COLUMN_KINDS, FALSE_TOKENS, TRUE_TOKENS, coerce_column, is_missing_token
+from ._criteria import (
+    COLUMN_KINDS,
+    FALSE_TOKENS,
+    TRUE_TOKENS,
+    WHITESPACE,
+    coerce_column,
+    is_missing_token,
+)
 from .errors import DataError, format_examples
 
 __all__ = ["LeadData", "load_leads", "read_table"]
@@ -570,7 +577,7 @@ def _parse_dates(values: pd.Series, column: str) -> pd.Series:
         parsed = values
     else:
         missing = is_missing_token(values).to_numpy()
-        text = values.astype("string").str.strip().where(~missing)
+        text = values.astype("string").str.strip(WHITESPACE).where(~missing)
         parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=False)
         bad = parsed.isna().to_numpy() & ~missing
         if bad.any():
@@ -601,7 +608,7 @@ def _infer_kind(values: pd.Series, column: str, override: str | None):
     elif pd.api.types.is_numeric_dtype(values.dtype):
         kind = "numeric"
     else:
-        present = values[~is_missing_token(values)].astype("string").str.strip()
+        present = values[~is_missing_token(values)].astype("string").str.strip(WHITESPACE)
         if present.empty:
             return None, "has no values"
         lowered = set(present.str.lower().unique())
