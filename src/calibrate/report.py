@@ -103,6 +103,34 @@ def build_summary(calibration) -> dict:
             "excluded": [{"column": c, "reason": r} for c, r in leads.excluded.items()],
         },
         "warnings": list(calibration.warnings),
+        "behaviour": _behaviour_summary(calibration),
+    }
+
+
+def _behaviour_summary(calibration) -> dict | None:
+    behaviour = calibration.behaviour
+    if behaviour is None:
+        return None
+    featurizer = behaviour.featurizer
+    counts = behaviour.counts
+    return {
+        "activities": f"{featurizer.activity_counts_['rows']:,}",
+        "after_decision": f"{counts['after_decision_rows']:,}",
+        "unknown_leads": f"{counts['unknown_lead_rows']:,}",
+        "features": [
+            {"name": f.name, "description": f.description} for f in featurizer.spec_.features
+        ],
+        "decay": [
+            {
+                "family": row.family,
+                "types": ", ".join(
+                    sorted(t for t, f in featurizer.spec_.families.items() if f == row.family)
+                ),
+                "kernel": row.kernel,
+                "improvement": f"{row.improvement:.5f}",
+            }
+            for row in featurizer.decay_.itertuples()
+        ],
     }
 
 
