@@ -68,7 +68,30 @@ def test_integer_sheet_keeps_the_ranking(card, data):
     X, _ = data
     tau = kendalltau(card.decision_function(X), card.predict_score(X)).statistic
     assert tau > 0.95
+    assert card.rounding_["method"] == "rank"
+    assert card.rounding_["tau"] >= card.rounding_["tau_nearest"]
+    assert 0.9 <= card.rounding_["scale"] <= 1.1
+
+
+def test_nearest_rounding_is_within_half_a_point(data):
+    card = Scorecard(model=LeadScoreModel(random_state=0), rounding="nearest").fit(*data)
     np.testing.assert_allclose(card.points_["points"], card.points_["points_unrounded"], atol=0.5)
+    assert card.rounding_ == {"method": "nearest", "scale": 1.0}
+
+
+def test_rank_rounding_beats_nearest_by_hand():
+    # Two criteria, unrounded points 0/0.5 each: nearest rounding (banker's
+    # rint) gives 0 to both 0.5s and ties every lead; the search separates them.
+    from calibrate.points import rank_preserving_points
+
+    points = np.array([0.0, 0.5, 0.0, 0.5])
+    index = np.array([[0, 2], [1, 2], [0, 3], [1, 3]])
+    eta = np.array([0.0, 1.0, 1.1, 2.0])
+    ints, base, info = rank_preserving_points(points, 50.0, index, eta, random_state=0)
+    assert info["tau_nearest"] == 0.0
+    assert info["tau"] > 0.5
+    scores = base + ints[index].sum(axis=1)
+    assert scores[0] < scores[3]
 
 
 def test_sheet_follows_the_ground_truth(card):

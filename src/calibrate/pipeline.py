@@ -28,7 +28,13 @@ from .features import LeadBinner
 from .ingest import LeadData, load_leads
 from .model import LeadScoreModel, evaluate_probabilities, split_holdout
 from .points import Scorecard
-from .threshold import ExpectedValue, ThresholdChoice, calibration_table, recommend_threshold
+from .threshold import (
+    ExpectedValue,
+    ThresholdChoice,
+    calibration_table,
+    expected_calibration_error,
+    recommend_threshold,
+)
 
 __all__ = ["Calibration", "fit"]
 
@@ -281,7 +287,7 @@ def fit(
             groups[feature.name] = "implicit"
     step("fit")
     binner = LeadBinner(max_bins=max_bins, column_types=column_types, groups=groups)
-    card = Scorecard(model=LeadScoreModel(binner=binner, random_state=seed))
+    card = Scorecard(model=LeadScoreModel(binner=binner, random_state=seed), random_state=seed)
     card.fit(X.iloc[train], y[train])
     step("points")
     X_hold, y_hold = X.iloc[held], y[held]
@@ -291,6 +297,7 @@ def fit(
     step("threshold")
     choice = recommend_threshold(scores, y_hold, policy=policy)
     table = calibration_table(scores, y_hold)
+    ece, _ = expected_calibration_error(scores, y_hold, random_state=seed)
     tau = kendalltau(proba, scores).statistic
     warnings = list(leads.warnings) + _leakage_warnings(card, X_hold, y_hold)
     if behaviour is not None:
@@ -301,6 +308,7 @@ def fit(
         "holdout_auc_lost_to_rounding": quality["auc"] - float(roc_auc_score(y_hold, scores)),
         "holdout_kendall_tau": float(tau),
         "holdout_brier": quality["brier"],
+        "holdout_calibration_error": ece,
         "holdout_log_loss": quality["log_loss"],
         "holdout_win_rate": quality["win_rate"],
         "n_train": int(len(train)),
@@ -468,6 +476,7 @@ def _build_config(card, leads, metrics, choice, table, train, held, seed, holdou
             "auc_points": _r(metrics["holdout_auc_points"]),
             "kendall_tau": _r(metrics["holdout_kendall_tau"]),
             "brier": _r(metrics["holdout_brier"]),
+            "calibration_error": _r(metrics["holdout_calibration_error"]),
             "log_loss": _r(metrics["holdout_log_loss"]),
         },
     }
@@ -512,7 +521,12 @@ def _build_config(card, leads, metrics, choice, table, train, held, seed, holdou
         min_score=card.min_score,
         max_score=card.max_score,
         id_column=leads.id_column,
-        calibration={"measured_on": "hold-out leads", "bands": bands},
+        calibration={
+            "measured_on": "hold-out leads",
+            "method": "isotonic regression of won on score",
+            "expected_calibration_error": _r(metrics["holdout_calibration_error"]),
+            "bands": bands,
+        },
         model=model,
         training_data=training,
         activities=activities,
