@@ -191,7 +191,7 @@ def test_score_csv(runner, fitted, python_fit, tmp_path):
     assert result.exit_code == 0, result.output
     scores = pd.read_csv(out, dtype=str, keep_default_na=False)
     leads = pd.read_csv(fitted["data"], dtype=str, keep_default_na=False)
-    assert scores.columns.tolist() == ["lead_id", "score", "mql"]
+    assert scores.columns.tolist() == ["lead_id", "score", "level", "mql"]
     assert scores["lead_id"].tolist() == leads["lead_id"].tolist()
     assert scores["score"].str.fullmatch(r"\d+").all()
     score = scores["score"].astype(int).to_numpy()
@@ -216,7 +216,7 @@ def test_score_parquet_in_and_out_agree_with_csv(runner, fitted, tmp_path):
     assert [r.exit_code for r in results] == [0, 0], [r.output for r in results]
     from_csv = pd.read_csv(tmp_path / "a.csv", dtype={"lead_id": str})
     from_parquet = pd.read_parquet(tmp_path / "b.parquet")
-    assert from_parquet.columns.tolist() == ["lead_id", "score", "mql"]
+    assert from_parquet.columns.tolist() == ["lead_id", "score", "level", "mql"]
     assert from_parquet["mql"].dtype == bool
     assert from_parquet["score"].tolist() == from_csv["score"].tolist()
     assert from_parquet["mql"].tolist() == from_csv["mql"].tolist()
@@ -241,7 +241,7 @@ def test_score_breakdown_adds_up(runner, fitted, tmp_path):
     assert result.stdout == ""
     scores = pd.read_csv(out, dtype={"lead_id": str})
     names = [f"points_{c.name}" for c in config.criteria]
-    assert scores.columns.tolist() == ["lead_id", *names, "score", "mql"]
+    assert scores.columns.tolist() == ["lead_id", *names, "score", "level", "mql"]
     total = (config.base_points + scores[names].sum(axis=1)).clip(0, 100)
     assert total.tolist() == scores["score"].tolist()
 
@@ -257,7 +257,7 @@ def test_score_without_id_numbers_rows_from_one(runner, fitted, tmp_path):
     )
     assert result.exit_code == 0, result.output
     scores = pd.read_csv(scores_path, dtype=str)
-    assert scores.columns.tolist() == ["row", "score", "mql"]
+    assert scores.columns.tolist() == ["row", "score", "level", "mql"]
     assert scores["row"].tolist() == [str(i) for i in range(1, N_LEADS + 1)]
 
 

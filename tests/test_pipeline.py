@@ -80,7 +80,21 @@ def test_config_scores_exactly_like_the_fitted_objects(result, generated, tmp_pa
     scored = config.score(path)
     np.testing.assert_array_equal(scored["score"], result.scorecard.predict_score(generated))
     assert scored["lead_id"].tolist() == generated["lead_id"].tolist()
-    np.testing.assert_array_equal(scored["mql"], scored["score"] >= result.metrics["threshold"])
+    # An MQL reaches the threshold, or is fast-tracked by a hand-raiser rule
+    # (here the lead table's demo_requested column).
+    rules = result.config.threshold["fast_track"]
+    assert rules == [
+        {
+            "kind": "column",
+            "column": "demo_requested",
+            "equals": "true",
+            "evidence": rules[0]["evidence"],
+        }
+    ]
+    fast = generated["demo_requested"].to_numpy()
+    expected = (scored["score"] >= result.metrics["threshold"]).to_numpy() | fast
+    np.testing.assert_array_equal(scored["mql"], expected)
+    assert (scored["mql"] & (scored["score"] < result.metrics["threshold"])).any()
 
 
 def test_same_input_and_seed_give_byte_identical_config(generated, tmp_path):

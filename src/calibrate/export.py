@@ -286,6 +286,27 @@ def _check_consistency(config: ScoringConfig) -> None:
         _check_criterion(criterion)
     if config.activities:
         _check_activities(config.activities)
+    _check_levels(config)
+
+
+def _check_levels(config: ScoringConfig) -> None:
+    levels = config.threshold.get("levels")
+    if levels:
+        starts = [level["min_score"] for level in levels]
+        if starts != sorted(set(starts), reverse=True):
+            raise ConfigError(f"levels must start at distinct, decreasing scores; got {starts}")
+        if starts[-1] != config.min_score:
+            raise ConfigError(
+                f"the last level must start at the scale's minimum {config.min_score}, "
+                f"not {starts[-1]}"
+            )
+    known = set(config.activities.get("known_types", ())) if config.activities else set()
+    for rule in config.threshold.get("fast_track", []):
+        if rule.get("kind") == "activity" and rule.get("activity_type") not in known:
+            raise ConfigError(
+                f"fast-track rule on activity type {rule.get('activity_type')!r}, which the "
+                "config's activities do not know"
+            )
 
 
 def _check_activities(activities: dict) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,19 @@ from .model import LeadScoreModel, evaluate_probabilities, split_holdout
 from .points import Scorecard
 from .threshold import (
     ExpectedValue,
+    SalesCapacity,
+    TargetRate,
     ThresholdChoice,
     calibration_table,
+    default_levels,
     expected_calibration_error,
+    fast_track_evidence,
+    level_table,
+    parse_levels,
     recommend_threshold,
+    two_axis_policy,
+    weekly_volume,
+    win_probability,
 )
 
 __all__ = ["Calibration", "fit"]
@@ -60,6 +70,9 @@ class Calibration:
         score, log loss, Kendall's tau, counts, the threshold.
     threshold : ThresholdChoice
         The recommended MQL threshold and its trade-off curve.
+    decision : Decision
+        Every policy's threshold, the levels, fast-track evidence and the
+        two-axis (fit and engagement) policy.
     calibration : pandas.DataFrame
         Win rate per score band on hold-out leads.
     leads : LeadData
@@ -76,6 +89,7 @@ class Calibration:
     config: ScoringConfig
     metrics: dict
     threshold: ThresholdChoice
+    decision: Decision
     calibration: pd.DataFrame
     leads: LeadData
     train_rows: np.ndarray
@@ -168,6 +182,11 @@ def fit(
     explicit: Iterable[str] = (),
     win_value: float = 5000.0,
     cost_per_lead: float = 250.0,
+    policy: str = "expected_value",
+    capacity: Mapping[str, float] | None = None,
+    target: Mapping[str, float] | None = None,
+    levels: str | None = None,
+    fast_track: Iterable[str] | None = None,
     max_bins: int = 5,
     sep: str | None = None,
     encoding: str = "utf-8-sig",
@@ -220,6 +239,23 @@ def fit(
     win_value, cost_per_lead : float
         The expected-value threshold policy: pass a lead when its win
         probability times ``win_value`` covers ``cost_per_lead``.
+    policy : {"expected_value", "sales_capacity", "target"}
+        The policy that sets the MQL threshold. Every policy given its
+        parameters is evaluated and recorded in the config.
+    capacity : mapping, optional
+        :class:`~calibrate.threshold.SalesCapacity` parameters:
+        ``leads_per_week``, or ``reps`` and ``follow_ups_per_rep_per_day``;
+        optionally ``sla_hours`` and ``working_days``.
+    target : mapping, optional
+        :class:`~calibrate.threshold.TargetRate` parameters: ``precision`` or
+        ``recall``.
+    levels : str, optional
+        Score levels ``"A=80,B=60,C=40"``; by default hot/warm/nurture.
+    fast_track : iterable of str, optional
+        Hand-raiser signals to test for fast-tracking: activity types, or
+        boolean lead columns. By default, activity types of the hand-raiser
+        family or named like pricing/demo/contact/trial/quote, and boolean lead
+        columns named so.
     max_bins : int, default=5
         Most ranges per numeric criterion.
     sep : str, optional
@@ -245,7 +281,7 @@ def fit(
     ['criterion', 'group', 'band', 'points']
     """
     step = progress or (lambda name: None)
-    policy = ExpectedValue(win_value=win_value, cost_per_lead=cost_per_lead)
+    policies = _policies(win_value, cost_per_lead, capacity, target, policy)
     step("read")
     leads = load_leads(
         data,
@@ -295,8 +331,22 @@ def fit(
     scores = card.predict_score(X_hold)
     quality = evaluate_probabilities(y_hold, proba)
     step("threshold")
-    choice = recommend_threshold(scores, y_hold, policy=policy)
+    volume = weekly_volume(leads.dates)
+    choices = {
+        name: recommend_threshold(scores, y_hold, policy=p, volume=volume)
+        for name, p in policies.items()
+    }
+    choice = choices[policy]
     table = calibration_table(scores, y_hold)
+    level_list = (
+        parse_levels(levels, min_score=card.min_score)
+        if levels
+        else default_levels(scores, y_hold, choice.threshold)
+    )
+    levels_frame = level_table(scores, y_hold, level_list, max_score=card.max_score)
+    p_line = win_probability(scores, y_hold)[choice.threshold - card.min_score]
+    evidence = _fast_track_evidence(leads, behaviour, fast_track, y, float(p_line))
+    two_axis = _two_axis(card, X_hold, y_hold, policies["expected_value"])
     ece, _ = expected_calibration_error(scores, y_hold, random_state=seed)
     tau = kendalltau(proba, scores).statistic
     warnings = list(leads.warnings) + _leakage_warnings(card, X_hold, y_hold)
@@ -322,14 +372,23 @@ def fit(
         "regularisation_C": card.model_.C_,
     }
     step("export")
+    decision = Decision(
+        choice=choice,
+        choices=choices,
+        levels=levels_frame,
+        fast_track=evidence,
+        two_axis=two_axis,
+        volume=volume,
+    )
     config = _build_config(
-        card, leads, metrics, choice, table, train, held, seed, holdout, behaviour
+        card, leads, metrics, decision, table, train, held, seed, holdout, behaviour
     )
     return Calibration(
         scorecard=card,
         config=config,
         metrics=metrics,
         threshold=choice,
+        decision=decision,
         calibration=table,
         leads=leads,
         train_rows=train,
@@ -446,7 +505,140 @@ def _behaviour_features(
     )
 
 
-def _build_config(card, leads, metrics, choice, table, train, held, seed, holdout, behaviour):
+@dataclass(frozen=True)
+class Decision:
+    """The hand-off policy: thresholds, levels, fast-track rules, two axes.
+
+    Attributes
+    ----------
+    choice : ThresholdChoice
+        The chosen policy's threshold.
+    choices : dict
+        ``{policy name: ThresholdChoice}`` for every policy evaluated.
+    levels : pandas.DataFrame
+        Every level's score range, share of hold-out leads and win rate.
+    fast_track : pandas.DataFrame
+        Evidence for every hand-raiser signal tested (see
+        :func:`calibrate.threshold.fast_track_evidence`), with ``kind``
+        (activity or column) and ``within_days``.
+    two_axis : dict or None
+        Best ``fit >= a and engagement >= b`` rule against the best single
+        threshold (when the sheet has both kinds of criteria).
+    volume : dict or None
+        Historical leads per week.
+    """
+
+    choice: ThresholdChoice
+    choices: dict
+    levels: pd.DataFrame
+    fast_track: pd.DataFrame
+    two_axis: dict | None
+    volume: dict | None
+
+
+#: Hand-raiser signals tried for fast-tracking when none are named.
+HAND_RAISER = re.compile(r"pricing|demo|contact|trial|quote|sales_request|call_request", re.I)
+FAST_TRACK_DAYS = 30
+
+
+def _policies(win_value, cost_per_lead, capacity, target, chosen) -> dict:
+    from .errors import ParameterError
+
+    policies = {"expected_value": ExpectedValue(win_value=win_value, cost_per_lead=cost_per_lead)}
+    if capacity:
+        policies["sales_capacity"] = SalesCapacity(**capacity)
+    if target:
+        policies["target"] = TargetRate(**target)
+    if chosen not in policies:
+        needs = {"sales_capacity": "capacity", "target": "a target precision or recall"}
+        raise ParameterError(
+            f"policy {chosen!r} needs {needs.get(chosen, 'a known policy name')}; "
+            f"available: {', '.join(policies)}"
+        )
+    return policies
+
+
+def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataFrame:
+    """Test hand-raiser signals: leads showing them vs leads at the MQL line."""
+    from ._activity import ActivityFeature, Kernel
+    from .behaviour import activity_sql
+
+    flags, kinds = {}, {}
+    columns = [
+        c
+        for c, kind in leads.column_types.items()
+        if kind == "boolean" and (candidates is None and HAND_RAISER.search(c))
+    ]
+    types = []
+    if behaviour is not None:
+        spec = behaviour.featurizer.spec_
+        types = [
+            t
+            for t in spec.known_types
+            if candidates is None
+            and (spec.families.get(t) == "hand-raiser" or HAND_RAISER.search(t))
+        ]
+    for name in candidates or ():
+        if name in leads.column_types and leads.column_types[name] == "boolean":
+            columns.append(name)
+        elif behaviour is not None and name in behaviour.featurizer.spec_.known_types:
+            types.append(name)
+        else:
+            from .errors import DataError
+
+            raise DataError(
+                f"fast-track candidate {name!r} is neither a boolean lead column nor an "
+                "activity type in the log"
+            )
+    for column in columns:
+        flags[column] = (leads.features[column] == "true").to_numpy()
+        kinds[column] = "column"
+    if types:
+        featurizer = behaviour.featurizer
+        spec = replace(
+            featurizer.spec_,
+            features=tuple(
+                ActivityFeature(
+                    f"fast_track|{t}", "count", (t,), kernel=Kernel("window", FAST_TRACK_DAYS)
+                )
+                for t in types
+            ),
+        )
+        frame = pd.DataFrame({"lead_id": leads.ids, "decision_time": leads.decision_times})
+        featurizer._con.register("calibrate_leads_frame", frame)
+        sql = activity_sql(
+            spec,
+            leads="calibrate_leads_frame",
+            activities="calibrate_activities",
+            decision_time="decision_time",
+        )
+        counts = featurizer._con.execute(sql).df()
+        for t in types:
+            flags[t] = counts[f"fast_track|{t}"].to_numpy() > 0
+            kinds[t] = "activity"
+    evidence = fast_track_evidence(flags, y, reference)
+    evidence.insert(1, "kind", [kinds[c] for c in evidence["candidate"]])
+    evidence.insert(
+        2,
+        "within_days",
+        [FAST_TRACK_DAYS if kinds[c] == "activity" else None for c in evidence["candidate"]],
+    )
+    return evidence
+
+
+def _two_axis(card, X, y, policy) -> dict | None:
+    groups = {c.name: c.group for c in card.criteria_}
+    explicit = [n for n, g in groups.items() if g == "explicit"]
+    implicit = [n for n, g in groups.items() if g == "implicit"]
+    if not explicit or not implicit:
+        return None
+    points = card.score_breakdown(X)
+    fit = card.base_points_ + points[explicit].sum(axis=1).to_numpy()
+    engagement = points[implicit].sum(axis=1).to_numpy()
+    return two_axis_policy(fit, engagement, y, policy=policy)
+
+
+def _build_config(card, leads, metrics, decision, table, train, held, seed, holdout, behaviour):
     y = leads.outcome.to_numpy()
     training = {
         "source": leads.source,
@@ -517,7 +709,7 @@ def _build_config(card, leads, metrics, choice, table, train, held, seed, holdou
     return ScoringConfig(
         criteria=tuple(card.criteria_),
         base_points=card.base_points_,
-        threshold=choice.to_dict(),
+        threshold=_threshold_config(decision),
         min_score=card.min_score,
         max_score=card.max_score,
         id_column=leads.id_column,
@@ -531,6 +723,55 @@ def _build_config(card, leads, metrics, choice, table, train, held, seed, holdou
         training_data=training,
         activities=activities,
     )
+
+
+def _threshold_config(decision: Decision) -> dict:
+    out = decision.choice.to_dict()
+    out["policies"] = [
+        {
+            "name": name,
+            **{k: v for k, v in c.to_dict().items() if k != "policy"},
+            "parameters": c.policy.to_dict(),
+        }
+        for name, c in decision.choices.items()
+    ]
+    out["levels"] = [
+        {
+            "name": row.level,
+            "min_score": int(row.min_score),
+            "share_of_leads": _r(row.share_of_leads),
+            "win_rate": _r(row.win_rate),
+        }
+        for row in decision.levels.itertuples()
+    ]
+    rules = []
+    for row in decision.fast_track.itertuples():
+        if not row.recommended:
+            continue
+        rule = (
+            {
+                "kind": "activity",
+                "activity_type": row.candidate,
+                "within_days": int(row.within_days),
+            }
+            if row.kind == "activity"
+            else {"kind": "column", "column": row.candidate, "equals": "true"}
+        )
+        rule["evidence"] = {
+            "leads": int(row.leads),
+            "win_rate": _r(row.win_rate),
+            "reference_rate": _r(row.reference_rate),
+        }
+        rules.append(rule)
+    out["fast_track"] = rules
+    if decision.two_axis is not None:
+        out["two_axis"] = {
+            k: ({kk: _r(vv) for kk, vv in v.items()} if isinstance(v, dict) else _r(v))
+            for k, v in decision.two_axis.items()
+        }
+    if decision.volume is not None:
+        out["weekly_volume"] = {k: _r(v, 2) for k, v in decision.volume.items()}
+    return out
 
 
 def _r(x, digits: int = 6):

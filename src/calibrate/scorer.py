@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._criteria import coerce_column
 from .errors import DataError, format_examples
 
 __all__ = ["score_leads"]
@@ -52,10 +53,13 @@ def score_leads(
     -------
     pandas.DataFrame
         One row per input row, in input order: the id (the config's id
-        column, or ``row`` numbered from 1), ``score`` (int) and ``mql``
-        (bool); with ``breakdown``, each criterion's points before ``score``,
-        in columns ``points_<criterion name>`` (so that no criterion name can
-        clash with the id, ``score`` or ``mql``).
+        column, or ``row`` numbered from 1), ``score`` (int), ``level`` (when
+        the config has levels) and ``mql`` (bool: the score reaches the
+        threshold, or a fast-track rule holds: e.g. a demo request in the 30
+        days before the decision or as-of time). With ``breakdown``, each
+        criterion's points come before ``score``, in columns
+        ``points_<criterion name>`` (so that no criterion name can clash with
+        the id, ``score`` or ``mql``).
 
         ``attrs["warnings"]`` lists activity types never seen in training
         (they score no points) and activities of unknown leads.
@@ -72,8 +76,12 @@ def score_leads(
     frame = read_table(data, sep=sep, encoding=encoding)
     warnings: list[str] = []
     spec = config.activity_spec
+    rules = config.threshold.get("fast_track", [])
+    fast_track = np.zeros(len(frame), dtype=bool)
     if spec is not None:
-        frame, warnings = _with_behaviour(config, spec, frame, activities, as_of, encoding)
+        frame, warnings, fast_track = _with_behaviour(
+            config, spec, frame, activities, as_of, encoding, rules
+        )
     needed = [c.column for c in config.criteria]
     missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
     if config.id_column is not None and config.id_column not in frame.columns:
@@ -100,14 +108,26 @@ def score_leads(
         for name, earned in parts.items():
             out[f"points_{name}"] = earned
     out["score"] = score
-    out["mql"] = score >= config.mql_threshold
+    levels = config.threshold.get("levels")
+    if levels:
+        starts = np.array([level["min_score"] for level in levels])
+        names = np.array([level["name"] for level in levels], dtype=object)
+        # Levels run from the highest start down; a score takes the first it reaches.
+        out["level"] = names[np.argmax(score[:, None] >= starts[None, :], axis=1)]
+    for rule in rules:
+        if rule["kind"] == "column":
+            values = coerce_column(frame[rule["column"]], "boolean", rule["column"])
+            fast_track |= (values == rule["equals"]).to_numpy()
+    out["mql"] = (score >= config.mql_threshold) | fast_track
     out.attrs["warnings"] = warnings
     return out
 
 
-def _with_behaviour(config, spec, frame, activities, as_of, encoding):
-    """The lead table with the behaviour features the config reads, and warnings."""
-    from ._activity import aggregate_frame
+def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
+    """The lead table with the behaviour features, warnings, and fast-track flags."""
+    from dataclasses import replace
+
+    from ._activity import ActivityFeature, Kernel, aggregate_frame
     from .ingest import _parse_dates, _parse_ids, _utc_naive, read_table
 
     if activities is None:
@@ -134,7 +154,22 @@ def _with_behaviour(config, spec, frame, activities, as_of, encoding):
             "scoring behaviour needs a moment to score as of: give --as-of DATE (or 'now'), "
             f"or a {decision.get('column')!r} column in the leads"
         )
-    features, counts = aggregate_frame(spec, ids, times, log)
+    tracked = [r for r in rules if r["kind"] == "activity"]
+    extra = tuple(
+        ActivityFeature(
+            f"fast_track|{i}",
+            "count",
+            (r["activity_type"],),
+            kernel=Kernel("window", float(r["within_days"])),
+        )
+        for i, r in enumerate(tracked)
+    )
+    features, counts = aggregate_frame(
+        replace(spec, features=spec.features + extra), ids, times, log
+    )
+    fast_track = np.zeros(len(frame), dtype=bool)
+    for i in range(len(tracked)):
+        fast_track |= features.pop(f"fast_track|{i}").to_numpy() > 0
     warnings = []
     if counts["unknown_types"]:
         listed = ", ".join(f"{t!r} ({n})" for t, n in counts["unknown_types"].items())
@@ -148,4 +183,4 @@ def _with_behaviour(config, spec, frame, activities, as_of, encoding):
         )
     frame = frame.drop(columns=[c for c in features.columns if c in frame.columns])
     frame = pd.concat([frame.reset_index(drop=True), features], axis=1)
-    return frame, warnings
+    return frame, warnings, fast_track
