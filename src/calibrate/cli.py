@@ -132,6 +132,40 @@ def fit(
     explicit: Annotated[list[str], typer.Option(help="Column to label fit.")] = [],  # noqa: B006
     win_value: Annotated[float, typer.Option(help="Value of a won lead.")] = 5000.0,
     cost_per_lead: Annotated[float, typer.Option(help="Cost of one sales follow-up.")] = 250.0,
+    policy: Annotated[
+        str,
+        typer.Option(
+            help="Policy setting the MQL threshold: expected_value, sales_capacity, target."
+        ),
+    ] = "expected_value",
+    capacity_per_week: Annotated[
+        float | None, typer.Option(help="Sales capacity: leads sales can follow up per week.")
+    ] = None,
+    reps: Annotated[float | None, typer.Option(help="Sales capacity: number of reps.")] = None,
+    follow_ups_per_rep_per_day: Annotated[
+        float | None, typer.Option(help="Sales capacity: follow-ups one rep makes a day.")
+    ] = None,
+    sla_hours: Annotated[
+        float | None,
+        typer.Option(help="Sales capacity: follow-up SLA in hours (busy weeks count)."),
+    ] = None,
+    target_precision: Annotated[
+        float | None, typer.Option(help="Target: win rate among MQLs to reach (0-1).")
+    ] = None,
+    target_recall: Annotated[
+        float | None, typer.Option(help="Target: share of wins to pass to sales (0-1).")
+    ] = None,
+    levels: Annotated[
+        str | None,
+        typer.Option(help="Score levels, e.g. 'A=80,B=60,C=40' (default hot/warm/nurture)."),
+    ] = None,
+    fast_track: Annotated[
+        list[str],
+        typer.Option(
+            help="Hand-raiser signal to test for fast-tracking (activity type or boolean "
+            "column). Repeatable."
+        ),
+    ] = [],  # noqa: B006
     max_bins: Annotated[int, typer.Option(help="Most ranges per numeric criterion.")] = 5,
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
@@ -169,6 +203,15 @@ def fit(
                 explicit=explicit,
                 win_value=win_value,
                 cost_per_lead=cost_per_lead,
+                policy=policy,
+                capacity=_capacity(capacity_per_week, reps, follow_ups_per_rep_per_day, sla_hours),
+                target={
+                    k: v
+                    for k, v in {"precision": target_precision, "recall": target_recall}.items()
+                    if v is not None
+                },
+                levels=levels,
+                fast_track=fast_track or None,
                 max_bins=max_bins,
                 sep=sep,
                 encoding=encoding,
@@ -187,9 +230,23 @@ def fit(
         f"{m['n_holdout']:,} {m['split']} hold-out leads."
     )
     _out.print(
-        f"MQL threshold {m['threshold']}: passes {m['share_passed']:.1%} of leads, "
-        f"captures {m['share_wins_captured']:.1%} of wins."
+        f"MQL threshold {m['threshold']} ({policy.replace('_', ' ')}): passes "
+        f"{m['share_passed']:.1%} of leads, captures {m['share_wins_captured']:.1%} of wins."
     )
+    if not result.threshold.met:
+        _err.print(
+            f"[yellow]warning:[/] the {escape(policy)} goal cannot be met on this history; "
+            "the closest threshold is given"
+        )
+    for rule in result.config.threshold.get("fast_track", []):
+        what = rule.get("activity_type") or rule.get("column")
+        evidence = rule["evidence"]
+        _out.print(
+            escape(
+                f"fast-track {what!r}: {evidence['leads']:,} leads won {evidence['win_rate']:.1%} "
+                f"(leads at the threshold: {evidence['reference_rate']:.1%})"
+            )
+        )
     for column, reason in result.leads.excluded.items():
         _out.print(escape(f"left out {column!r}: {reason}"))
     for warning in result.warnings:
@@ -281,6 +338,16 @@ def make_leads_command(
     _out.print(escape(f"wrote {len(leads):,} leads to {out}"))
     if activities is not None:
         _out.print(escape(f"wrote {len(log):,} activities to {activities}"))
+
+
+def _capacity(per_week, reps, per_rep_per_day, sla_hours) -> dict:
+    values = {
+        "leads_per_week": per_week,
+        "reps": reps,
+        "follow_ups_per_rep_per_day": per_rep_per_day,
+        "sla_hours": sla_hours,
+    }
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def _as_of(text: str | None):

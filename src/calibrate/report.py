@@ -67,8 +67,47 @@ def build_summary(calibration) -> dict:
             "win_rate_passed": _pct(m["win_rate_passed"]),
             "base_rate": _pct(m["holdout_win_rate"]),
             "policy": calibration.threshold.policy.to_dict(),
-            "break_even": _pct(calibration.threshold.policy.break_even),
+            "policy_text": calibration.threshold.policy.describe(),
+            "goal_met": calibration.threshold.met,
+            "mqls_per_week": None
+            if calibration.threshold.mqls_per_week is None
+            else f"{calibration.threshold.mqls_per_week:,.1f}",
         },
+        "policies": [
+            {
+                "name": name.replace("_", " "),
+                "threshold": c.threshold,
+                "share_passed": _pct(c.share_passed),
+                "share_wins_captured": _pct(c.share_wins_captured),
+                "win_rate_passed": _pct(c.win_rate_passed),
+                "mqls_per_week": "-" if c.mqls_per_week is None else f"{c.mqls_per_week:,.1f}",
+            }
+            for name, c in calibration.decision.choices.items()
+        ],
+        "levels": [
+            {
+                "name": r.level,
+                "range": f"{int(r.min_score)}-{int(r.max_score)}",
+                "share": _pct(r.share_of_leads),
+                "win_rate": _pct(r.win_rate),
+            }
+            for r in calibration.decision.levels.itertuples()
+        ],
+        "fast_track": [
+            {
+                "signal": r.candidate,
+                "how": f"in the {int(r.within_days)} days before the decision"
+                if r.kind == "activity"
+                else "lead column is true",
+                "leads": f"{int(r.leads):,}",
+                "win_rate": _pct(r.win_rate),
+                "interval": f"{_pct(r.ci_low)} to {_pct(r.ci_high)}",
+                "reference": _pct(r.reference_rate),
+                "recommended": "yes" if r.recommended else "no",
+            }
+            for r in calibration.decision.fast_track.itertuples()
+        ],
+        "two_axis": _two_axis_summary(calibration.decision.two_axis),
         "base_points": int(calibration.scorecard.base_points_),
         "scale": {
             "min": int(calibration.scorecard.min_score),
@@ -104,6 +143,23 @@ def build_summary(calibration) -> dict:
         },
         "warnings": list(calibration.warnings),
         "behaviour": _behaviour_summary(calibration),
+    }
+
+
+def _two_axis_summary(two_axis) -> dict | None:
+    if two_axis is None:
+        return None
+    single = two_axis["single"]
+    return {
+        "fit_min": two_axis["fit_min"],
+        "engagement_min": two_axis["engagement_min"],
+        "share_passed": _pct(two_axis["share_passed"]),
+        "share_wins_captured": _pct(two_axis["share_wins_captured"]),
+        "value": f"{two_axis['value_per_1000_leads']:,.0f}",
+        "single_threshold": single["threshold"],
+        "single_share_passed": _pct(single["share_passed"]),
+        "single_share_wins_captured": _pct(single["share_wins_captured"]),
+        "single_value": f"{single['value_per_1000_leads']:,.0f}",
     }
 
 

@@ -64,6 +64,14 @@ class ExpectedValue:
         """Win probability at which a follow-up pays for itself."""
         return self.cost_per_lead / self.win_value
 
+    def describe(self) -> str:
+        """The policy in one sentence, for the report."""
+        return (
+            f"It maximises expected value with a win worth {self.win_value:,.0f} and a "
+            f"follow-up costing {self.cost_per_lead:,.0f}: a follow-up pays when a lead's win "
+            f"chance is at least {self.break_even:.1%}."
+        )
+
     def to_dict(self) -> dict:
         """The policy's name and parameters, for the config."""
         return {"name": self.name, **asdict(self)}
@@ -118,6 +126,15 @@ class SalesCapacity:
                 "follow_ups_per_rep_per_day (not both)"
             )
 
+    def describe(self) -> str:
+        """The policy in one sentence, for the report."""
+        week = "the busiest weeks (90th percentile)" if self.sla_hours else "an average week"
+        sla = f" within the {self.sla_hours:g}-hour follow-up SLA" if self.sla_hours else ""
+        return (
+            f"It is the lowest threshold whose MQLs sales can follow up{sla}: "
+            f"{self.capacity_per_week:,.0f} leads a week, judged on {week}."
+        )
+
     @property
     def capacity_per_week(self) -> float:
         """Leads sales can follow up in a week."""
@@ -152,6 +169,15 @@ class TargetRate:
     def to_dict(self) -> dict:
         """The policy's name and parameters, for the config."""
         return {"name": self.name, **asdict(self)}
+
+    def describe(self) -> str:
+        """The policy in one sentence, for the report."""
+        if self.precision is not None:
+            return (
+                f"It is the lowest threshold whose MQLs win at least {self.precision:.0%} of "
+                "the time."
+            )
+        return f"It is the highest threshold that still passes {self.recall:.0%} of wins."
 
 
 def weekly_volume(dates) -> dict | None:
