@@ -47,6 +47,13 @@ WEIGHT_SCALE = 1000
 FEATURE_KINDS = ("count", "recency", "distinct_details", "active_days", "all_of")
 KERNEL_KINDS = ("decay", "window", "all")
 
+#: A timestamp text ending in a UTC offset (``+02``, ``+0200``, ``+02:00``) or
+#: ``Z`` after its time of day. Python and DuckDB (RE2) read it the same way;
+#: a date alone (``2024-01-01``) does not match.
+ZONE_SUFFIX = (
+    r"(?:[0-9]:[0-9][0-9](?::[0-9][0-9](?:[.,][0-9]*)?)? ?[+-][0-9][0-9](?::?[0-9][0-9])?|Z)$"
+)
+
 #: Activity families by type name, first match wins; users can override.
 FAMILY_PATTERNS = (
     ("hand-raiser", r"demo|contact|form|trial|quote|meeting|call_request|sales_request"),
@@ -384,6 +391,8 @@ def normalise_activities(frame: pd.DataFrame, spec: ActivitySpec) -> pd.DataFram
             f"activity log: column(s) {', '.join(map(repr, missing))} not found "
             f"(columns: {', '.join(map(repr, frame.columns[:8]))})"
         )
+    for column in (spec.lead_id, spec.activity_type):
+        _refuse_empty(frame[column], column)
     out = pd.DataFrame(
         {
             # Used as stored, as the SQL engines read them (no trimming).
@@ -401,6 +410,20 @@ def normalise_activities(frame: pd.DataFrame, spec: ActivitySpec) -> pd.DataFram
         out["activity_type"], out["detail"], spec.detail_rules
     )
     return out
+
+
+def _refuse_empty(values: pd.Series, column: str):
+    """Refuse missing or empty text, naming the rows (as the DuckDB reader does)."""
+    text = values.astype("string")
+    rows = np.flatnonzero((text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True))
+    if len(rows):
+        shown = "; ".join(
+            f"row {r + 1}: {None if pd.isna(values.iloc[r]) else values.iloc[r]!r}"
+            for r in rows[:5]
+        )
+        raise DataError(
+            f"activity log: column {column!r} is empty in {len(rows)} row(s) ({shown})"
+        )
 
 
 def apply_detail_rules(types: pd.Series, details: pd.Series, rules) -> pd.Series:
@@ -427,7 +450,7 @@ def to_utc_seconds(values: pd.Series, column: str) -> pd.Series:
         parsed = values
     else:
         text = values.astype("string").str.strip(WHITESPACE)
-        has_zone = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).fillna(False)
+        has_zone = text.str.contains(ZONE_SUFFIX, regex=True).fillna(False)
         present = text.notna() & (text != "")
         if has_zone[present].any() and not has_zone[present].all():
             with_zone = np.flatnonzero((has_zone & present).to_numpy())
@@ -437,7 +460,12 @@ def to_utc_seconds(values: pd.Series, column: str) -> pd.Series:
                 f"(row {with_zone[0] + 1}: {values.iloc[with_zone[0]]!r}; "
                 f"row {without[0] + 1}: {values.iloc[without[0]]!r})"
             )
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=bool(has_zone.any()))
+        try:
+            parsed = pd.to_datetime(
+                text, errors="coerce", format="ISO8601", utc=bool(has_zone.any())
+            )
+        except ValueError as exc:  # e.g. a zone the pattern above does not see
+            raise DataError(f"column {column!r}: cannot read the timestamps ({exc})") from None
         bad = (parsed.isna() & present).to_numpy()
         if bad.any():
             rows = np.flatnonzero(bad)

@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._activity import (
     SECONDS_PER_DAY,
     WEIGHT_SCALE,
+    ZONE_SUFFIX,
     ActivityFeature,
     ActivitySpec,
     DetailRule,
@@ -237,10 +238,16 @@ def _timestamp_sql(con, column: str, name: str, duck_type: str) -> str:
     if duck_type != "VARCHAR":
         raise DataError(f"activity log: column {name!r} holds {duck_type}, not timestamps")
     text = _trim(f"CAST({column} AS VARCHAR)")
-    zone = f"regexp_matches({text}, '(?:[+-][0-9][0-9]:?[0-9][0-9]|Z)$')"
+    zone = f"regexp_matches({text}, {_lit(ZONE_SUFFIX)})"
+    # A zone DuckDB reads but the pattern does not see (a name such as
+    # 'Europe/Paris', which pandas refuses) would be dropped: refuse it too.
+    named_zone = (
+        f"(NOT {zone} AND TRY_CAST({text} AS TIMESTAMP) IS DISTINCT FROM "
+        f"CAST(timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ)) AS TIMESTAMP))"
+    )
     _refuse_rows(
         con,
-        f"{text} <> '' AND TRY_CAST({text} AS TIMESTAMPTZ) IS NULL",
+        f"{text} <> '' AND (TRY_CAST({text} AS TIMESTAMPTZ) IS NULL OR {named_zone})",
         f"activity log: column {name!r} has values that are not timestamps",
         column,
     )

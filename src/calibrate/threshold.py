@@ -392,6 +392,11 @@ def recommend_threshold(
             threshold = int(candidates["threshold"][ok].max()) if met else min_score
     else:
         raise ParameterError(f"unknown threshold policy {policy!r}")
+    # Thresholds between two observed scores pass the same leads: name the
+    # observed score, so the line sits where the evidence is.
+    observed = np.asarray(scores)[np.asarray(scores) >= threshold]
+    if len(observed):
+        threshold = int(observed.min())
     row = curve.iloc[threshold - min_score]
     return ThresholdChoice(
         threshold=threshold,
@@ -688,8 +693,9 @@ def two_axis_policy(fit, engagement, y, *, policy: ExpectedValue, steps: int = 2
             ),
         }
 
-    grid_fit = np.unique(np.quantile(fit, np.linspace(0, 1, steps)).round())
-    grid_eng = np.unique(np.quantile(engagement, np.linspace(0, 1, steps)).round())
+    quantiles = np.linspace(0, 1, steps)
+    grid_fit = np.unique(np.quantile(fit, quantiles, method="inverted_cdf"))
+    grid_eng = np.unique(np.quantile(engagement, quantiles, method="inverted_cdf"))
     best = None
     for a in grid_fit:
         for b in grid_eng:
