@@ -469,3 +469,8 @@ def test_spec_round_trips_through_a_plain_dict():
     )
     assert ActivitySpec.from_dict(spec.to_dict()) == spec
     assert list(spec.to_dict()["families"]) == ["x", "y"]
+
+
+def test_a_combination_needs_two_types():
+    with pytest.raises(ValueError, match="needs two or more activity types"):
+        ActivityFeature("solo", "all_of", ("demo_request",))

@@ -270,6 +270,8 @@ class ActivityFeature:
             raise ValueError(f"count feature {self.name!r} needs a kernel")
         if self.kind == "active_days" and not self.window_days:
             raise ValueError(f"active-days feature {self.name!r} needs window_days")
+        if self.kind == "all_of" and len(self.types) < 2:
+            raise ValueError(f"combination {self.name!r} needs two or more activity types")
 
     @property
     def column_kind(self) -> str:

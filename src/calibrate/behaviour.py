@@ -677,7 +677,9 @@ class ActivityFeaturizer(BaseEstimator):
 
     def _golden(self, kernel, value, family, choice, loss, steps: int = 6):
         """Golden-section search of a half-life within a factor 2 of the grid's best."""
-        lo, hi = np.log(kernel.days / 2), np.log(kernel.days * 2)
+        # Stay within the grid's range (3.5 to 448 days).
+        lo = max(np.log(kernel.days / 2), np.log(3.5))
+        hi = min(np.log(kernel.days * 2), np.log(448.0))
         ratio = (np.sqrt(5) - 1) / 2
         best, best_value = kernel, value
 

@@ -202,6 +202,12 @@ class LeadBinner(TransformerMixin, BaseEstimator):
     def _tree_edges(self, x, y, w, integer_valued) -> list[float]:
         uniq = np.unique(x)
         min_leaf = max(int(np.ceil(self.min_bin_share * len(x))), 1)
+        # A rare but telling value (an unsubscribe: a few percent of leads)
+        # may still earn a band of its own, "none" against "some", when
+        # enough leads show it.
+        nonzero = int(np.count_nonzero(x))
+        if self.min_level_count <= nonzero < min_leaf and nonzero < len(x) - min_leaf:
+            min_leaf = nonzero
         if len(uniq) < 2 or len(x) < 2 * min_leaf or len(np.unique(y)) < 2:
             return []
         tree = DecisionTreeClassifier(
