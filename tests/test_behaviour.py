@@ -954,3 +954,17 @@ def test_cli_fit_bad_activity_options(runner, cli, tmp_path, extra, pattern):
     result = _invoke(runner, _fit_args(cli["root"], *extra, "--out", out))
     _assert_one_clear_error(result, pattern)
     assert not out.exists()
+
+
+def test_an_empty_activity_log_scores_no_behaviour(loaded, few, tmp_path):
+    leads, log = few
+    path = tmp_path / "empty.csv"
+    log.iloc[:0].to_csv(path, index=False)
+    from_empty = loaded.score(leads, activities=path, breakdown=True)
+    from_frame = loaded.score(leads, activities=log.iloc[:0], breakdown=True)
+    pd.testing.assert_frame_equal(from_empty, from_frame)
+    spec = loaded.activity_spec
+    counts = [f"points_{f.name}" for f in spec.features if f.kind == "count"]
+    for column in counts:
+        # Every count criterion scores its "did nothing" band.
+        assert from_empty[column].nunique() == 1

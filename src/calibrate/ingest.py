@@ -151,7 +151,9 @@ def _hash_values(values: pd.Series) -> bytes:
     return hashed.to_numpy().tobytes()
 
 
-def read_table(source, *, sep: str | None = None, encoding: str = "utf-8-sig") -> pd.DataFrame:
+def read_table(
+    source, *, sep: str | None = None, encoding: str = "utf-8-sig", allow_empty: bool = False
+) -> pd.DataFrame:
     """Read a lead table from CSV or Parquet, as stored.
 
     Parameters
@@ -164,6 +166,9 @@ def read_table(source, *, sep: str | None = None, encoding: str = "utf-8-sig") -
         comma, semicolon, tab and pipe.
     encoding : str, default "utf-8-sig"
         Text encoding of a CSV file.
+    allow_empty : bool, default False
+        Accept a table with a header but no rows (an activity log of leads
+        that have not acted yet).
 
     Returns
     -------
@@ -177,7 +182,7 @@ def read_table(source, *, sep: str | None = None, encoding: str = "utf-8-sig") -
         The file is missing, unreadable, not CSV/Parquet, or has no rows.
     """
     if isinstance(source, pd.DataFrame):
-        if source.empty:
+        if len(source) == 0 and not allow_empty:
             raise DataError("the lead table is empty: it has no rows")
         _check_unique_columns([str(c) for c in source.columns], "the DataFrame")
         return source.copy()
@@ -192,7 +197,7 @@ def read_table(source, *, sep: str | None = None, encoding: str = "utf-8-sig") -
         frame = _read_parquet(path)
     else:
         frame = _read_csv(path, sep=sep, encoding=encoding)
-    if frame.empty:
+    if len(frame) == 0 and not allow_empty:
         raise DataError(f"cannot read {path}: the file has a header but no lead rows")
     _check_unique_columns([str(c) for c in frame.columns], path)
     return frame

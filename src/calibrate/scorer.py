@@ -134,7 +134,8 @@ def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
         raise DataError(
             "this config scores behaviour from an activity log: give the log (--activities FILE)"
         )
-    log = read_table(activities, encoding=encoding)
+    # No activity yet is a valid log: those leads simply earn no behaviour points.
+    log = read_table(activities, encoding=encoding, allow_empty=True)
     if config.id_column is None or config.id_column not in frame.columns:
         raise DataError(
             f"scoring behaviour needs the lead id column {config.id_column!r} in the leads"
