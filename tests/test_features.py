@@ -149,3 +149,25 @@ def test_transform_names_missing_columns(binner):
 def test_bad_targets_are_refused(y, message):
     with pytest.raises(DataError, match=message):
         LeadBinner().fit(X, y)
+
+
+def test_merge_bands_joins_ranges_and_pools_levels(binner):
+    merged = clone(binner).fit(X, Y)
+    before = [b.label for b in merged.criteria_[0].bands]
+    merged.merge_bands("clicks", 0)
+    clicks = merged.criteria_[0]
+    assert len(clicks.bands) == len(before) - 1
+    assert (
+        clicks.bands[0].lower is None
+        and clicks.bands[0].upper == binner.criteria_[0].bands[1].upper
+    )
+    merged.merge_bands("title", 0)
+    title = merged.criteria_[2]
+    assert (
+        title.bands[0].values
+        == binner.criteria_[2].bands[0].values + binner.criteria_[2].bands[1].values
+    )
+    stats = merged.band_stats_.groupby("criterion", sort=False)["n_leads"].sum()
+    assert (stats == N).all()
+    codes = merged.transform(X)
+    assert codes["clicks"].max() == len(clicks.bands) - 2  # ranges only, missing unused

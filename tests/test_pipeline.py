@@ -178,3 +178,28 @@ def test_online_shoppers_integer_sheet_auc(shared_data):
         shared_data / "online_shoppers_intention.csv", outcome="Revenue", holdout=0.3, seed=0
     )
     assert result.metrics["holdout_auc_points"] >= 0.88
+
+
+def test_behaviour_points_are_monotone_by_default(result):
+    monotone = result.scorecard.model_.monotone_
+    for criterion in result.scorecard.criteria_:
+        if criterion.group != "implicit" or criterion.kind != "numeric":
+            continue
+        points = [b.points for b in criterion.bands if b.kind == "range"]
+        sign = 1 if monotone[criterion.name] == "increasing" else -1
+        assert (sign * np.diff(points) >= 0).all(), (criterion.name, points)
+
+
+def test_declared_order_and_monotone_none(generated):
+    order = ["Student", "Staff", "Manager", "Director", "VP", "C-level"]
+    result = calibrate.fit(
+        generated.head(4000),
+        outcome="converted",
+        id="lead_id",
+        seed=0,
+        monotone={"seniority": order, "page_views": "none"},
+    )
+    monotone = result.scorecard.model_.monotone_
+    assert monotone["seniority"] == "increasing" and "page_views" not in monotone
+    with pytest.raises(calibrate.DataError, match="monotone rule for 'nope': no such criterion"):
+        calibrate.fit(generated.head(500), outcome="converted", monotone={"nope": "auto"})

@@ -115,3 +115,16 @@ def test_bad_rounding_is_named(data):
 def test_clone_keeps_the_model_parameters():
     card = Scorecard(model=LeadScoreModel(Cs=3), max_score=10)
     assert clone(card).get_params()["model__Cs"] == 3
+
+
+def test_rank_rounding_keeps_monotone_orders():
+    from calibrate.points import rank_preserving_points
+
+    rng = np.random.default_rng(0)
+    points = np.array([0.0, 0.4, 0.6, 0.0, 7.3])
+    index = np.column_stack([rng.integers(0, 3, 500), rng.integers(3, 5, 500)])
+    eta = points[index].sum(axis=1) + rng.normal(0, 0.3, 500)
+    ints, _, _ = rank_preserving_points(
+        points, 40.0, index, eta, random_state=0, ordered=[(np.array([0, 1, 2]), 1)]
+    )
+    assert (np.diff(ints[:3]) >= 0).all()

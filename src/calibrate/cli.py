@@ -166,6 +166,20 @@ def fit(
             "column). Repeatable."
         ),
     ] = [],  # noqa: B006
+    monotone: Annotated[
+        list[str],
+        typer.Option(
+            help="Points follow a criterion's order: COL=increasing|decreasing|auto|none. "
+            "Behaviour counts are auto by default. Repeatable."
+        ),
+    ] = [],  # noqa: B006
+    order: Annotated[
+        list[str],
+        typer.Option(
+            help="Order a categorical criterion's levels, lowest first, and keep its points "
+            "increasing: COL=Student,Staff,Manager. Repeatable."
+        ),
+    ] = [],  # noqa: B006
     max_bins: Annotated[int, typer.Option(help="Most ranges per numeric criterion.")] = 5,
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
@@ -212,6 +226,17 @@ def fit(
                 },
                 levels=levels,
                 fast_track=fast_track or None,
+                monotone={
+                    **_parse_pairs(
+                        monotone, "--monotone", "COLUMN=increasing|decreasing|auto|none"
+                    ),
+                    **{
+                        c: [level.strip() for level in levels.split(",")]
+                        for c, levels in _parse_pairs(
+                            order, "--order", "COLUMN=LEVEL,LEVEL"
+                        ).items()
+                    },
+                },
                 max_bins=max_bins,
                 sep=sep,
                 encoding=encoding,

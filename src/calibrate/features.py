@@ -46,6 +46,12 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         are inferred as :func:`calibrate.load_leads` does.
     groups : dict, optional
         ``{column: "explicit" | "implicit"}``; unlisted columns are explicit.
+    monotone : dict, optional
+        ``{column: "increasing" | "decreasing" | "auto" | [levels in order]}``:
+        criteria whose points must follow the order of their bands (see
+        :class:`calibrate.LeadScoreModel`). A list orders a categorical
+        criterion's levels, lowest first, and makes it increasing; levels not
+        listed go to "Other".
 
     Attributes
     ----------
@@ -82,6 +88,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         "max_levels": integer(1),
         "column_types": optional((lambda v: isinstance(v, dict), "a dict")),
         "groups": optional((lambda v: isinstance(v, dict), "a dict")),
+        "monotone": optional((lambda v: isinstance(v, dict), "a dict")),
     }
 
     def __init__(
@@ -94,6 +101,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         max_levels=25,
         column_types=None,
         groups=None,
+        monotone=None,
     ):
         self.max_bins = max_bins
         self.min_bin_share = min_bin_share
@@ -102,6 +110,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         self.max_levels = max_levels
         self.column_types = column_types
         self.groups = groups
+        self.monotone = monotone
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None):
         """Learn the bands of every column of ``X``.
@@ -126,12 +135,16 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         types = dict(self.column_types or {})
         groups = dict(self.groups or {})
         criteria = []
+        self._label_style = {}
         for column in X.columns:
             kind = types.get(column) or _infer_kind(X[column], column)
             values = coerce_column(X[column], kind, column)
             group = groups.get(column, "explicit")
+            order = (self.monotone or {}).get(column)
             if kind == "numeric":
                 bands = self._numeric_bands(values, y, w)
+            elif isinstance(order, list | tuple):
+                bands = self._ordered_bands(values, order, column)
             else:
                 bands = self._level_bands(values, w, boolean=kind == "boolean")
             criteria.append(Criterion(str(column), str(column), kind, group, bands))
@@ -191,6 +204,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         xv = x.to_numpy(dtype=float, na_value=np.nan)[present]
         integer_valued = bool(np.all(np.mod(xv, 1) == 0)) if len(xv) else False
         nonnegative = bool(len(xv)) and bool(xv.min() >= 0)
+        self._label_style[str(x.name)] = (integer_valued, nonnegative)
         edges = self._tree_edges(xv, y[present], w[present], integer_valued)
         bounds = [None, *edges, None]
         bands = [
@@ -223,6 +237,52 @@ class LeadBinner(TransformerMixin, BaseEstimator):
             a = uniq[np.searchsorted(uniq, t, side="right") - 1]
             edges.append(_round_edge(a, b, integer_valued))
         return sorted(set(edges))
+
+    def _ordered_bands(self, text: pd.Series, order, column) -> tuple[Band, ...]:
+        seen = set(text.dropna().unique())
+        unknown = [level for level in order if level not in seen]
+        if unknown:
+            raise DataError(
+                f"column {column!r}: ordered levels {unknown} never occur in the training leads"
+            )
+        bands = [Band(str(level), "levels", values=(str(level),)) for level in order]
+        return (*bands, Band("Other", "other"), Band("Missing", "missing"))
+
+    def merge_bands(self, name: str, first: int) -> None:
+        """Merge band ``first`` of a criterion with the next one (fitted binner only).
+
+        Used by :class:`calibrate.LeadScoreModel` to make a criterion monotone.
+        Range bands join into one range; level bands pool their values.
+        """
+        check_is_fitted(self, "criteria_")
+        k = next(i for i, c in enumerate(self.criteria_) if c.name == name)
+        criterion = self.criteria_[k]
+        a, b = criterion.bands[first], criterion.bands[first + 1]
+        if a.kind != b.kind or a.kind not in ("range", "levels"):
+            raise ValueError(f"cannot merge bands {a.label!r} and {b.label!r} of {name!r}")
+        if a.kind == "range":
+            integer, nonnegative = self._label_style.get(name, (False, False))
+            label = range_label(a.lower, b.upper, integer, nonnegative)
+            merged = Band(label, "range", lower=a.lower, upper=b.upper)
+        else:
+            merged = Band(f"{a.label}, {b.label}", "levels", values=a.values + b.values)
+        bands = criterion.bands[:first] + (merged,) + criterion.bands[first + 2 :]
+        self.criteria_[k] = Criterion(
+            criterion.name, criterion.column, criterion.kind, criterion.group, bands
+        )
+        stats = self.band_stats_
+        offsets = np.cumsum(
+            [0] + [len(c.bands) + (1 if i == k else 0) for i, c in enumerate(self.criteria_)]
+        )
+        row = offsets[k] + first
+        joined = stats.iloc[row].copy()
+        other = stats.iloc[row + 1]
+        joined["band"] = merged.label
+        for column in ("n_leads", "share", "wins"):
+            joined[column] = stats.iloc[row][column] + other[column]
+        joined["win_rate"] = joined["wins"] / joined["n_leads"] if joined["n_leads"] else np.nan
+        rows = [stats.iloc[:row], joined.to_frame().T, stats.iloc[row + 2 :]]
+        self.band_stats_ = pd.concat(rows, ignore_index=True).astype(stats.dtypes.to_dict())
 
     def _level_bands(self, text: pd.Series, w: np.ndarray, boolean: bool) -> tuple[Band, ...]:
         present = text.notna().to_numpy()

@@ -58,6 +58,11 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         Mean cross-validated log loss for every C tried.
     band_coef_ : pandas.DataFrame
         One row per band: criterion, group, band, coef and training counts.
+    monotone_ : dict
+        ``{criterion: "increasing" | "decreasing"}``: the order each
+        monotone criterion's weights follow (the binner's ``monotone``
+        settings, with "auto" resolved from the data). Adjacent bands that
+        broke the order were merged and the model refitted.
     classes_ : ndarray
         ``[False, True]``.
     feature_names_in_ : ndarray of str
@@ -118,16 +123,78 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         self.cv_log_loss_ = self._cross_validate(design, y, w, grid)
         losses = self.cv_log_loss_["log_loss"].to_numpy()
         self.C_ = float(grid[0] if len(grid) == 1 else grid[int(np.argmin(losses))])
-        final = self._logistic(self.C_).fit(design, y, sample_weight=w)
-        coef = np.zeros(len(self.binner_.band_stats_))
-        coef[used] = final.coef_[0]
-        self.intercept_ = float(final.intercept_[0])
-        self.coef_ = self._fill_empty_bands(coef)
+        self._fit_final(X, y, w)
+        self.monotone_ = self._resolve_directions()
+        # Pool adjacent bands that break a required order, one pair at a
+        # time (the worst first), refitting after each, until none does.
+        for _ in range(sum(len(c.bands) for c in self.binner_.criteria_)):
+            worst = self._worst_violation()
+            if worst is None:
+                break
+            self.binner_.merge_bands(*worst)
+            self._fit_final(X, y, w)
         self.classes_ = np.array([False, True])
         self.feature_names_in_ = self.binner_.feature_names_in_
         self.n_features_in_ = self.binner_.n_features_in_
         self.band_coef_ = self.binner_.band_stats_.assign(coef=self.coef_)
         return self
+
+    def _fit_final(self, X, y, w) -> None:
+        design = self.binner_.one_hot(X)
+        used = np.flatnonzero(self.binner_.band_stats_["n_leads"].to_numpy() > 0)
+        final = self._logistic(self.C_).fit(design[:, used], y, sample_weight=w)
+        coef = np.zeros(len(self.binner_.band_stats_))
+        coef[used] = final.coef_[0]
+        self.intercept_ = float(final.intercept_[0])
+        self.coef_ = self._fill_empty_bands(coef)
+
+    def _ordered(self, criterion):
+        """Positions (in the criterion) of the bands that carry an order."""
+        kinds = {"range"} if criterion.kind == "numeric" else {"levels"}
+        return [i for i, b in enumerate(criterion.bands) if b.kind in kinds]
+
+    def _resolve_directions(self) -> dict:
+        """``{criterion: "increasing" | "decreasing"}`` for every monotone criterion."""
+        wanted = dict(self.binner_.monotone or {})
+        offsets = self.binner_.band_offsets()
+        n_leads = self.binner_.band_stats_["n_leads"].to_numpy()
+        directions = {}
+        for k, criterion in enumerate(self.binner_.criteria_):
+            rule = wanted.get(criterion.column)
+            if rule is None:
+                continue
+            if isinstance(rule, list | tuple):
+                rule = "increasing"
+            if rule == "auto":
+                order = [offsets[k] + i for i in self._ordered(criterion)]
+                weights = n_leads[order]
+                if len(order) < 2 or weights.sum() == 0:
+                    continue
+                x = np.arange(len(order), dtype=float)
+                slope = np.cov(x, self.coef_[order], aweights=weights + 1e-12)[0, 1]
+                rule = "increasing" if slope >= 0 else "decreasing"
+            if rule not in ("increasing", "decreasing"):
+                raise DataError(
+                    f"monotone rule for {criterion.column!r} must be increasing, decreasing, "
+                    f"auto or a list of levels; got {rule!r}"
+                )
+            directions[criterion.name] = rule
+        return directions
+
+    def _worst_violation(self):
+        offsets = self.binner_.band_offsets()
+        worst, size = None, 1e-9
+        for k, criterion in enumerate(self.binner_.criteria_):
+            direction = self.monotone_.get(criterion.name)
+            if direction is None:
+                continue
+            order = self._ordered(criterion)
+            coef = self.coef_[[offsets[k] + i for i in order]]
+            step = np.diff(coef) if direction == "increasing" else -np.diff(coef)
+            for j, drop in enumerate(-step):
+                if drop > size:
+                    worst, size = (criterion.name, order[j]), drop
+        return worst
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of winning for every lead."""

@@ -187,6 +187,7 @@ def fit(
     target: Mapping[str, float] | None = None,
     levels: str | None = None,
     fast_track: Iterable[str] | None = None,
+    monotone: Mapping[str, object] | None = None,
     max_bins: int = 5,
     sep: str | None = None,
     encoding: str = "utf-8-sig",
@@ -256,6 +257,12 @@ def fit(
         boolean lead columns. By default, activity types of the hand-raiser
         family or named like pricing/demo/contact/trial/quote, and boolean lead
         columns named so.
+    monotone : mapping, optional
+        ``{column: "increasing" | "decreasing" | "auto" | "none" | [levels]}``.
+        Behaviour (implicit) numeric criteria are monotone by default, in the
+        direction the data says ("auto"): more of a positive behaviour never
+        earns fewer points. A list of levels orders a categorical criterion
+        (e.g. seniority from Student to C-level) and makes it increasing.
     max_bins : int, default=5
         Most ranges per numeric criterion.
     sep : str, optional
@@ -322,7 +329,21 @@ def fit(
             column_types[feature.name] = feature.column_kind
             groups[feature.name] = "implicit"
     step("fit")
-    binner = LeadBinner(max_bins=max_bins, column_types=column_types, groups=groups)
+    rules = {
+        c: "auto"
+        for c, kind in column_types.items()
+        if kind == "numeric" and groups[c] == "implicit"
+    }
+    for column, rule in dict(monotone or {}).items():
+        if column not in column_types:
+            from .errors import DataError
+
+            raise DataError(f"monotone rule for {column!r}: no such criterion")
+        rules[column] = rule
+    rules = {c: r for c, r in rules.items() if r != "none"}
+    binner = LeadBinner(
+        max_bins=max_bins, column_types=column_types, groups=groups, monotone=rules
+    )
     card = Scorecard(model=LeadScoreModel(binner=binner, random_state=seed), random_state=seed)
     card.fit(X.iloc[train], y[train])
     step("points")

@@ -231,6 +231,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 min_score=self.min_score,
                 max_score=self.max_score,
                 random_state=self.random_state,
+                ordered=self._ordered_blocks(binner, offsets),
             )
         else:
             int_points, base_points = np.rint(points).astype(np.int64), int(np.rint(base))
@@ -260,6 +261,18 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.classes_ = self.model_.classes_
         self.train_scores_ = self._scores_from_codes(codes)
         return self
+
+    def _ordered_blocks(self, binner, offsets) -> list:
+        """Point indices of every monotone criterion's ordered bands, with the direction."""
+        blocks = []
+        for k, criterion in enumerate(binner.criteria_):
+            direction = self.model_.monotone_.get(criterion.name)
+            if direction is None:
+                continue
+            order = self.model_._ordered(criterion)
+            sign = 1 if direction == "increasing" else -1
+            blocks.append((offsets[k] + np.asarray(order, dtype=np.int64), sign))
+        return blocks
 
     def predict_score(self, X: pd.DataFrame) -> np.ndarray:
         """Integer score of every lead: base points plus its points, clipped to the scale.
@@ -364,6 +377,7 @@ def rank_preserving_points(
     sample=5000,
     random_state=None,
     sweeps=3,
+    ordered=(),
 ):
     """Integer points that keep the unrounded ranking of leads best.
 
@@ -391,6 +405,9 @@ def rank_preserving_points(
         The scale; scores are clipped to it.
     sample : int
         Most leads used in the search.
+    ordered : sequence of (ndarray, int)
+        Point indices that must stay in order, with the direction (1 for
+        increasing, -1 for decreasing): moves breaking an order are refused.
 
     Returns
     -------
@@ -439,7 +456,10 @@ def rank_preserving_points(
                 continue  # a reference band stays at 0
             for step in (1, -1):
                 ints[j] += step
-                candidate = _tau(target, score(ints, b))
+                in_order = all(
+                    np.all(sign * np.diff(ints[idx]) >= 0) for idx, sign in ordered if j in idx
+                )
+                candidate = _tau(target, score(ints, b)) if in_order else -np.inf
                 if candidate > tau + 1e-12:
                     tau, improved = candidate, True
                     break
