@@ -166,6 +166,7 @@ def test_bank_marketing_integer_sheet_auc(shared_data):
         exclude=["duration:length of the call, known only after it (leaks the outcome)"],
         holdout=0.3,
         seed=0,
+        bootstrap=0,
     )
     assert result.metrics["split"] == "stratified"
     assert result.metrics["holdout_auc_points"] >= 0.78
@@ -175,7 +176,11 @@ def test_bank_marketing_integer_sheet_auc(shared_data):
 @pytest.mark.slow
 def test_online_shoppers_integer_sheet_auc(shared_data):
     result = calibrate.fit(
-        shared_data / "online_shoppers_intention.csv", outcome="Revenue", holdout=0.3, seed=0
+        shared_data / "online_shoppers_intention.csv",
+        outcome="Revenue",
+        holdout=0.3,
+        seed=0,
+        bootstrap=0,
     )
     assert result.metrics["holdout_auc_points"] >= 0.88
 

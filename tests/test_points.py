@@ -128,3 +128,41 @@ def test_rank_rounding_keeps_monotone_orders():
         points, 40.0, index, eta, random_state=0, ordered=[(np.array([0, 1, 2]), 1)]
     )
     assert (np.diff(ints[:3]) >= 0).all()
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def test_bootstrap_intervals_hold_the_points_and_flag_bands(data):
+    card = Scorecard(model=LeadScoreModel(random_state=0), n_bootstrap=40, random_state=0)
+    sheet = card.fit(*data).points_
+    seen = sheet[sheet["n_leads"] > 0]
+    assert (seen["points_low"] <= seen["points_unrounded"] + 1e-9).all()
+    assert (seen["points_unrounded"] <= seen["points_high"] + 1e-9).all()
+    crossing = (seen["points_low"] < 0) & (seen["points_high"] > 0) & (seen["n_leads"] >= 30)
+    assert (seen.loc[crossing, "flag"] == "interval crosses 0").all()
+    assert (sheet.loc[sheet["n_leads"] < 30, "flag"] == "few leads").all()
+
+
+def test_bootstrap_intervals_cover_the_truth_at_about_their_nominal_rate():
+    # 95% intervals for role, seniority and lead-source bands relative to
+    # each criterion's reference, over three simulated histories.
+    from calibrate.datasets import ground_truth, make_leads
+
+    truth = ground_truth()
+    covered = total = 0
+    for seed in range(3):
+        leads = make_leads(5000, seed=seed)
+        X = leads.drop(columns=["lead_id", "created_at", "converted"])
+        card = Scorecard(model=LeadScoreModel(random_state=0), n_bootstrap=100, random_state=0)
+        sheet = card.fit(X, leads["converted"]).points_
+        for criterion in ["seniority", "lead_source", "role"]:
+            effect = truth[truth["criterion"] == criterion].set_index("level")["effect"]
+            rows = sheet[(sheet["criterion"] == criterion) & sheet["band"].isin(effect.index)]
+            reference = rows.loc[rows["points_unrounded"].abs() < 1e-9, "band"].iloc[0]
+            for row in rows[rows["band"] != reference].itertuples():
+                true_points = card.factor_ * (effect[row.band] - effect[reference])
+                covered += row.points_low <= true_points <= row.points_high
+                total += 1
+    assert total >= 45
+    assert 0.85 <= covered / total <= 1.0

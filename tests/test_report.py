@@ -128,7 +128,7 @@ def test_report_shows_the_threshold_and_every_criterion(calibration, html):
     assert f"starts with <strong>{calibration.config.base_points}</strong> points" in html
     for criterion in calibration.config.criteria:
         name = criterion.name.replace("<", "&lt;").replace(">", "&gt;")
-        assert f'<th colspan="4">{name} <span' in html
+        assert f'<th colspan="6">{name} <span' in html
 
 
 def test_report_embeds_two_png_images(html):

@@ -245,7 +245,14 @@ def test_exported_config_scores_every_lead_like_the_scorecard(
     out = exported.score(data)
     assert out["lead_id"].tolist() == leads_3k["lead_id"].tolist()
     np.testing.assert_array_equal(out["score"].to_numpy(), expected)
-    np.testing.assert_array_equal(out["mql"].to_numpy(), expected >= exported.mql_threshold)
+    # MQL: the threshold, or a fast-track rule on a boolean lead column.
+    fast = np.zeros(len(leads_3k), dtype=bool)
+    for rule in exported.threshold["fast_track"]:
+        assert rule["kind"] == "column"
+        fast |= leads_3k[rule["column"]].astype(str).str.lower().eq(rule["equals"]).to_numpy()
+    np.testing.assert_array_equal(
+        out["mql"].to_numpy(), (expected >= exported.mql_threshold) | fast
+    )
     # The data must exercise the sheet: many scores, both decisions.
     assert len(np.unique(expected)) > 20
     assert 0 < out["mql"].mean() < 1

@@ -180,6 +180,9 @@ def fit(
             "increasing: COL=Student,Staff,Manager. Repeatable."
         ),
     ] = [],  # noqa: B006
+    bootstrap: Annotated[
+        int, typer.Option(help="Bootstrap refits for each band's points interval (0: none).")
+    ] = 100,
     max_bins: Annotated[int, typer.Option(help="Most ranges per numeric criterion.")] = 5,
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
@@ -237,6 +240,7 @@ def fit(
                         ).items()
                     },
                 },
+                bootstrap=bootstrap,
                 max_bins=max_bins,
                 sep=sep,
                 encoding=encoding,

@@ -99,7 +99,10 @@ class Calibration:
 
     @property
     def points_sheet(self) -> pd.DataFrame:
-        """The points sheet: one row per band with its points, lead count and win rate."""
+        """The points sheet: one row per band with its points, lead count and win rate.
+
+        With bootstrap intervals, also points_low, points_high and flag.
+        """
         sheet = self.scorecard.points_.drop(columns=["coef", "points_unrounded"])
         return sheet.reset_index(drop=True)
 
@@ -188,6 +191,7 @@ def fit(
     levels: str | None = None,
     fast_track: Iterable[str] | None = None,
     monotone: Mapping[str, object] | None = None,
+    bootstrap: int = 100,
     max_bins: int = 5,
     sep: str | None = None,
     encoding: str = "utf-8-sig",
@@ -263,6 +267,9 @@ def fit(
         direction the data says ("auto"): more of a positive behaviour never
         earns fewer points. A list of levels orders a categorical criterion
         (e.g. seniority from Student to C-level) and makes it increasing.
+    bootstrap : int, default=100
+        Bootstrap refits for the 95% interval of every band's points; 0
+        skips them.
     max_bins : int, default=5
         Most ranges per numeric criterion.
     sep : str, optional
@@ -344,7 +351,11 @@ def fit(
     binner = LeadBinner(
         max_bins=max_bins, column_types=column_types, groups=groups, monotone=rules
     )
-    card = Scorecard(model=LeadScoreModel(binner=binner, random_state=seed), random_state=seed)
+    card = Scorecard(
+        model=LeadScoreModel(binner=binner, random_state=seed),
+        n_bootstrap=bootstrap,
+        random_state=seed,
+    )
     card.fit(X.iloc[train], y[train])
     step("points")
     X_hold, y_hold = X.iloc[held], y[held]

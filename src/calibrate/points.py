@@ -30,6 +30,9 @@ from .model import LeadScoreModel
 
 __all__ = ["Scorecard", "scale_weights"]
 
+#: Bands with fewer training leads than this are flagged on the sheet.
+FEW_LEADS = 30
+
 
 def scale_weights(
     coef,
@@ -118,8 +121,12 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         unrounded model's ranking of training leads best (Kendall's tau): a
         scale factor within 10% of the unrounded one, then single-point
         moves, band by band (see :func:`rank_preserving_points`).
+    n_bootstrap : int, default=0
+        Bootstrap resamples of the training leads for an interval around
+        every band's points (the model refitted on each, same bands and
+        penalty, points on the same scale and reference). 0 skips it.
     random_state : int, optional
-        Seed of the training sample the rank search uses.
+        Seed of the rank search's sample and of the bootstrap.
 
     Attributes
     ----------
@@ -129,7 +136,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         The criteria, their bands carrying integer points.
     points_ : pandas.DataFrame
         The points sheet: criterion, group, band, points, n_leads, share,
-        wins, win_rate, coef, points_unrounded.
+        wins, win_rate, coef, points_unrounded; with ``n_bootstrap``, also
+        points_low and points_high (95% bootstrap interval of the unrounded
+        points) and flag ("interval crosses 0", "few leads" or "").
     base_points_ : int
         Points every lead starts with.
     factor_, offset_ : float
@@ -158,6 +167,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         "lower_quantile": real(0, 0.5),
         "upper_quantile": real(0.5, 1),
         "rounding": one_of("rank", "nearest"),
+        "n_bootstrap": integer(0),
     }
 
     def __init__(
@@ -169,6 +179,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         lower_quantile=0.01,
         upper_quantile=0.99,
         rounding="rank",
+        n_bootstrap=0,
         random_state=None,
     ):
         self.model = model
@@ -177,6 +188,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.lower_quantile = lower_quantile
         self.upper_quantile = upper_quantile
         self.rounding = rounding
+        self.n_bootstrap = n_bootstrap
         self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None):
@@ -220,7 +232,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             max_score=self.max_score,
             lower_quantile=self.lower_quantile,
             upper_quantile=self.upper_quantile,
-            reference=_reference_bands(binner, self.model_.coef_, blocks),
+            reference=(reference := _reference_bands(binner, self.model_.coef_, blocks)),
         )
         if self.rounding == "rank":
             int_points, base_points, self.rounding_ = rank_preserving_points(
@@ -256,11 +268,50 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 "points_unrounded",
             ]
         ]
+        if self.n_bootstrap:
+            low, high = self._bootstrap(X, y, w, blocks, reference)
+            flags = np.where(
+                self.points_["n_leads"] < FEW_LEADS,
+                "few leads",
+                np.where((low < 0) & (high > 0), "interval crosses 0", ""),
+            )
+            self.points_ = self.points_.assign(points_low=low, points_high=high, flag=flags)
         self.feature_names_in_ = self.model_.feature_names_in_
         self.n_features_in_ = self.model_.n_features_in_
         self.classes_ = self.model_.classes_
         self.train_scores_ = self._scores_from_codes(codes)
         return self
+
+    def _bootstrap(self, X, y, w, blocks, reference):
+        """95% interval of every band's unrounded points over bootstrap refits."""
+        binner = self.model_.binner_
+        design = binner.one_hot(X)
+        rng = np.random.default_rng(self.random_state)
+        n, n_bands = len(y), design.shape[1]
+        draws = np.full((self.n_bootstrap, n_bands), np.nan)
+        for b in range(self.n_bootstrap):
+            rows = rng.integers(0, n, n)
+            counts = np.asarray(design[rows].sum(axis=0)).ravel()
+            used = np.flatnonzero(counts > 0)
+            model = self.model_._logistic(self.model_.C_)
+            model.fit(design[rows][:, used], y[rows], sample_weight=w[rows])
+            coef = np.full(n_bands, np.nan)
+            coef[used] = model.coef_[0]
+            for block, ref in zip(blocks, reference, strict=True):
+                draws[b, block] = self.factor_ * (coef[block] - coef[ref])
+        # Basic (pivotal) interval around the sheet's own unrounded points:
+        # the penalty shrinks every refit again, so the spread of the refits
+        # around the estimate also corrects most of the shrinkage bias.
+        estimate = np.full(n_bands, np.nan)
+        coef = self.model_.coef_
+        for block, ref in zip(blocks, reference, strict=True):
+            estimate[block] = self.factor_ * (coef[block] - coef[ref])
+        seen = np.isfinite(draws).any(axis=0)
+        low, high = np.full(n_bands, np.nan), np.full(n_bands, np.nan)
+        q_low, q_high = np.nanpercentile(draws[:, seen], [2.5, 97.5], axis=0)
+        low[seen] = 2 * estimate[seen] - q_high
+        high[seen] = 2 * estimate[seen] - q_low
+        return low, high
 
     def _ordered_blocks(self, binner, offsets) -> list:
         """Point indices of every monotone criterion's ordered bands, with the direction."""

@@ -51,6 +51,8 @@ def build_summary(calibration) -> dict:
                     {
                         "label": r.band,
                         "points": int(r.points),
+                        "interval": _interval(r),
+                        "flag": getattr(r, "flag", ""),
                         "leads": int(round(r.n_leads)),
                         "win_rate": _pct(r.win_rate),
                     }
@@ -202,6 +204,13 @@ def render_report(calibration) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template_text = resources.files("calibrate").joinpath("templates/report.html").read_text()
     return env.from_string(template_text).render(summary=summary, images=images)
+
+
+def _interval(row) -> str:
+    low, high = getattr(row, "points_low", np.nan), getattr(row, "points_high", np.nan)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "-"
+    return f"{low:.0f} to {high:.0f}"
 
 
 def _pct(x) -> str:
