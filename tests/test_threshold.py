@@ -111,8 +111,15 @@ def test_capacity_from_the_team():
 
 
 def test_capacity_needs_the_weekly_volume():
-    with pytest.raises(ParameterError, match="needs the historical lead volume per week"):
+    with pytest.raises(ParameterError, match="needs the lead volume per week"):
         recommend_threshold(SCORES, WON, policy=SalesCapacity(leads_per_week=10))
+
+
+def test_capacity_with_a_stated_incoming_volume():
+    # 100 new leads a week and room for 30: the three leads scoring 80+.
+    policy = SalesCapacity(leads_per_week=30, incoming_per_week=100)
+    choice = recommend_threshold(SCORES, WON, policy=policy)
+    assert choice.threshold == 80 and choice.mqls_per_week == pytest.approx(30.0)
 
 
 @pytest.mark.parametrize(

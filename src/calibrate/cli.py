@@ -145,6 +145,10 @@ def fit(
     follow_ups_per_rep_per_day: Annotated[
         float | None, typer.Option(help="Sales capacity: follow-ups one rep makes a day.")
     ] = None,
+    incoming_per_week: Annotated[
+        float | None,
+        typer.Option(help="Sales capacity: new leads a week, when the history has no dates."),
+    ] = None,
     sla_hours: Annotated[
         float | None,
         typer.Option(help="Sales capacity: follow-up SLA in hours (busy weeks count)."),
@@ -221,7 +225,13 @@ def fit(
                 win_value=win_value,
                 cost_per_lead=cost_per_lead,
                 policy=policy,
-                capacity=_capacity(capacity_per_week, reps, follow_ups_per_rep_per_day, sla_hours),
+                capacity=_capacity(
+                    capacity_per_week,
+                    reps,
+                    follow_ups_per_rep_per_day,
+                    sla_hours,
+                    incoming_per_week,
+                ),
                 target={
                     k: v
                     for k, v in {"precision": target_precision, "recall": target_recall}.items()
@@ -369,12 +379,13 @@ def make_leads_command(
         _out.print(escape(f"wrote {len(log):,} activities to {activities}"))
 
 
-def _capacity(per_week, reps, per_rep_per_day, sla_hours) -> dict:
+def _capacity(per_week, reps, per_rep_per_day, sla_hours, incoming) -> dict:
     values = {
         "leads_per_week": per_week,
         "reps": reps,
         "follow_ups_per_rep_per_day": per_rep_per_day,
         "sla_hours": sla_hours,
+        "incoming_per_week": incoming,
     }
     return {k: v for k, v in values.items() if v is not None}
 

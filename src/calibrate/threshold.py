@@ -100,7 +100,8 @@ class SalesCapacity:
     hold-out leads passed. With a follow-up SLA (``sla_hours``) the busiest
     weeks count: the 90th percentile of weekly lead volume must stay within
     capacity, so the SLA holds in nine weeks out of ten; without it, the
-    average week.
+    average week. The weekly volume comes from the leads' dates, or from
+    ``incoming_per_week`` (new leads a week) when the history has no dates.
 
     Examples
     --------
@@ -113,10 +114,17 @@ class SalesCapacity:
     follow_ups_per_rep_per_day: float | None = None
     sla_hours: float | None = None
     working_days: float = 5
+    incoming_per_week: float | None = None
     name = "sales_capacity"
 
     def __post_init__(self):
-        for field in ("leads_per_week", "reps", "follow_ups_per_rep_per_day", "sla_hours"):
+        for field in (
+            "leads_per_week",
+            "reps",
+            "follow_ups_per_rep_per_day",
+            "sla_hours",
+            "incoming_per_week",
+        ):
             _positive("SalesCapacity", field, getattr(self, field))
         _positive("SalesCapacity", "working_days", self.working_days, False, 7)
         by_team = self.reps is not None and self.follow_ups_per_rep_per_day is not None
@@ -372,10 +380,14 @@ def recommend_threshold(
         best = np.flatnonzero(np.isclose(ev, ev.max(), rtol=1e-12, atol=1e-9))
         threshold = int(min(curve["threshold"].iloc[int(best.max())], max_score))
     elif isinstance(policy, SalesCapacity):
+        if volume is None and policy.incoming_per_week is not None:
+            weekly_in = float(policy.incoming_per_week)
+            volume = {"mean": weekly_in, "p90": weekly_in, "weeks": None}
+            curve["mqls_per_week"] = curve["share_passed"] * weekly_in
         if volume is None:
             raise ParameterError(
-                "the sales-capacity policy needs the historical lead volume per week: "
-                "name a date column (--date or --decided-at)"
+                "the sales-capacity policy needs the lead volume per week: name a date "
+                "column (--date or --decided-at) or give --incoming-per-week"
             )
         weekly = volume["p90"] if policy.sla_hours is not None else volume["mean"]
         within = candidates["share_passed"] * weekly <= policy.capacity_per_week + 1e-9
