@@ -184,6 +184,10 @@ def fit(
             "increasing: COL=Student,Staff,Manager. Repeatable."
         ),
     ] = [],  # noqa: B006
+    current_sheet: Annotated[
+        Path | None,
+        typer.Option(help="The points sheet in use today (YAML or CSV), to compare with."),
+    ] = None,
     bootstrap: Annotated[
         int, typer.Option(help="Bootstrap refits for each band's points interval (0: none).")
     ] = 100,
@@ -251,6 +255,7 @@ def fit(
                     },
                 },
                 bootstrap=bootstrap,
+                current_sheet=current_sheet,
                 max_bins=max_bins,
                 sep=sep,
                 encoding=encoding,
@@ -285,6 +290,13 @@ def fit(
                 f"fast-track {what!r}: {evidence['leads']:,} leads won {evidence['win_rate']:.1%} "
                 f"(leads at the threshold: {evidence['reference_rate']:.1%})"
             )
+        )
+    if result.comparison is not None:
+        now, new = result.comparison["current"], result.comparison["calibrated_at_same_volume"]
+        _out.print(
+            f"Sheet in use today: hold-out AUC {now['auc']:.3f}, captures "
+            f"{now['share_wins_captured']:.1%} of wins passing {now['share_passed']:.1%} of "
+            f"leads; calibrated, passing as many: {new['share_wins_captured']:.1%} of wins."
         )
     for column, reason in result.leads.excluded.items():
         _out.print(escape(f"left out {column!r}: {reason}"))

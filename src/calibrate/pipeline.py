@@ -83,6 +83,9 @@ class Calibration:
         Things worth a look.
     behaviour : Behaviour or None
         Behaviour features learned from an activity log, when one was given.
+    comparison : dict or None
+        The sheet in use today beside the calibrated one (see
+        :func:`calibrate.current_sheet.compare_sheets`), when one was given.
     """
 
     scorecard: Scorecard
@@ -96,6 +99,7 @@ class Calibration:
     holdout_rows: np.ndarray
     warnings: tuple = ()
     behaviour: Behaviour | None = None
+    comparison: dict | None = None
 
     @property
     def points_sheet(self) -> pd.DataFrame:
@@ -192,6 +196,7 @@ def fit(
     fast_track: Iterable[str] | None = None,
     monotone: Mapping[str, object] | None = None,
     bootstrap: int = 100,
+    current_sheet=None,
     max_bins: int = 5,
     sep: str | None = None,
     encoding: str = "utf-8-sig",
@@ -270,6 +275,11 @@ def fit(
     bootstrap : int, default=100
         Bootstrap refits for the 95% interval of every band's points; 0
         skips them.
+    current_sheet : str or os.PathLike, optional
+        The hand-made sheet in use today (YAML or CSV, see
+        :mod:`calibrate.current_sheet`), compared with the calibrated one on
+        the hold-out leads. Its rules read criterion columns of the lead
+        table, or activity types.
     max_bins : int, default=5
         Most ranges per numeric criterion.
     sep : str, optional
@@ -379,6 +389,11 @@ def fit(
     p_line = win_probability(scores, y_hold)[choice.threshold - card.min_score]
     evidence = _fast_track_evidence(leads, behaviour, fast_track, y, float(p_line))
     two_axis = _two_axis(card, X_hold, y_hold, policies["expected_value"])
+    comparison = None
+    if current_sheet is not None:
+        comparison = _compare_current(
+            current_sheet, leads, behaviour, held, X_hold, y_hold, card, scores, choice
+        )
     ece, _ = expected_calibration_error(scores, y_hold, random_state=seed)
     tau = kendalltau(proba, scores).statistic
     warnings = list(leads.warnings) + _leakage_warnings(card, X_hold, y_hold)
@@ -403,6 +418,9 @@ def fit(
         "win_rate_passed": choice.win_rate_passed,
         "regularisation_C": card.model_.C_,
     }
+    if comparison is not None:
+        metrics["current_sheet_auc"] = comparison["current"]["auc"]
+        metrics["current_sheet_share_wins_captured"] = comparison["current"]["share_wins_captured"]
     step("export")
     decision = Decision(
         choice=choice,
@@ -427,6 +445,7 @@ def fit(
         holdout_rows=held,
         warnings=tuple(warnings),
         behaviour=behaviour,
+        comparison=comparison,
     )
 
 
@@ -656,6 +675,58 @@ def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataF
         [FAST_TRACK_DAYS if kinds[c] == "activity" else None for c in evidence["candidate"]],
     )
     return evidence
+
+
+def _compare_current(path, leads, behaviour, held, X_hold, y_hold, card, scores, choice):
+    """Score the hold-out leads with the sheet in use today and compare."""
+    from ._activity import ActivityFeature, Kernel
+    from .behaviour import activity_sql
+    from .current_sheet import compare_sheets, read_current_sheet
+    from .errors import DataError
+
+    sheet = read_current_sheet(path)
+    frame = X_hold.reset_index(drop=True).copy()
+    counted = [r for r in sheet.rules if r.activity is not None]
+    if counted:
+        if behaviour is None:
+            raise DataError("the current sheet has activity rules: give the activity log too")
+        featurizer = behaviour.featurizer
+        unknown = [r.activity for r in counted if r.activity not in featurizer.spec_.known_types]
+        if unknown:
+            raise DataError(f"the current sheet counts activity types not in the log: {unknown}")
+        spec = replace(
+            featurizer.spec_,
+            features=tuple(
+                ActivityFeature(
+                    f"activity:{r.activity}|{r.within_days or 0:g}",
+                    "count",
+                    (r.activity,),
+                    kernel=Kernel("window", float(r.within_days))
+                    if r.within_days
+                    else Kernel("all"),
+                )
+                for r in counted
+            ),
+        )
+        ids = pd.DataFrame(
+            {
+                "lead_id": leads.ids.iloc[held].to_numpy(),
+                "decision_time": leads.decision_times.iloc[held].to_numpy(),
+            }
+        )
+        featurizer._con.register("calibrate_leads_frame", ids)
+        counts = featurizer._con.execute(
+            activity_sql(
+                spec,
+                leads="calibrate_leads_frame",
+                activities="calibrate_activities",
+                decision_time="decision_time",
+            )
+        ).df()
+        for feature in spec.features:
+            frame[feature.name] = counts[feature.name].to_numpy()
+    breakdown = card.score_breakdown(X_hold).reset_index(drop=True)
+    return compare_sheets(sheet, frame, y_hold, scores, choice.threshold, breakdown)
 
 
 def _two_axis(card, X, y, policy) -> dict | None:

@@ -145,6 +145,39 @@ def build_summary(calibration) -> dict:
         },
         "warnings": list(calibration.warnings),
         "behaviour": _behaviour_summary(calibration),
+        "comparison": _comparison_summary(calibration.comparison),
+    }
+
+
+def _comparison_summary(comparison) -> dict | None:
+    if comparison is None:
+        return None
+
+    def side(d):
+        return {
+            "auc": f"{d['auc']:.3f}" if "auc" in d else "-",
+            "threshold": f"{d['threshold']:g}",
+            "passed": _pct(d["share_passed"]),
+            "wins": _pct(d["share_wins_captured"]),
+            "win_rate": _pct(d["win_rate_passed"]),
+        }
+
+    return {
+        "current": side(comparison["current"]),
+        "calibrated": side(comparison["calibrated"]),
+        "same_volume": side(comparison["calibrated_at_same_volume"]),
+        "rules": [
+            {
+                "rule": r["rule"],
+                "leads": f"{r['leads']:,}",
+                "win_rate": _pct(r["win_rate"]),
+                "current": f"{r['current_points']:g}",
+                "calibrated": "-"
+                if not np.isfinite(r["calibrated_points"])
+                else f"{r['calibrated_points']:.0f}",
+            }
+            for r in comparison["rules"]
+        ],
     }
 
 
