@@ -519,3 +519,101 @@ def test_score_out_is_a_folder(runner, fitted, tmp_path):
     )
     _assert_one_clear_error(result, r"cannot write to .*: it is a folder, not a file")
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- policies
+
+
+@pytest.mark.parametrize(
+    "options, policy",
+    [
+        (
+            [
+                "--policy",
+                "sales_capacity",
+                "--reps",
+                "2",
+                "--follow-ups-per-rep-per-day",
+                "3",
+                "--date",
+                "created_at",
+            ],
+            "sales_capacity",
+        ),
+        (
+            [
+                "--policy",
+                "sales_capacity",
+                "--capacity-per-week",
+                "50",
+                "--incoming-per-week",
+                "400",
+            ],
+            "sales_capacity",
+        ),
+        (["--policy", "target", "--target-recall", "0.8"], "target"),
+        (["--policy", "target", "--target-precision", "0.2"], "target"),
+    ],
+)
+def test_every_policy_is_reachable_and_recorded(runner, fitted, tmp_path, options, policy):
+    out = tmp_path / "fit"
+    result = _invoke(
+        runner,
+        [
+            "fit",
+            fitted["data"],
+            "--outcome",
+            "converted",
+            "--id",
+            "lead_id",
+            "--out",
+            out,
+            "--bootstrap",
+            "0",
+            "--levels",
+            "A=70,B=40",
+            *options,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    config = ScoringConfig.load(out / "scoring_config.json")
+    assert config.threshold["policy"]["name"] == policy
+    assert {p["name"] for p in config.threshold["policies"]} >= {"expected_value", policy}
+    assert [lv["name"] for lv in config.threshold["levels"]] == ["A", "B", "nurture"]
+
+
+def test_a_policy_without_its_parameters_fails_in_one_line(runner, fitted, tmp_path):
+    out = tmp_path / "fit"
+    result = _invoke(
+        runner,
+        ["fit", fitted["data"], "--outcome", "converted", "--out", out, "--policy", "target"],
+    )
+    assert result.exit_code == 1
+    assert "policy 'target' needs a target precision or recall" in result.stderr
+    assert not out.exists()
+
+
+def test_current_sheet_comparison_from_the_cli(runner, fitted, tmp_path):
+    sheet = tmp_path / "today.csv"
+    sheet.write_text("criterion,condition,points\nseniority,in VP|C-level,20\nthreshold,,10\n")
+    out = tmp_path / "fit"
+    result = _invoke(
+        runner,
+        [
+            "fit",
+            fitted["data"],
+            "--outcome",
+            "converted",
+            "--id",
+            "lead_id",
+            "--out",
+            out,
+            "--bootstrap",
+            "0",
+            "--current-sheet",
+            sheet,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Sheet in use today: hold-out AUC" in result.stdout
+    assert "Compared with the sheet in use today" in (out / "report.html").read_text()
