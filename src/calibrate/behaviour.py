@@ -539,6 +539,32 @@ class ActivityFeaturizer(BaseEstimator):
         self._con = con
         return self
 
+    def evaluate(self, leads: pd.DataFrame, features) -> pd.DataFrame:
+        """Other features of the same log (e.g. fast-track or rule counts), for these leads.
+
+        Parameters
+        ----------
+        leads : pandas.DataFrame
+            Columns ``lead_id`` and ``decision_time``.
+        features : sequence of ActivityFeature
+            Features to compute on the fitted log, with its detail rules.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per feature, in the order of ``leads``.
+        """
+        check_is_fitted(self, "spec_")
+        _register_leads(self._con, _check_leads(leads))
+        spec = replace(self.spec_, features=tuple(features))
+        sql = activity_sql(
+            spec,
+            leads="calibrate_leads_frame",
+            activities="calibrate_activities",
+            decision_time="decision_time",
+        )
+        return self._con.execute(sql).df().drop(columns="lead_id").reset_index(drop=True)
+
     def timing_counts(self, leads: pd.DataFrame) -> dict:
         """How the log's activities relate to these leads.
 

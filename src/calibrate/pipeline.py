@@ -14,7 +14,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -612,7 +612,6 @@ def _policies(win_value, cost_per_lead, capacity, target, chosen) -> dict:
 def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataFrame:
     """Test hand-raiser signals: leads showing them vs leads at the MQL line."""
     from ._activity import ActivityFeature, Kernel
-    from .behaviour import activity_sql
 
     flags, kinds = {}, {}
     columns = [
@@ -645,25 +644,16 @@ def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataF
         flags[column] = (leads.features[column] == "true").to_numpy()
         kinds[column] = "column"
     if types:
-        featurizer = behaviour.featurizer
-        spec = replace(
-            featurizer.spec_,
-            features=tuple(
+        frame = pd.DataFrame({"lead_id": leads.ids, "decision_time": leads.decision_times})
+        counts = behaviour.featurizer.evaluate(
+            frame,
+            [
                 ActivityFeature(
                     f"fast_track|{t}", "count", (t,), kernel=Kernel("window", FAST_TRACK_DAYS)
                 )
                 for t in types
-            ),
+            ],
         )
-        frame = pd.DataFrame({"lead_id": leads.ids, "decision_time": leads.decision_times})
-        featurizer._con.register("calibrate_leads_frame", frame)
-        sql = activity_sql(
-            spec,
-            leads="calibrate_leads_frame",
-            activities="calibrate_activities",
-            decision_time="decision_time",
-        )
-        counts = featurizer._con.execute(sql).df()
         for t in types:
             flags[t] = counts[f"fast_track|{t}"].to_numpy() > 0
             kinds[t] = "activity"
@@ -680,7 +670,6 @@ def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataF
 def _compare_current(path, leads, behaviour, held, X_hold, y_hold, card, scores, choice):
     """Score the hold-out leads with the sheet in use today and compare."""
     from ._activity import ActivityFeature, Kernel
-    from .behaviour import activity_sql
     from .current_sheet import compare_sheets, read_current_sheet
     from .errors import DataError
 
@@ -694,36 +683,23 @@ def _compare_current(path, leads, behaviour, held, X_hold, y_hold, card, scores,
         unknown = [r.activity for r in counted if r.activity not in featurizer.spec_.known_types]
         if unknown:
             raise DataError(f"the current sheet counts activity types not in the log: {unknown}")
-        spec = replace(
-            featurizer.spec_,
-            features=tuple(
-                ActivityFeature(
-                    f"activity:{r.activity}|{r.within_days or 0:g}",
-                    "count",
-                    (r.activity,),
-                    kernel=Kernel("window", float(r.within_days))
-                    if r.within_days
-                    else Kernel("all"),
-                )
-                for r in counted
-            ),
-        )
+        features = [
+            ActivityFeature(
+                f"activity:{r.activity}|{r.within_days or 0:g}",
+                "count",
+                (r.activity,),
+                kernel=Kernel("window", float(r.within_days)) if r.within_days else Kernel("all"),
+            )
+            for r in counted
+        ]
         ids = pd.DataFrame(
             {
                 "lead_id": leads.ids.iloc[held].to_numpy(),
                 "decision_time": leads.decision_times.iloc[held].to_numpy(),
             }
         )
-        featurizer._con.register("calibrate_leads_frame", ids)
-        counts = featurizer._con.execute(
-            activity_sql(
-                spec,
-                leads="calibrate_leads_frame",
-                activities="calibrate_activities",
-                decision_time="decision_time",
-            )
-        ).df()
-        for feature in spec.features:
+        counts = featurizer.evaluate(ids, features)
+        for feature in features:
             frame[feature.name] = counts[feature.name].to_numpy()
     breakdown = card.score_breakdown(X_hold).reset_index(drop=True)
     return compare_sheets(sheet, frame, y_hold, scores, choice.threshold, breakdown)
