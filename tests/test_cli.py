@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -617,3 +618,59 @@ def test_current_sheet_comparison_from_the_cli(runner, fitted, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Sheet in use today: hold-out AUC" in result.stdout
     assert "Compared with the sheet in use today" in (out / "report.html").read_text()
+
+
+# --------------------------------------------------------------------------- validate, rules, diff
+
+
+def test_validate_accepts_a_fitted_config_and_refuses_an_edited_one(runner, fitted, tmp_path):
+    path = fitted["out"] / "scoring_config.json"
+    result = _invoke(runner, ["validate", path])
+    assert result.exit_code == 0 and "valid (schema 1.0" in result.stdout
+    edited = tmp_path / "edited.json"
+    edited.write_text(path.read_text().replace('"points": 0', '"points": 1', 1))
+    _assert_one_clear_error(_invoke(runner, ["validate", edited]), "checksum does not match")
+
+
+def test_rules_csv_and_markdown(runner, fitted, tmp_path):
+    path = fitted["out"] / "scoring_config.json"
+    result = _invoke(runner, ["rules", path])
+    assert result.exit_code == 0
+    sheet = pd.read_csv(io.StringIO(result.stdout), dtype=str, keep_default_na=False)
+    config = ScoringConfig.load(path)
+    assert list(sheet.columns) == ["criterion", "group", "condition", "points"]
+    bands = sum(len(c.bands) for c in config.criteria)
+    assert len(sheet) == 1 + bands + 1 + len(config.threshold["fast_track"])
+    assert sheet["points"].iloc[0] == str(config.base_points)
+    out = tmp_path / "rules.md"
+    assert _invoke(runner, ["rules", path, "--out", out]).exit_code == 0
+    assert out.read_text().startswith("| criterion | group | condition | points |")
+
+
+def test_diff_lists_changes_and_level_moves(runner, fitted, tmp_path):
+    other = tmp_path / "other"
+    result = _invoke(
+        runner,
+        [
+            "fit",
+            fitted["data"],
+            "--outcome",
+            "converted",
+            "--id",
+            "lead_id",
+            "--out",
+            other,
+            "--seed",
+            "5",
+            "--bootstrap",
+            "0",
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    old, new = fitted["out"] / "scoring_config.json", other / "scoring_config.json"
+    same = _invoke(runner, ["diff", old, old])
+    assert same.exit_code == 0 and same.stdout.strip() == "no changes"
+    moved = _invoke(runner, ["diff", old, new, "--leads", fitted["data"]])
+    assert moved.exit_code == 0
+    assert "~ " in moved.stdout and "leads change level" in moved.stdout

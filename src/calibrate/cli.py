@@ -359,6 +359,124 @@ def score(
         )
 
 
+@app.command()
+def validate(
+    config: Annotated[Path, typer.Argument(help="A scoring config to check.")],
+):
+    """Check a config against its JSON Schema, its checksum and its own consistency."""
+    from .export import ScoringConfig
+
+    try:
+        cfg = ScoringConfig.load(config)
+    except CalibrateError as exc:
+        _fail(exc)
+    _out.print(
+        escape(
+            f"{config}: valid (schema {cfg.to_dict()['schema_version']}, "
+            f"{len(cfg.criteria)} criteria, MQL at {cfg.mql_threshold})"
+        )
+    )
+
+
+@app.command()
+def rules(
+    config: Annotated[Path, typer.Argument(help="A scoring config.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Write to .csv or .md (default: CSV on standard output).")
+    ] = None,
+):
+    """The points sheet as rules (criterion, condition, points) for a marketing-automation tool."""
+    from ._files import write_files
+    from .export import ScoringConfig, rule_sheet
+
+    try:
+        sheet = rule_sheet(ScoringConfig.load(config))
+        if out is not None and out.suffix.lower() == ".md":
+            text = sheet.to_markdown(index=False) if _has_tabulate() else _markdown(sheet)
+        else:
+            text = sheet.to_csv(index=False, lineterminator="\n")
+        if out is None:
+            sys.stdout.write(text)
+            return
+        _check_output_file(out)
+        write_files({out: text})
+    except (CalibrateError, OSError) as exc:
+        _fail(exc)
+    _out.print(escape(f"wrote {len(sheet)} rules to {out}"))
+
+
+def _has_tabulate() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tabulate") is not None
+
+
+def _markdown(frame) -> str:
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += [
+        "| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The config in use.")],
+    new: Annotated[Path, typer.Argument(help="The candidate config.")],
+    leads: Annotated[
+        Path | None, typer.Option(help="Leads to score with both: how many change level.")
+    ] = None,
+    activities: Annotated[Path | None, typer.Option(help="Activity log for the leads.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Score behaviour as of this moment.")] = None,
+):
+    """What changed between two configs: criteria, points, thresholds, and leads changing level."""
+    from .export import ScoringConfig, diff_configs
+
+    try:
+        before, after = ScoringConfig.load(old), ScoringConfig.load(new)
+        changes = diff_configs(before, after)
+        moved = None
+        if leads is not None:
+            kwargs = {"activities": activities, "as_of": _as_of(as_of)}
+            a = before.score(leads, **kwargs)
+            b = after.score(leads, **kwargs)
+            moved = _level_moves(a, b)
+    except CalibrateError as exc:
+        _fail(exc)
+    for name in changes["added"]:
+        _out.print(escape(f"+ criterion {name!r}"))
+    for name in changes["removed"]:
+        _out.print(escape(f"- criterion {name!r}"))
+    for name, bands in changes["changed"].items():
+        for label, was, now in bands:
+            _out.print(escape(f"~ {name} / {label}: {was} -> {now} points"))
+    for key in ("base_points", "threshold", "levels"):
+        if key in changes:
+            was, now = changes[key]
+            _out.print(escape(f"~ {key.replace('_', ' ')}: {was} -> {now}"))
+    if not any(changes[k] for k in ("added", "removed", "changed")) and len(changes) == 3:
+        _out.print("no changes")
+    if moved is not None:
+        _out.print(
+            f"{moved['changed_level']:,} of {moved['leads']:,} leads change level; "
+            f"{moved['new_mql']:,} become MQLs, {moved['no_longer_mql']:,} stop being MQLs"
+        )
+
+
+def _level_moves(a, b) -> dict:
+    level_a = a["level"] if "level" in a else a["mql"]
+    level_b = b["level"] if "level" in b else b["mql"]
+    return {
+        "leads": len(a),
+        "changed_level": int((level_a.astype(str) != level_b.astype(str)).sum()),
+        "new_mql": int((~a["mql"] & b["mql"]).sum()),
+        "no_longer_mql": int((a["mql"] & ~b["mql"]).sum()),
+    }
+
+
 @app.command("make-leads")
 def make_leads_command(
     out: Annotated[Path, typer.Argument(help="Output file: .csv or .parquet.")],

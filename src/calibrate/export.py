@@ -375,3 +375,147 @@ def _check_criterion(criterion: Criterion) -> None:
                     f"{where}: value {value!r} is in both band {seen[value]!r} and {band.label!r}"
                 )
             seen[value] = band.label
+
+
+def rule_sheet(config: ScoringConfig) -> pd.DataFrame:
+    """The points sheet as rules a person can type into a marketing-automation tool.
+
+    Returns
+    -------
+    pandas.DataFrame
+        criterion, group, condition (in words, exact), points; first a row for
+        the base points, then one per band; then the MQL threshold and any
+        fast-track rules, whose points column says what they do.
+
+    Examples
+    --------
+    >>> from calibrate._criteria import Band
+    >>> size = Criterion("size", "size", "numeric", "explicit", bands=(
+    ...     Band("<10", "range", upper=10.0, points=0),
+    ...     Band(">=10", "range", lower=10.0, points=15),
+    ...     Band("Missing", "missing", points=5)))
+    >>> sheet = rule_sheet(ScoringConfig(criteria=(size,), base_points=20,
+    ...     threshold={"mql": 30, "policy": {"name": "manual"}}))
+    >>> sheet["condition"].tolist()[:4]
+    ['starting points', 'size < 10', 'size >= 10', 'size is empty']
+    >>> sheet["condition"].iloc[-1]
+    'score >= 30 (score kept in 0-100)'
+    >>> sheet["points"].tolist()
+    ['20', '0', '15', '5', 'threshold']
+    """
+    spec = config.activity_spec
+    described = {f.name: f.description for f in spec.features} if spec is not None else {}
+    rows = [
+        {
+            "criterion": "(every lead)",
+            "group": "",
+            "condition": "starting points",
+            "points": str(config.base_points),
+        }
+    ]
+    for criterion in config.criteria:
+        what = criterion.column
+        if criterion.column in described:
+            what = f"{criterion.column} [{described[criterion.column]}]"
+        listed = [v for b in criterion.bands for v in b.values]
+        for band in criterion.bands:
+            rows.append(
+                {
+                    "criterion": criterion.name,
+                    "group": "fit" if criterion.group == "explicit" else "engagement",
+                    "condition": _condition(what, criterion, band, listed),
+                    "points": str(band.points),
+                }
+            )
+    rows.append(
+        {
+            "criterion": "(MQL)",
+            "group": "",
+            "condition": f"score >= {config.mql_threshold} "
+            f"(score kept in {config.min_score}-{config.max_score})",
+            "points": "threshold",
+        }
+    )
+    for rule in config.threshold.get("fast_track", []):
+        if rule["kind"] == "activity":
+            condition = f"{rule['activity_type']} in the last {rule['within_days']} days"
+        else:
+            condition = f"{rule['column']} is {rule['equals']}"
+        rows.append(
+            {"criterion": "(fast-track)", "group": "", "condition": condition, "points": "MQL"}
+        )
+    return pd.DataFrame(rows, columns=["criterion", "group", "condition", "points"])
+
+
+def _condition(what: str, criterion: Criterion, band, listed) -> str:
+    from ._criteria import format_number
+
+    if band.kind == "missing":
+        return f"{what} is empty"
+    if band.kind == "range":
+        parts = []
+        if band.lower is not None:
+            parts.append(f"{what} >= {format_number(band.lower).replace(',', '')}")
+        if band.upper is not None:
+            parts.append(f"{what} < {format_number(band.upper).replace(',', '')}")
+        return " and ".join(parts) if parts else f"{what} has any value"
+    if band.kind == "other":
+        return f"{what} is any other value (not {', '.join(repr(v) for v in listed)})"
+    if criterion.kind == "boolean":
+        return f"{what} is {band.values[0]}"
+    if len(band.values) == 1:
+        return f"{what} = {band.values[0]!r}"
+    return f"{what} is one of {', '.join(repr(v) for v in band.values)}"
+
+
+def diff_configs(old: ScoringConfig, new: ScoringConfig) -> dict:
+    """What changed between two configs: criteria, band points, thresholds.
+
+    Returns
+    -------
+    dict
+        ``added`` and ``removed`` criteria; ``changed``: per criterion whose
+        bands differ, the bands as ``(label, old points, new points)`` (None
+        where a band exists on one side only); ``base_points``, ``threshold``
+        and ``levels`` as ``(old, new)`` when they differ.
+
+    Examples
+    --------
+    >>> from calibrate._criteria import Band
+    >>> def config(vp, mql):
+    ...     c = Criterion("title", "title", "categorical", "explicit", bands=(
+    ...         Band("VP", "levels", values=("VP",), points=vp),
+    ...         Band("Other", "other", points=0), Band("Missing", "missing", points=0)))
+    ...     return ScoringConfig(criteria=(c,), base_points=10,
+    ...                          threshold={"mql": mql, "policy": {"name": "manual"}})
+    >>> d = diff_configs(config(20, 40), config(25, 45))
+    >>> d["changed"], d["threshold"]
+    ({'title': [('VP', 20, 25)]}, (40, 45))
+    """
+    before = {c.name: c for c in old.criteria}
+    after = {c.name: c for c in new.criteria}
+    changed = {}
+    for name in before.keys() & after.keys():
+        a = {b.label: b.points for b in before[name].bands}
+        b = {b.label: b.points for b in after[name].bands}
+        rows = [
+            (label, a.get(label), b.get(label))
+            for label in dict.fromkeys([*a, *b])
+            if a.get(label) != b.get(label)
+        ]
+        if rows:
+            changed[name] = rows
+    out = {
+        "added": sorted(after.keys() - before.keys()),
+        "removed": sorted(before.keys() - after.keys()),
+        "changed": dict(sorted(changed.items())),
+    }
+    if old.base_points != new.base_points:
+        out["base_points"] = (old.base_points, new.base_points)
+    if old.mql_threshold != new.mql_threshold:
+        out["threshold"] = (old.mql_threshold, new.mql_threshold)
+    levels = [old.threshold.get("levels"), new.threshold.get("levels")]
+    starts = [[(lv["name"], lv["min_score"]) for lv in (x or [])] for x in levels]
+    if starts[0] != starts[1]:
+        out["levels"] = tuple(starts)
+    return out
