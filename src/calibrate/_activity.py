@@ -439,6 +439,23 @@ def apply_detail_rules(types: pd.Series, details: pd.Series, rules) -> pd.Series
     return pd.Series(result, index=types.index, dtype=object)
 
 
+def utc_naive(values: pd.Series) -> pd.Series:
+    """Timezone-aware timestamps as naive UTC; naive ones as they are."""
+    if getattr(values.dt, "tz", None) is not None:
+        return values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values
+
+
+def fast_track_feature(activity_type: str, within_days: float) -> ActivityFeature:
+    """Count of one activity type in a window: a fast-track rule, as fit and scorer read it."""
+    return ActivityFeature(
+        f"fast_track|{activity_type}|{within_days:g}",
+        "count",
+        (activity_type,),
+        kernel=Kernel("window", float(within_days)),
+    )
+
+
 def to_utc_seconds(values: pd.Series, column: str) -> pd.Series:
     """Timestamps as timezone-naive UTC ``datetime64[s]``.
 
@@ -475,8 +492,7 @@ def to_utc_seconds(values: pd.Series, column: str) -> pd.Series:
             raise DataError(
                 f"column {column!r}: {len(rows)} value(s) are not timestamps ({shown})"
             )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    parsed = utc_naive(parsed)
     missing = parsed.isna().to_numpy()
     if missing.any():
         rows = np.flatnonzero(missing)

@@ -39,6 +39,7 @@ from ._activity import (
     family_of,
     glob_like,
     half_life_grid,
+    to_utc_seconds,
 )
 from ._criteria import WHITESPACE
 from ._params import check_params, integer, optional, real
@@ -760,16 +761,12 @@ def _check_leads(leads: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "lead_id": leads["lead_id"].astype("string").str.strip(WHITESPACE).astype(object),
-            "decision_time": _utc_naive(leads["decision_time"]),
+            "decision_time": to_utc_seconds(
+                leads["decision_time"].reset_index(drop=True), "decision time"
+            ),
         }
     )
     return out
-
-
-def _utc_naive(values: pd.Series) -> pd.Series:
-    from ._activity import to_utc_seconds
-
-    return to_utc_seconds(values.reset_index(drop=True), "decision time")
 
 
 def _register_leads(con, leads: pd.DataFrame):

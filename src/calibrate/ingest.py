@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._activity import utc_naive
 from ._criteria import (
     COLUMN_KINDS,
     FALSE_TOKENS,
@@ -402,7 +403,7 @@ def load_leads(
     decisions = None
     if decision_column is not None:
         decisions = _parse_dates(raw[decision_column], decision_column)
-        decisions = _utc_naive(decisions) - pd.Timedelta(days=offset_days)
+        decisions = utc_naive(decisions) - pd.Timedelta(days=offset_days)
         if dates is None:
             dates = decisions
 
@@ -569,12 +570,6 @@ def _parse_decision_rule(rule: str | None, columns: list) -> tuple[str | None, f
         return match["column"], float(match["days"])
     _require_column(str(rule), columns, "decided-at")
     return rule, 0.0
-
-
-def _utc_naive(values: pd.Series) -> pd.Series:
-    if getattr(values.dt, "tz", None) is not None:
-        return values.dt.tz_convert("UTC").dt.tz_localize(None)
-    return values
 
 
 def _parse_dates(values: pd.Series, column: str) -> pd.Series:

@@ -52,8 +52,6 @@ __all__ = ["Calibration", "fit"]
 #: after the outcome (leakage) and is flagged in the warnings.
 LEAKAGE_AUC = 0.9
 
-STEPS = ("read", "split", "activities", "fit", "points", "threshold", "export")
-
 
 @dataclass(frozen=True)
 class Calibration:
@@ -611,7 +609,7 @@ def _policies(win_value, cost_per_lead, capacity, target, chosen) -> dict:
 
 def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataFrame:
     """Test hand-raiser signals: leads showing them vs leads at the MQL line."""
-    from ._activity import ActivityFeature, Kernel
+    from ._activity import fast_track_feature
 
     flags, kinds = {}, {}
     columns = [
@@ -645,17 +643,10 @@ def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataF
         kinds[column] = "column"
     if types:
         frame = pd.DataFrame({"lead_id": leads.ids, "decision_time": leads.decision_times})
-        counts = behaviour.featurizer.evaluate(
-            frame,
-            [
-                ActivityFeature(
-                    f"fast_track|{t}", "count", (t,), kernel=Kernel("window", FAST_TRACK_DAYS)
-                )
-                for t in types
-            ],
-        )
-        for t in types:
-            flags[t] = counts[f"fast_track|{t}"].to_numpy() > 0
+        features = {t: fast_track_feature(t, FAST_TRACK_DAYS) for t in types}
+        counts = behaviour.featurizer.evaluate(frame, list(features.values()))
+        for t, feature in features.items():
+            flags[t] = counts[feature.name].to_numpy() > 0
             kinds[t] = "activity"
     evidence = fast_track_evidence(flags, y, reference)
     evidence.insert(1, "kind", [kinds[c] for c in evidence["candidate"]])

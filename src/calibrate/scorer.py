@@ -127,8 +127,8 @@ def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
     """The lead table with the behaviour features, warnings, and fast-track flags."""
     from dataclasses import replace
 
-    from ._activity import ActivityFeature, Kernel, aggregate_frame
-    from .ingest import _parse_dates, _parse_ids, _utc_naive, read_table
+    from ._activity import aggregate_frame, fast_track_feature, utc_naive
+    from .ingest import _parse_dates, _parse_ids, read_table
 
     if activities is None:
         raise DataError(
@@ -148,7 +148,7 @@ def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
             moment = moment.tz_convert("UTC").tz_localize(None)
         times = pd.Series([moment] * len(frame))
     elif decision.get("column") and decision["column"] in frame.columns:
-        times = _utc_naive(_parse_dates(frame[decision["column"]], decision["column"]))
+        times = utc_naive(_parse_dates(frame[decision["column"]], decision["column"]))
         times = times - pd.Timedelta(days=decision.get("offset_days", 0))
     else:
         raise DataError(
@@ -156,21 +156,13 @@ def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
             f"or a {decision.get('column')!r} column in the leads"
         )
     tracked = [r for r in rules if r["kind"] == "activity"]
-    extra = tuple(
-        ActivityFeature(
-            f"fast_track|{i}",
-            "count",
-            (r["activity_type"],),
-            kernel=Kernel("window", float(r["within_days"])),
-        )
-        for i, r in enumerate(tracked)
-    )
+    extra = tuple(fast_track_feature(r["activity_type"], r["within_days"]) for r in tracked)
     features, counts = aggregate_frame(
         replace(spec, features=spec.features + extra), ids, times, log
     )
     fast_track = np.zeros(len(frame), dtype=bool)
-    for i in range(len(tracked)):
-        fast_track |= features.pop(f"fast_track|{i}").to_numpy() > 0
+    for feature in extra:
+        fast_track |= features.pop(feature.name).to_numpy() > 0
     warnings = []
     if counts["unknown_types"]:
         listed = ", ".join(f"{t!r} ({n})" for t, n in counts["unknown_types"].items())
