@@ -405,6 +405,53 @@ def rules(
     _out.print(escape(f"wrote {len(sheet)} rules to {out}"))
 
 
+@app.command("export-sql")
+def export_sql(
+    config: Annotated[Path, typer.Argument(help="A scoring config.")],
+    leads_table: Annotated[
+        str, typer.Option(help="The lead table, as the dialect writes it (schema.table).")
+    ],
+    dialect: Annotated[
+        str, typer.Option(help="duckdb, postgres, spark, snowflake or bigquery.")
+    ] = "duckdb",
+    activities_table: Annotated[
+        str | None, typer.Option(help="The activity log table (configs that score behaviour).")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Score behaviour as of this time (UTC unless zoned), or 'now'."),
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="The lead id column, for a config without one.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the query here (default: stdout).")
+    ] = None,
+):
+    """One SQL query that scores a lead table exactly as `calibrate score` does."""
+    from ._files import write_files
+    from .export import ScoringConfig
+    from .sql_export import scoring_sql
+
+    try:
+        text = scoring_sql(
+            ScoringConfig.load(config),
+            dialect=dialect.lower(),
+            leads_table=leads_table,
+            activities_table=activities_table,
+            as_of=as_of,
+            id_column=id_column,
+        )
+        if out is None:
+            sys.stdout.write(text)
+            return
+        _check_output_file(out)
+        write_files({out: text})
+    except (CalibrateError, OSError) as exc:
+        _fail(exc)
+    _out.print(escape(f"wrote the {dialect} scoring query to {out}"))
+
+
 def _has_tabulate() -> bool:
     import importlib.util
 

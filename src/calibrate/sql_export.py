@@ -1,0 +1,604 @@
+"""SQL export: the scoring config as one SQL query, for warehouses and Spark.
+
+:func:`scoring_sql` turns a :class:`~calibrate.ScoringConfig` into a single
+``SELECT`` that returns, per lead, the id, every criterion's points
+(``points_<criterion>``), ``score``, ``level`` (when the config has levels)
+and ``mql``: the same columns and values as ``calibrate score --breakdown``.
+The query is built as a sqlglot syntax tree and rendered for the dialect, so
+every name and value taken from the data (column names, category levels,
+activity types, detail patterns, level names) is a quoted identifier or a
+string literal: a value holding quotes, semicolons or comment markers stays
+a value.
+
+How each step matches the Python scorer (:func:`calibrate.score_leads`):
+
+- **Category and boolean values** are compared as text after stripping ASCII
+  whitespace (the characters of :data:`calibrate._criteria.WHITESPACE`);
+  empty text and the usual missing-value tokens (``NA``, ``null``, ``-``...)
+  are missing. A boolean value that is none of the true/false tokens makes
+  the lead's score NULL (the Python scorer refuses it).
+- **Numbers** are cast to double precision and compared with band edges
+  written as exact decimal text, so an edge is the same double everywhere.
+- **Activity** counts only strictly before each lead's decision time (or the
+  as-of time) and at most the config's look-back before it. Ages are whole
+  days of whole-second differences; decayed weights are
+  ``FLOOR(1000 * 2^(-age / h) + 0.5)`` summed as integers and divided by
+  1000, as the pandas evaluator does.
+- **Timestamps** are read as the engine stores them: a timestamp with a time
+  zone is an instant; one without a zone is read as UTC (in Spark, set
+  ``spark.sql.session.timeZone`` to ``UTC``).
+
+The query needs typed warehouse columns: numbers as numeric types, dates and
+timestamps as date or timestamp types (BigQuery: ``TIMESTAMP``), categories
+as text or integers.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ._activity import SECONDS_PER_DAY, WEIGHT_SCALE, fast_track_feature, glob_like
+from ._criteria import FALSE_TOKENS, MISSING_TOKENS, TRUE_TOKENS, WHITESPACE
+from .errors import ParameterError
+
+__all__ = ["DIALECTS", "scoring_sql"]
+
+#: Dialects the export is rendered and documented for.
+DIALECTS = ("duckdb", "postgres", "spark", "snowflake", "bigquery")
+
+
+def scoring_sql(
+    config,
+    *,
+    dialect: str = "duckdb",
+    leads_table: str,
+    activities_table: str | None = None,
+    as_of=None,
+    id_column: str | None = None,
+    pretty: bool = True,
+) -> str:
+    """One SQL query scoring every lead of a table as the config does.
+
+    Parameters
+    ----------
+    config : ScoringConfig
+        The scoring config.
+    dialect : {"duckdb", "postgres", "spark", "snowflake", "bigquery"}
+        SQL dialect to write.
+    leads_table : str
+        The lead table, written as in the dialect (``analytics.leads``,
+        ``"My Leads"``); it needs the config's id column and every column its
+        criteria read.
+    activities_table : str, optional
+        The activity log table, with the columns the config names; needed
+        when the config scores behaviour.
+    as_of : str or datetime, optional
+        Score behaviour as of this moment (UTC unless it names a zone), as
+        ``calibrate score --as-of`` does; ``"now"`` is the engine's current
+        time when the query runs. By default each lead's decision time from
+        the config's decision column.
+    id_column : str, optional
+        The lead id column, for a config that has none.
+    pretty : bool, default=True
+        Indent the query over several lines.
+
+    Returns
+    -------
+    str
+        The query, preceded by a comment naming the config's checksum.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown dialect, an empty table name, a config without an id
+        column (and no ``id_column``), a behaviour config without
+        ``activities_table``, or an as-of time that is not a timestamp.
+
+    Examples
+    --------
+    >>> from calibrate._criteria import Band, Criterion
+    >>> from calibrate import ScoringConfig
+    >>> title = Criterion("title", "title", "categorical", "explicit", bands=(
+    ...     Band("VP", "levels", values=("VP",), points=30),
+    ...     Band("Other", "other", points=0), Band("Missing", "missing", points=0)))
+    >>> config = ScoringConfig(criteria=(title,), base_points=10, id_column="id",
+    ...     threshold={"mql": 40, "policy": {"name": "manual"}})
+    >>> sql = scoring_sql(config, leads_table="leads", pretty=False)
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE leads AS SELECT * FROM (VALUES (1, 'VP'), (2, ' CEO'))"
+    ...                 " AS t(id, title)")
+    >>> con.execute(sql.split(chr(10), 1)[1] + " ORDER BY 1").fetchall()
+    [(1, 30, 40, True), (2, 0, 10, False)]
+    """
+    from sqlglot import exp
+
+    if dialect not in DIALECTS:
+        raise ParameterError(f"dialect must be one of {', '.join(DIALECTS)}; got {dialect!r}")
+    id_name = id_column if id_column is not None else config.id_column
+    if id_name is None:
+        raise ParameterError(
+            "the config has no id column, so the scores could not be joined back to the "
+            "leads: name the lead id column (--id COLUMN)"
+        )
+    builder = _Builder(dialect)
+    spec = config.activity_spec
+    if spec is not None and activities_table is None:
+        raise ParameterError(
+            "this config scores behaviour from an activity log: give the activity table "
+            "(--activities-table TABLE)"
+        )
+    leads = builder.table(leads_table, "leads table")
+    rules = config.threshold.get("fast_track", [])
+    features = {f.name: f for f in spec.features} if spec is not None else {}
+
+    # 1. The lead columns the sheet reads, under internal names c0, c1...
+    lead_columns: dict[str, str] = {}
+    for criterion in config.criteria:
+        if criterion.column not in features:
+            lead_columns.setdefault(criterion.column, f"c{len(lead_columns)}")
+    for rule in rules:
+        if rule["kind"] == "column":
+            lead_columns.setdefault(rule["column"], f"c{len(lead_columns)}")
+    select = [exp.alias_(builder.column(id_name), "calibrate_id")]
+    select += [exp.alias_(builder.column(c), alias) for c, alias in lead_columns.items()]
+    ctes = []
+    feature_sql = {}
+    fast_flags = []
+    if spec is not None:
+        select.append(
+            exp.alias_(builder.trim(builder.text(builder.column(id_name))), "calibrate_key")
+        )
+        select.append(exp.alias_(builder.decision_epoch(config, as_of), "calibrate_t"))
+        ctes.append(("calibrate_leads", exp.select(*select).from_(leads)))
+        acts = builder.table(activities_table, "activities table")
+        ctes.append(("calibrate_acts", builder.activities(spec, acts)))
+        tracked = [r for r in rules if r["kind"] == "activity"]
+        extra = [fast_track_feature(r["activity_type"], r["within_days"]) for r in tracked]
+        aggregates, feature_sql, fast_flags = builder.aggregates(spec, extra)
+        ctes.append(
+            (
+                "calibrate_behaviour",
+                exp.select(exp.column("calibrate_key"), *aggregates)
+                .from_("calibrate_acts")
+                .group_by(exp.column("calibrate_key")),
+            )
+        )
+        source = exp.select().from_(exp.to_table("calibrate_leads").as_("l"))
+        source = source.join(
+            exp.to_table("calibrate_behaviour").as_("g"),
+            on=exp.EQ(
+                this=exp.column("calibrate_key", "l"), expression=exp.column("calibrate_key", "g")
+            ),
+            join_type="left",
+        )
+    else:
+        ctes.append(("calibrate_leads", exp.select(*select).from_(leads)))
+        source = exp.select().from_(exp.to_table("calibrate_leads").as_("l"))
+
+    # 2. Points of every criterion, and the fast-track flag.
+    points = []
+    for i, criterion in enumerate(config.criteria):
+        if criterion.column in features:
+            value = feature_sql[criterion.column]
+        else:
+            value = exp.column(lead_columns[criterion.column], "l")
+        points.append(exp.alias_(builder.points(criterion, value), f"p{i}"))
+    fast = [exp.EQ(this=flag, expression=exp.Literal.number(1)) for flag in fast_flags]
+    for rule in rules:
+        if rule["kind"] == "column":
+            value = exp.column(lead_columns[rule["column"]], "l")
+            tokens = TRUE_TOKENS if rule["equals"] == "true" else FALSE_TOKENS
+            fast.append(builder.in_tokens(builder.lower_trim(value), tokens))
+    fast_sql = (
+        exp.Coalesce(this=exp.or_(*fast), expressions=[exp.false()]) if fast else exp.false()
+    )
+    ctes.append(
+        (
+            "calibrate_points",
+            source.select(
+                exp.column("calibrate_id", "l"), *points, exp.alias_(fast_sql, "calibrate_fast")
+            ),
+        )
+    )
+
+    # 3. The score, clipped to the scale.
+    total = exp.Literal.number(config.base_points)
+    for i in range(len(config.criteria)):
+        total = exp.Add(this=total, expression=exp.column(f"p{i}"))
+    low, high = exp.Literal.number(config.min_score), exp.Literal.number(config.max_score)
+    clipped = (
+        exp.Case()
+        .when(exp.LT(this=total, expression=low), low)
+        .when(exp.GT(this=total.copy(), expression=high), high)
+        .else_(total.copy())
+    )
+    ctes.append(
+        (
+            "calibrate_scores",
+            exp.select(
+                "calibrate_id",
+                *(f"p{i}" for i in range(len(config.criteria))),
+                "calibrate_fast",
+                exp.alias_(clipped, "calibrate_score"),
+            ).from_("calibrate_points"),
+        )
+    )
+
+    # 4. The output: the same columns as `calibrate score --breakdown`.
+    score = exp.column("calibrate_score")
+    out = [exp.alias_(exp.column("calibrate_id"), id_name, quoted=True)]
+    out += [
+        exp.alias_(exp.column(f"p{i}"), f"points_{c.name}", quoted=True)
+        for i, c in enumerate(config.criteria)
+    ]
+    out.append(exp.alias_(score.copy(), "score", quoted=True))
+    levels = config.threshold.get("levels")
+    if levels:
+        case = exp.Case()
+        for level in levels:
+            case = case.when(
+                exp.GTE(this=score.copy(), expression=exp.Literal.number(level["min_score"])),
+                exp.Literal.string(level["name"]),
+            )
+        out.append(exp.alias_(case, "level", quoted=True))
+    mql = exp.or_(
+        exp.GTE(this=score.copy(), expression=exp.Literal.number(config.mql_threshold)),
+        exp.column("calibrate_fast"),
+    )
+    out.append(exp.alias_(mql, "mql", quoted=True))
+    query = exp.select(*out).from_("calibrate_scores")
+    for name, cte in ctes:
+        query = query.with_(name, as_=cte)
+    body = query.sql(dialect=dialect, pretty=pretty)
+    header = (
+        f"-- calibrate scoring query ({dialect}) for config {config.to_dict()['checksum']}, "
+        f"threshold {config.mql_threshold}"
+    )
+    return f"{header}\n{body}\n"
+
+
+class _Builder:
+    """Syntax-tree pieces of the scoring query, for one dialect."""
+
+    def __init__(self, dialect: str):
+        self.dialect = dialect
+
+    # -- names and values -------------------------------------------------
+    def table(self, name, what: str):
+        from sqlglot import exp
+
+        if name is None or not str(name).strip():
+            raise ParameterError(f"the {what} name is empty")
+        table = exp.to_table(str(name), dialect=self.dialect)
+        if not isinstance(table, exp.Table) or not all(
+            isinstance(p, exp.Identifier) for p in table.parts
+        ):
+            raise ParameterError(f"{what} {name!r} is not a table name")
+        # Only the name: an alias the parser may have read ("x y") is quoted into it.
+        return exp.Table(**{k: v for k, v in table.args.items() if k in ("this", "db", "catalog")})
+
+    @staticmethod
+    def column(name: str, table: str | None = None):
+        from sqlglot import exp
+
+        return exp.column(str(name), table, quoted=True)
+
+    @staticmethod
+    def text(value):
+        from sqlglot import exp
+
+        return exp.cast(value, exp.DataType.Type.TEXT)
+
+    @staticmethod
+    def double(value):
+        from sqlglot import exp
+
+        return exp.cast(value, exp.DataType.Type.DOUBLE)
+
+    def number(self, x: float):
+        """An exact double: decimal text cast to double parses the same everywhere."""
+        from sqlglot import exp
+
+        return self.double(exp.Literal.string(repr(float(x))))
+
+    def trim(self, value):
+        from sqlglot import exp
+
+        return exp.Trim(this=value, expression=self.whitespace(), position="BOTH")
+
+    def whitespace(self):
+        """The characters of :data:`WHITESPACE`, with no raw control character in the text."""
+        from sqlglot import exp
+
+        if self.dialect not in ("duckdb", "postgres"):  # their literals escape \t, \n...
+            return exp.Literal.string(WHITESPACE)
+        chars = exp.Literal.string(" ")
+        for char in WHITESPACE.replace(" ", ""):
+            chars = exp.DPipe(
+                this=chars, expression=exp.Chr(expressions=[exp.Literal.number(ord(char))])
+            )
+        return exp.Paren(this=chars)
+
+    def lower_trim(self, value):
+        from sqlglot import exp
+
+        return exp.Lower(this=self.trim(self.text(value)))
+
+    @staticmethod
+    def in_tokens(value, tokens):
+        from sqlglot import exp
+
+        return exp.In(this=value, expressions=[exp.Literal.string(t) for t in sorted(tokens)])
+
+    def epoch(self, value):
+        """Whole seconds since 1970 (UTC) of a date or timestamp."""
+        from sqlglot import exp
+
+        if self.dialect == "bigquery":
+            seconds = exp.Anonymous(this="UNIX_SECONDS", expressions=[value])
+        else:
+            seconds = exp.TimeToUnix(this=value)
+        return exp.Floor(this=seconds)
+
+    # -- behaviour ----------------------------------------------------------
+    def decision_epoch(self, config, as_of):
+        """Each lead's decision time (or the as-of time) in whole UTC seconds."""
+        from sqlglot import exp
+
+        if as_of is not None and str(as_of).strip().lower() == "now":
+            return self.epoch(exp.CurrentTimestamp())
+        if as_of is not None:
+            try:
+                moment = pd.Timestamp(as_of)
+            except (ValueError, TypeError):
+                raise ParameterError(f"as-of {as_of!r} is not a timestamp") from None
+            if pd.isna(moment):
+                raise ParameterError(f"as-of {as_of!r} is not a timestamp")
+            if moment.tzinfo is not None:
+                moment = moment.tz_convert("UTC").tz_localize(None)
+            seconds = moment.floor("s").value // 10**9
+            return exp.Literal.number(int(seconds))
+        decision = config.activities.get("decision_time", {})
+        column = decision.get("column")
+        if not column:
+            raise ParameterError(
+                "the config names no decision-time column: give an as-of time (--as-of)"
+            )
+        offset = float(decision.get("offset_days", 0)) * SECONDS_PER_DAY
+        value = self.column(column)
+        if offset == int(offset):
+            if offset == 0:
+                return self.epoch(value)
+            return exp.Sub(this=self.epoch(value), expression=exp.Literal.number(int(offset)))
+        # A fractional offset: subtract before flooring, as the Python scorer does.
+        seconds = self.epoch(value).this
+        return exp.Floor(this=exp.Sub(this=seconds, expression=exp.Literal.number(repr(offset))))
+
+    def activities(self, spec, table):
+        """Activities of the scored leads, re-typed, with their age in whole days."""
+        from sqlglot import exp
+
+        key = self.text(self.column(spec.lead_id, "a"))
+        kind = self.text(self.column(spec.activity_type, "a"))
+        detail = (
+            self.text(self.column(spec.detail, "a")) if spec.detail is not None else exp.null()
+        )
+        if spec.detail_rules and spec.detail is not None:
+            case = exp.Case()
+            for rule in spec.detail_rules:
+                condition = self.like(detail.copy(), glob_like(rule.pattern))
+                if rule.activity_type is not None:
+                    condition = exp.and_(
+                        exp.EQ(
+                            this=kind.copy(), expression=exp.Literal.string(rule.activity_type)
+                        ),
+                        condition,
+                    )
+                case = case.when(condition, exp.Literal.string(rule.becomes))
+            kind = case.else_(kind)
+        age_s = exp.Sub(
+            this=exp.column("calibrate_t", "l"),
+            expression=self.epoch(self.column(spec.occurred_at, "a")),
+        )
+        age_d = exp.Floor(
+            this=exp.Div(
+                this=self.double(exp.Paren(this=age_s.copy())),
+                expression=self.double(exp.Literal.number(SECONDS_PER_DAY)),
+            )
+        )
+        horizon = exp.Literal.number(spec.lookback_days * SECONDS_PER_DAY)
+        return (
+            exp.select(
+                exp.alias_(exp.column("calibrate_key", "l"), "calibrate_key"),
+                exp.alias_(kind, "calibrate_type"),
+                exp.alias_(detail.copy(), "calibrate_detail"),
+                exp.alias_(age_d, "calibrate_age"),
+            )
+            .from_(table.as_("a"))
+            .join(
+                exp.to_table("calibrate_leads").as_("l"),
+                on=exp.EQ(this=key, expression=exp.column("calibrate_key", "l")),
+            )
+            .where(
+                exp.and_(
+                    exp.GT(this=age_s.copy(), expression=exp.Literal.number(0)),
+                    exp.LTE(this=age_s.copy(), expression=horizon),
+                )
+            )
+        )
+
+    def like(self, value, pattern: str):
+        from sqlglot import exp
+
+        like = exp.Like(this=value, expression=exp.Literal.string(pattern))
+        if self.dialect == "bigquery":  # backslash is LIKE's escape character there
+            return like
+        return exp.Escape(this=like, expression=exp.Literal.string("\\"))
+
+    def aggregates(self, spec, fast_track):
+        """Per-lead aggregates, the SQL of every feature, and the fast-track flags."""
+        from sqlglot import exp
+
+        kind, age = exp.column("calibrate_type"), exp.column("calibrate_age")
+
+        def of_types(types):
+            if not types:
+                return exp.false()
+            return exp.In(this=kind.copy(), expressions=[exp.Literal.string(t) for t in types])
+
+        def g(i):
+            return exp.column(f"f{i}", "g")
+
+        aggregates, values, flags = [], {}, []
+        for i, feature in enumerate(spec.features):
+            types = of_types(feature.types)
+            if feature.kind == "count":
+                weight = self.weight(feature.kernel, age.copy())
+                total = exp.Sum(this=exp.Case().when(types, weight).else_(exp.Literal.number(0)))
+                values[feature.name] = exp.Div(
+                    this=self.double(exp.Coalesce(this=g(i), expressions=[exp.Literal.number(0)])),
+                    expression=self.double(exp.Literal.number(WEIGHT_SCALE)),
+                )
+            elif feature.kind == "recency":
+                where = types if feature.types else of_types(spec.known_types)
+                total = exp.Min(this=exp.Case().when(where, age.copy()))
+                values[feature.name] = self.double(g(i))
+            elif feature.kind == "distinct_details":
+                detail = exp.Case().when(types, exp.column("calibrate_detail"))
+                total = exp.Count(this=exp.Distinct(expressions=[detail]))
+                values[feature.name] = self.double(
+                    exp.Coalesce(this=g(i), expressions=[exp.Literal.number(0)])
+                )
+            elif feature.kind == "active_days":
+                recent = exp.and_(
+                    types,
+                    exp.LT(this=age.copy(), expression=exp.Literal.number(feature.window_days)),
+                )
+                total = exp.Count(
+                    this=exp.Distinct(expressions=[exp.Case().when(recent, age.copy())])
+                )
+                values[feature.name] = self.double(
+                    exp.Coalesce(this=g(i), expressions=[exp.Literal.number(0)])
+                )
+            else:  # all_of: 1 when the lead did every type
+                did = [
+                    exp.Max(
+                        this=exp.Case()
+                        .when(
+                            exp.EQ(this=kind.copy(), expression=exp.Literal.string(t)),
+                            exp.Literal.number(1),
+                        )
+                        .else_(exp.Literal.number(0))
+                    )
+                    for t in feature.types
+                ]
+                total = did[0]
+                for more in did[1:]:
+                    total = exp.Mul(this=total, expression=more)
+                values[feature.name] = exp.EQ(
+                    this=exp.Coalesce(this=g(i), expressions=[exp.Literal.number(0)]),
+                    expression=exp.Literal.number(1),
+                )
+            aggregates.append(exp.alias_(total, f"f{i}"))
+        for j, feature in enumerate(fast_track):
+            i = len(spec.features) + j
+            recent = exp.and_(
+                of_types(feature.types),
+                exp.LT(this=age.copy(), expression=self.number(feature.kernel.days)),
+            )
+            aggregates.append(
+                exp.alias_(
+                    exp.Max(
+                        this=exp.Case()
+                        .when(recent, exp.Literal.number(1))
+                        .else_(exp.Literal.number(0))
+                    ),
+                    f"f{i}",
+                )
+            )
+            flags.append(exp.Coalesce(this=g(i), expressions=[exp.Literal.number(0)]))
+        return aggregates, values, flags
+
+    def weight(self, kernel, age):
+        """Integer weight (thousandths) of an activity of this age."""
+        from sqlglot import exp
+
+        scale = exp.Literal.number(WEIGHT_SCALE)
+        if kernel.kind == "all":
+            return scale
+        if kernel.kind == "window":
+            return (
+                exp.Case()
+                .when(exp.LT(this=age, expression=self.number(kernel.days)), scale)
+                .else_(exp.Literal.number(0))
+            )
+        power = exp.Pow(
+            this=self.double(exp.Literal.number(2)),
+            expression=exp.Div(
+                this=exp.Neg(this=self.double(age)), expression=self.number(kernel.days)
+            ),
+        )
+        return exp.Floor(
+            this=exp.Add(
+                this=exp.Mul(this=self.double(scale), expression=power),
+                expression=self.number(0.5),
+            )
+        )
+
+    # -- points ---------------------------------------------------------------
+    def points(self, criterion, value):
+        """Points a criterion gives, from its (raw or computed) value."""
+        from sqlglot import exp
+
+        bands = criterion.bands
+        missing = exp.Literal.number(bands[criterion.missing_index].points)
+        if criterion.kind == "numeric":
+            x = value if _is_double(value) else self.double(value)
+            ranges = [b for b in bands if b.kind == "range"]
+            case = exp.Case().when(exp.Is(this=x.copy(), expression=exp.null()), missing)
+            for band, above in zip(ranges[:-1], ranges[1:], strict=True):
+                case = case.when(
+                    exp.LT(this=x.copy(), expression=self.number(above.lower)),
+                    exp.Literal.number(band.points),
+                )
+            return case.else_(exp.Literal.number(ranges[-1].points))
+        other = next((b for b in bands if b.kind == "other"), bands[criterion.missing_index])
+        if isinstance(value, exp.EQ):  # a computed boolean (all_of): never missing
+            text = (
+                exp.Case()
+                .when(value, exp.Literal.string("true"))
+                .else_(exp.Literal.string("false"))
+            )
+            is_missing = exp.false()
+        else:
+            text = self.trim(self.text(value))
+            is_missing = exp.or_(
+                exp.Is(this=value.copy(), expression=exp.null()),
+                self.in_tokens(exp.Lower(this=text.copy()), MISSING_TOKENS),
+            )
+        case = exp.Case().when(is_missing, missing)
+        if criterion.kind == "boolean":
+            lowered = exp.Lower(this=text) if not isinstance(text, exp.Case) else text
+            for tokens, word in ((TRUE_TOKENS, "true"), (FALSE_TOKENS, "false")):
+                band = next((b for b in bands if word in b.values), other)
+                case = case.when(
+                    self.in_tokens(lowered.copy(), tokens), exp.Literal.number(band.points)
+                )
+            return case  # neither true nor false: NULL, as the Python scorer refuses it
+        for band in bands:
+            if band.kind == "levels" and band.values:
+                case = case.when(
+                    exp.In(
+                        this=text.copy(),
+                        expressions=[exp.Literal.string(v) for v in band.values],
+                    ),
+                    exp.Literal.number(band.points),
+                )
+        return case.else_(exp.Literal.number(other.points))
+
+
+def _is_double(value) -> bool:
+    from sqlglot import exp
+
+    return isinstance(value, exp.Cast) and value.to.this == exp.DataType.Type.DOUBLE

@@ -1,0 +1,129 @@
+"""A scoring config that uses every feature of the format, and messy leads to score with it.
+
+Shared by the SQL export tests (DuckDB) and the engine tests (PostgreSQL, Spark).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+import calibrate
+from calibrate.datasets import make_leads
+
+DETAIL_RULES = (
+    "page_view:/pricing*=pricing_page_view",
+    "page_view:/careers*=careers_page_view",
+)
+
+
+def with_flag(leads: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A boolean column (opted in to the newsletter), a little telling of a win."""
+    rng = np.random.default_rng(seed)
+    out = leads.copy()
+    p = np.where(out["converted"], 0.6, 0.4) if "converted" in out else 0.5
+    out["opted_in"] = rng.random(len(out)) < p
+    return out
+
+
+def rich_config(n: int = 3000, seed: int = 21) -> calibrate.ScoringConfig:
+    """A fitted config, then edited so that every kernel and rule kind appears.
+
+    It has categorical, numeric and boolean criteria; decayed, windowed and
+    plain counts; recency, distinct details, active days and a combination;
+    detail rules; a decision time one day before ``decided_at``; levels; and
+    fast-track rules on an activity type and on a boolean column.
+    """
+    leads, log = make_leads(n, seed=seed, activities=True)
+    result = calibrate.fit(
+        with_flag(leads, seed),
+        outcome="converted",
+        id="lead_id",
+        decided_at="decided_at - 1 days",
+        activities=log,
+        activity_columns={"detail": "detail"},
+        detail_rules=DETAIL_RULES,
+        combos=["whitepaper_download+case_study_view"],
+        fast_track=["demo_request", "opted_in"],
+        exclude=["created_at"],
+        bootstrap=0,
+        seed=seed,
+    )
+    config = result.config
+    activities = config.to_dict()["activities"]
+    counts = [f for f in activities["features"] if f["kind"] == "count"]
+    counts[0]["kernel"] = {"kind": "window", "window_days": 30.0}
+    counts[1]["kernel"] = {"kind": "all"}
+    threshold = dict(config.threshold)
+    rules = [r for r in threshold.get("fast_track", []) if r["kind"] == "activity"]
+    rules.append({"kind": "column", "column": "opted_in", "equals": "true"})
+    rules.append({"kind": "activity", "activity_type": "form_fill", "within_days": 7})
+    threshold["fast_track"] = rules
+    return dataclasses.replace(config, activities=activities, threshold=threshold)
+
+
+def messy_leads(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leads to score, with the mess real tables have, and their activity log.
+
+    Categories come padded with spaces, as missing-value tokens, in another
+    case, or unseen in training; some numbers are missing; some leads have
+    no activity at all.
+    """
+    leads, log = make_leads(n, seed=seed, activities=True)
+    leads = with_flag(leads.drop(columns=["converted", "created_at"]), seed)
+    rng = np.random.default_rng(seed)
+    role = leads["role"].astype(object).to_numpy(copy=True)
+    pick = rng.random(n)
+    role[pick < 0.02] = [f" {v} " if isinstance(v, str) else v for v in role[pick < 0.02]]
+    role[(pick >= 0.02) & (pick < 0.03)] = "N/A"
+    role[(pick >= 0.03) & (pick < 0.04)] = "Chief Vibes Officer"
+    role[(pick >= 0.04) & (pick < 0.05)] = ""
+    leads["role"] = pd.Series(role, dtype=object)
+    size = leads["company_size"].to_numpy(copy=True)
+    size[rng.random(n) < 0.03] = np.nan
+    leads["company_size"] = size
+    leads["lead_id"] = leads["lead_id"].astype(object)
+    # A tenth of the leads are quiet: they have no activity.
+    quiet = set(leads["lead_id"].sample(frac=0.1, random_state=seed))
+    log = log[~log["lead_id"].isin(quiet)].reset_index(drop=True)
+    for column in ("lead_id", "activity_type", "detail"):
+        log[column] = log[column].astype(object)
+    return leads.reset_index(drop=True), log
+
+
+def python_scores(config, leads, log, as_of=None) -> pd.DataFrame:
+    """The Python scorer's output with breakdown, as the reference."""
+    return calibrate.score_leads(config, leads, activities=log, breakdown=True, as_of=as_of)
+
+
+def assert_same_scores(expected: pd.DataFrame, got: pd.DataFrame, id_column: str, engine: str):
+    """Every lead has the same points, score, level and MQL flag."""
+    got = got.copy()
+    got.columns = [str(c) for c in got.columns]
+    assert list(got.columns) == list(expected.columns), engine
+    assert len(got) == len(expected), engine
+    got[id_column] = got[id_column].astype(str)
+    left = expected.set_index(id_column).sort_index()
+    right = got.set_index(id_column).sort_index()
+    assert left.index.equals(right.index), f"{engine}: different lead ids"
+    for column in left.columns:
+        a = left[column].astype(str).to_numpy()
+        b = right[column].map(_plain).astype(str).to_numpy()
+        bad = np.flatnonzero(a != b)
+        assert len(bad) == 0, (
+            f"{engine}: column {column!r} differs for {len(bad)} leads, e.g. "
+            f"{left.index[bad[0]]}: python {a[bad[0]]} vs {engine} {b[bad[0]]}"
+        )
+
+
+def _plain(value):
+    """Engine values as the Python scorer writes them (numpy ints, bools)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
