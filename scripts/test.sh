@@ -1,9 +1,78 @@
 #!/usr/bin/env bash
 # The test suite, from a fresh machine: installs what the tests need, then runs them.
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh -k points`).
+#
+# Some tests run SQL against a real PostgreSQL server and a real local Spark
+# (docs/testing.md). When the PostgreSQL server programs (initdb, pg_ctl) or Java are
+# missing, this installs Debian's `postgresql` and `default-jre-headless` if it can (root,
+# or sudo without a password); if it cannot, it warns and those tests skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+
+have_pg_server() {
+    local name
+    for name in initdb pg_ctl; do
+        command -v "$name" >/dev/null 2>&1 && continue
+        compgen -G "/usr/lib/postgresql/*/bin/$name" >/dev/null || return 1
+    done
+}
+
+have_java() {
+    if [[ -n "${JAVA_HOME:-}" ]]; then
+        [[ -x "$JAVA_HOME/bin/java" ]]
+    else
+        command -v java >/dev/null 2>&1
+    fi
+}
+
+warn_loudly() {
+    {
+        echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+        echo "!! WARNING: $*"
+        echo "!! The tests that need it will be SKIPPED (see docs/testing.md)."
+        echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    } >&2
+}
+
+install_services() {
+    local packages=()
+    have_pg_server || packages+=(postgresql)
+    have_java || packages+=(default-jre-headless)
+    ((${#packages[@]})) || return 0
+
+    local as_root=()
+    if ! command -v apt-get >/dev/null 2>&1; then
+        warn_loudly "missing ${packages[*]} and no apt-get to install it"
+        return 0
+    elif [[ $(id -u) -ne 0 ]]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            as_root=(sudo -n)
+        else
+            warn_loudly "missing ${packages[*]}; not root and no password-less sudo to install"
+            return 0
+        fi
+    fi
+
+    echo "Installing ${packages[*]} for the PostgreSQL/Spark tests (apt-get)..." >&2
+    local log
+    log=$(mktemp)
+    if "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$log" 2>&1 &&
+        "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -q --no-install-recommends "${packages[@]}" >>"$log" 2>&1; then
+        rm -f "$log"
+    else
+        tail -n 20 "$log" >&2
+        rm -f "$log"
+        warn_loudly "apt-get could not install ${packages[*]}"
+        return 0
+    fi
+    have_pg_server || warn_loudly "PostgreSQL server programs (initdb, pg_ctl) still missing"
+    have_java || warn_loudly "java still missing"
+}
+
+install_services
+
 python -m ruff check src tests benchmarks
 python -m pytest "$@"

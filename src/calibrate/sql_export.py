@@ -132,16 +132,22 @@ def scoring_sql(
     rules = config.threshold.get("fast_track", [])
     features = {f.name: f for f in spec.features} if spec is not None else {}
 
-    # 1. The lead columns the sheet reads, under internal names c0, c1...
-    lead_columns: dict[str, str] = {}
+    # 1. The lead columns the sheet reads, prepared once under internal names:
+    #    numbers as doubles, categories and booleans as text.
+    prepared: dict[tuple[str, str], str] = {}
+    forms = {"numeric": "number", "categorical": "text", "boolean": "text"}
     for criterion in config.criteria:
         if criterion.column not in features:
-            lead_columns.setdefault(criterion.column, f"c{len(lead_columns)}")
+            key = (criterion.column, forms[criterion.kind])
+            prepared.setdefault(key, f"c{len(prepared)}")
     for rule in rules:
         if rule["kind"] == "column":
-            lead_columns.setdefault(rule["column"], f"c{len(lead_columns)}")
+            prepared.setdefault((rule["column"], "lower"), f"c{len(prepared)}")
     select = [exp.alias_(builder.column(id_name), "calibrate_id")]
-    select += [exp.alias_(builder.column(c), alias) for c, alias in lead_columns.items()]
+    select += [
+        exp.alias_(builder.prepare(builder.column(column), form), alias)
+        for (column, form), alias in prepared.items()
+    ]
     ctes = []
     feature_sql = {}
     fast_flags = []
@@ -182,14 +188,14 @@ def scoring_sql(
         if criterion.column in features:
             value = feature_sql[criterion.column]
         else:
-            value = exp.column(lead_columns[criterion.column], "l")
+            value = exp.column(prepared[(criterion.column, forms[criterion.kind])], "l")
         points.append(exp.alias_(builder.points(criterion, value), f"p{i}"))
     fast = [exp.EQ(this=flag, expression=exp.Literal.number(1)) for flag in fast_flags]
     for rule in rules:
         if rule["kind"] == "column":
-            value = exp.column(lead_columns[rule["column"]], "l")
+            value = exp.column(prepared[(rule["column"], "lower")], "l")
             tokens = TRUE_TOKENS if rule["equals"] == "true" else FALSE_TOKENS
-            fast.append(builder.in_tokens(builder.lower_trim(value), tokens))
+            fast.append(builder.in_tokens(value, tokens))
     fast_sql = (
         exp.Coalesce(this=exp.or_(*fast), expressions=[exp.false()]) if fast else exp.false()
     )
@@ -320,9 +326,14 @@ class _Builder:
             )
         return exp.Paren(this=chars)
 
-    def lower_trim(self, value):
+    def prepare(self, value, form: str):
+        """A lead column read once: ``number`` (double), ``text``, or ``lower`` (trimmed)."""
         from sqlglot import exp
 
+        if form == "number":
+            return self.double(value)
+        if form == "text":
+            return self.text(value)
         return exp.Lower(this=self.trim(self.text(value)))
 
     @staticmethod
@@ -548,57 +559,76 @@ class _Builder:
 
     # -- points ---------------------------------------------------------------
     def points(self, criterion, value):
-        """Points a criterion gives, from its (raw or computed) value."""
+        """Points a criterion gives, from its prepared lead column or computed feature.
+
+        ``value`` is a double for numeric criteria, trimmed text for
+        categorical ones, lower-cased trimmed text (or a computed boolean) for
+        boolean ones.
+        """
         from sqlglot import exp
 
         bands = criterion.bands
         missing = exp.Literal.number(bands[criterion.missing_index].points)
         if criterion.kind == "numeric":
-            x = value if _is_double(value) else self.double(value)
             ranges = [b for b in bands if b.kind == "range"]
-            case = exp.Case().when(exp.Is(this=x.copy(), expression=exp.null()), missing)
+            case = exp.Case().when(exp.Is(this=value.copy(), expression=exp.null()), missing)
             for band, above in zip(ranges[:-1], ranges[1:], strict=True):
                 case = case.when(
-                    exp.LT(this=x.copy(), expression=self.number(above.lower)),
+                    exp.LT(this=value.copy(), expression=self.number(above.lower)),
                     exp.Literal.number(band.points),
                 )
             return case.else_(exp.Literal.number(ranges[-1].points))
         other = next((b for b in bands if b.kind == "other"), bands[criterion.missing_index])
         if isinstance(value, exp.EQ):  # a computed boolean (all_of): never missing
-            text = (
+            yes = next((b for b in bands if "true" in b.values), other)
+            no = next((b for b in bands if "false" in b.values), other)
+            return (
                 exp.Case()
-                .when(value, exp.Literal.string("true"))
-                .else_(exp.Literal.string("false"))
+                .when(value, exp.Literal.number(yes.points))
+                .else_(exp.Literal.number(no.points))
             )
-            is_missing = exp.false()
-        else:
-            text = self.trim(self.text(value))
-            is_missing = exp.or_(
-                exp.Is(this=value.copy(), expression=exp.null()),
-                self.in_tokens(exp.Lower(this=text.copy()), MISSING_TOKENS),
-            )
-        case = exp.Case().when(is_missing, missing)
+        # Values stored as the config lists them match at once; only the rest
+        # (padded, upper-case, missing tokens, unseen) are trimmed and lowered.
+        case = exp.Case().when(exp.Is(this=value.copy(), expression=exp.null()), missing)
+        trimmed = self.trim(value.copy())
+        lowered = exp.Lower(this=trimmed.copy())
         if criterion.kind == "boolean":
-            lowered = exp.Lower(this=text) if not isinstance(text, exp.Case) else text
+            answers = []
             for tokens, word in ((TRUE_TOKENS, "true"), (FALSE_TOKENS, "false")):
                 band = next((b for b in bands if word in b.values), other)
-                case = case.when(
-                    self.in_tokens(lowered.copy(), tokens), exp.Literal.number(band.points)
-                )
+                answers.append((tokens, exp.Literal.number(band.points)))
+            for tokens, points in answers:
+                case = case.when(self.in_tokens(value.copy(), tokens), points)
+            case = case.when(self.in_tokens(lowered.copy(), MISSING_TOKENS), missing)
+            for tokens, points in answers:
+                case = case.when(self.in_tokens(lowered.copy(), tokens), points.copy())
             return case  # neither true nor false: NULL, as the Python scorer refuses it
-        for band in bands:
-            if band.kind == "levels" and band.values:
+        listed = [
+            # A value the scorer could never see (a missing token, padded) is left out.
+            (
+                band,
+                [
+                    v
+                    for v in band.values
+                    if v.lower() not in MISSING_TOKENS and v == v.strip(WHITESPACE)
+                ],
+            )
+            for band in bands
+            if band.kind == "levels"
+        ]
+        for band, values in listed:
+            if values:
+                case = case.when(
+                    exp.In(this=value.copy(), expressions=[exp.Literal.string(v) for v in values]),
+                    exp.Literal.number(band.points),
+                )
+        case = case.when(self.in_tokens(lowered, MISSING_TOKENS), missing)
+        for band, values in listed:
+            if values:
                 case = case.when(
                     exp.In(
-                        this=text.copy(),
-                        expressions=[exp.Literal.string(v) for v in band.values],
+                        this=trimmed.copy(), expressions=[exp.Literal.string(v) for v in values]
                     ),
                     exp.Literal.number(band.points),
                 )
         return case.else_(exp.Literal.number(other.points))
-
-
-def _is_double(value) -> bool:
-    from sqlglot import exp
-
-    return isinstance(value, exp.Cast) and value.to.this == exp.DataType.Type.DOUBLE
