@@ -7,19 +7,35 @@ The data flows one way, one module per step::
 :func:`fit` runs them all on a lead table and returns a :class:`Calibration`;
 the estimators (:class:`LeadBinner`, :class:`LeadScoreModel`,
 :class:`Scorecard`) can also be used on their own, scikit-learn style.
+
+The public names are imported on first use, so that scoring with a config
+(:class:`ScoringConfig`, :func:`score_leads`) loads only numpy and pandas,
+not the fitting stack (scikit-learn, scipy, ...).
 """
 
 __version__ = "0.1.0"
 
-from .errors import CalibrateError, ConfigError, DataError, ParameterError  # noqa: E402
-from .export import ScoringConfig  # noqa: E402
-from .features import LeadBinner  # noqa: E402
-from .ingest import LeadData, load_leads, read_table  # noqa: E402
-from .model import LeadScoreModel, split_holdout  # noqa: E402
-from .pipeline import Calibration, fit  # noqa: E402
-from .points import Scorecard  # noqa: E402
-from .scorer import score_leads  # noqa: E402
-from .threshold import ExpectedValue, calibration_table, recommend_threshold  # noqa: E402
+#: Where each public name lives (imported when first used).
+_PUBLIC = {
+    "CalibrateError": "errors",
+    "ConfigError": "errors",
+    "DataError": "errors",
+    "ParameterError": "errors",
+    "ScoringConfig": "export",
+    "LeadBinner": "features",
+    "LeadData": "ingest",
+    "load_leads": "ingest",
+    "read_table": "ingest",
+    "LeadScoreModel": "model",
+    "split_holdout": "model",
+    "Calibration": "pipeline",
+    "fit": "pipeline",
+    "Scorecard": "points",
+    "score_leads": "scorer",
+    "ExpectedValue": "threshold",
+    "calibration_table": "threshold",
+    "recommend_threshold": "threshold",
+}
 
 __all__ = [
     "CalibrateError",
@@ -42,3 +58,23 @@ __all__ = [
     "score_leads",
     "split_holdout",
 ]
+
+
+def __getattr__(name: str):
+    """Import a public name (or a submodule) on first use (PEP 562)."""
+    from importlib import import_module
+
+    if name in _PUBLIC:
+        value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if not name.startswith("__"):
+        from importlib.util import find_spec
+
+        if find_spec(f"{__name__}.{name}") is not None:
+            return import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

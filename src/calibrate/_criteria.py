@@ -178,18 +178,34 @@ class Criterion:
         -------
         numpy.ndarray of int64
         """
-        values = self.coerce(values)
-        codes = np.full(len(values), self.missing_index, dtype=np.int64)
-        present = values.notna().to_numpy()
+        table, index = self.band_lookup(values)
+        return table[index]
+
+    def band_lookup(self, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Band codes as a small table and a per-row index into it.
+
+        The band code of row ``i`` is ``table[index[i]]`` (as :meth:`assign`
+        gives), so a scorer can turn the table into points once and look up
+        every row in a single step. ``index`` may be -1, which picks the last
+        entry of ``table``: the missing band.
+
+        Returns
+        -------
+        table : numpy.ndarray of int64
+        index : numpy.ndarray of integers
+
+        Examples
+        --------
+        >>> c = Criterion("title", "title", "categorical", "explicit", bands=(
+        ...     Band("VP", "levels", values=("VP",)), Band("Other", "other"),
+        ...     Band("Missing", "missing")))
+        >>> table, index = c.band_lookup(pd.Series(["CEO", " VP", None, "CEO"]))
+        >>> table.tolist(), index.tolist()
+        ([1, 0, 2], [0, 1, -1, 0])
+        """
         if self.kind == "numeric":
-            ranges = [(i, b) for i, b in enumerate(self.bands) if b.kind == "range"]
-            # Range bands are contiguous and increasing: a value's band is the
-            # number of inner edges at or below it.
-            edges = np.array([b.lower for _, b in ranges[1:]], dtype=np.float64)
-            x = values.to_numpy(dtype=np.float64, na_value=np.nan)[present]
-            pos = np.searchsorted(edges, x, side="right")
-            codes[present] = np.array([i for i, _ in ranges], dtype=np.int64)[pos]
-            return codes
+            return self._range_lookup(self.coerce(values).to_numpy(np.float64, na_value=np.nan))
+        codes, texts = category_codes(values, self.kind, self.column)
         lookup: dict[str, int] = {}
         other = self.missing_index
         for i, band in enumerate(self.bands):
@@ -197,9 +213,26 @@ class Criterion:
                 lookup.update(dict.fromkeys(band.values, i))
             elif band.kind == "other":
                 other = i
-        text = values[present].astype(object)
-        codes[present] = text.map(lookup).fillna(other).to_numpy(dtype=np.int64)
-        return codes
+        missing = self.missing_index
+        table = [missing if t is None else lookup.get(t, other) for t in texts]
+        return np.array([*table, missing], dtype=np.int64), codes
+
+    def _range_lookup(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ranges = [i for i, b in enumerate(self.bands) if b.kind == "range"]
+        table = np.array([*ranges, self.missing_index], dtype=np.int64)
+        # Range bands are contiguous and increasing: a value's band is the
+        # number of inner edges at or below it.
+        edges = np.array([self.bands[i].lower for i in ranges[1:]], dtype=np.float64)
+        if len(edges) < 100 and bool(np.all(edges[1:] > edges[:-1])):
+            # A few comparisons beat a binary search per value; NaN compares
+            # below every edge, and then jumps to the missing slot.
+            index = np.isnan(x).astype(np.int8) * np.int8(len(ranges))
+            for edge in edges:
+                index += x >= edge
+            return table, index
+        index = np.searchsorted(edges, x, side="right")
+        index[np.isnan(x)] = len(ranges)
+        return table, index
 
     def with_points(self, points) -> Criterion:
         """Copy whose bands carry ``points`` (one integer per band)."""
@@ -234,6 +267,15 @@ def _opt_float(x) -> float | None:
 
 def is_missing_token(values: pd.Series) -> pd.Series:
     """True where a text value is empty or a common missing-value token."""
+    split = _factorize(values)
+    if split is None:
+        return _is_missing_token(values)
+    codes, uniques = split
+    missing = np.append(_is_missing_token(uniques).to_numpy(dtype=bool), True)[codes]
+    return pd.Series(missing, index=values.index, name=values.name)
+
+
+def _is_missing_token(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.strip(WHITESPACE).str.lower()
     return values.isna() | text.isin(MISSING_TOKENS).fillna(True)
 
@@ -265,41 +307,133 @@ def coerce_column(values: pd.Series, kind: str, column: str) -> pd.Series:
     >>> coerce_column(pd.Series(["Yes", "no", None]), "boolean", "b").tolist()
     ['true', 'false', None]
     """
+    if kind not in COLUMN_KINDS:
+        raise ValueError(f"kind must be one of {COLUMN_KINDS}, got {kind!r}")
     if kind == "numeric":
-        return _to_numeric(values, column)
-    if kind == "boolean":
-        return _to_boolean_text(values, column)
-    if kind == "categorical":
-        return _to_category_text(values)
-    raise ValueError(f"kind must be one of {COLUMN_KINDS}, got {kind!r}")
+        if _is_typed_number(values.dtype):
+            return _checked(_to_numeric, values, column)
+        split = _factorize(values)
+        if split is None:
+            return _checked(_to_numeric, values, column)
+        codes, uniques = split
+        numbers = _checked(_to_numeric, uniques, column, values, codes).to_numpy()
+        out = np.append(numbers, np.nan)[codes]
+        return pd.Series(out, index=values.index, name=values.name, dtype=np.float64)
+    codes, texts = category_codes(values, kind, column)
+    out = np.append(texts, None)[codes]
+    return pd.Series(out, index=values.index, dtype=object)
 
 
-def _to_numeric(values: pd.Series, column: str) -> pd.Series:
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return values.astype("float64")
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        out = values.astype("float64")
-        bad = np.isinf(out.to_numpy())
-        if bad.any():
-            _raise_bad_values(values, bad, column, "a finite number")
-        return out
-    missing = is_missing_token(values).to_numpy()
-    text = values.astype("string").str.strip(WHITESPACE)
-    out = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
-    bad = out.isna().to_numpy() & ~missing | np.isinf(out.to_numpy())
-    if bad.any():
-        _raise_bad_values(values, bad, column, "a number")
+def category_codes(values: pd.Series, kind: str, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Categorical or boolean values as codes into their distinct texts.
+
+    The value of row ``i`` read as ``kind`` (see :func:`coerce_column`) is
+    ``texts[codes[i]]``, or missing where the code is -1. Only the distinct
+    raw values are parsed, so a column of a million rows and a dozen
+    categories costs little more than one pass to encode it.
+
+    Returns
+    -------
+    codes : numpy.ndarray of integers
+    texts : numpy.ndarray of object (str or None)
+
+    Raises
+    ------
+    DataError
+        As :func:`coerce_column`.
+
+    Examples
+    --------
+    >>> codes, texts = category_codes(pd.Series(["a", " a", None, "NA", "b"]), "categorical", "c")
+    >>> [None if c < 0 else texts[c] for c in codes]
+    ['a', 'a', None, None, 'b']
+    """
+    parse = _to_boolean_text if kind == "boolean" else _to_category_text
+    if isinstance(values.dtype, np.dtype) and values.dtype == np.bool_:
+        # No missing values possible: False is code 0, True code 1.
+        return values.to_numpy().view(np.int8), np.array(["false", "true"], dtype=object)
+    split = _factorize(values)
+    if split is None:
+        text = _checked(parse, values, column).to_numpy()
+        codes, texts = pd.factorize(text)
+        return codes, texts.astype(object)
+    codes, uniques = split
+    texts = _checked(parse, uniques, column, values, codes).to_numpy()
+    return codes, texts
+
+
+#: Columns longer than this are first probed on their first rows: a column of
+#: (nearly) distinct values, such as ids, is parsed directly, not encoded first.
+_PROBE = 8192
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
+    """Codes (-1 for missing) and distinct values of a column, when worth it.
+
+    None when equal values could read differently (e.g. ``1`` and ``True`` in
+    an object column are one value to a hash table but two texts), when the
+    dtype is not one the parsers read value by value, or when the column
+    holds mostly distinct values.
+    """
+    dtype = values.dtype
+    is_object = isinstance(dtype, np.dtype) and dtype.kind == "O"
+    if is_object or isinstance(dtype, pd.CategoricalDtype | pd.StringDtype):
+        pass
+    elif not (_is_typed_number(dtype) and getattr(dtype, "kind", None) in ("i", "u", "f", "b")):
+        return None
+    data = values.to_numpy() if isinstance(dtype, np.dtype) else values.array
+    try:
+        if len(data) > 2 * _PROBE and len(pd.unique(data[:_PROBE])) > _PROBE // 2:
+            return None
+        codes, uniques = pd.factorize(data)
+    except TypeError:  # unhashable values (lists, arrays): parsed one by one
+        return None
+    if is_object and not all(isinstance(u, str) for u in uniques):
+        return None
+    return codes, pd.Series(uniques, dtype=uniques.dtype)
+
+
+def _is_typed_number(dtype) -> bool:
+    return pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+
+
+def _checked(parse, values: pd.Series, column: str, rows=None, codes=None) -> pd.Series:
+    """``parse(values)``, raising on bad values.
+
+    With ``rows`` and ``codes``, ``values`` are the distinct values of
+    ``rows`` (``rows[i]`` is ``values[codes[i]]``) and the error names rows.
+    """
+    out, bad, expected = parse(values)
+    if bad is not None and bad.any():
+        if rows is not None:
+            bad = np.append(bad, False)[codes]
+            values = rows
+        _raise_bad_values(values, bad, column, expected)
     return out
 
 
-def _to_boolean_text(values: pd.Series, column: str) -> pd.Series:
+def _to_numeric(values: pd.Series):
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("float64"), None, ""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        out = values.astype("float64")
+        return out, np.isinf(out.to_numpy()), "a finite number"
+    missing = _is_missing_token(values).to_numpy()
+    text = values.astype("string").str.strip(WHITESPACE)
+    out = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
+    bad = out.isna().to_numpy() & ~missing | np.isinf(out.to_numpy())
+    return out, bad, "a number"
+
+
+def _to_boolean_text(values: pd.Series):
     if pd.api.types.is_bool_dtype(values.dtype) and not values.isna().any():
-        return pd.Series(
+        out = pd.Series(
             np.where(values.to_numpy(dtype=bool), "true", "false"),
             index=values.index,
             dtype=object,
         )
-    missing = is_missing_token(values).to_numpy()
+        return out, None, ""
+    missing = _is_missing_token(values).to_numpy()
     if pd.api.types.is_float_dtype(values.dtype):
         # 1.0 read from Parquet (an integer column with gaps) is "1" read from CSV.
         text = values.map(_float_text, na_action="ignore").astype("string")
@@ -308,18 +442,16 @@ def _to_boolean_text(values: pd.Series, column: str) -> pd.Series:
     is_true = text.isin(TRUE_TOKENS).fillna(False).to_numpy()
     is_false = text.isin(FALSE_TOKENS).fillna(False).to_numpy()
     bad = ~(missing | is_true | is_false)
-    if bad.any():
-        _raise_bad_values(values, bad, column, "true or false")
     out = np.full(len(values), None, dtype=object)
     out[is_true & ~missing] = "true"
     out[is_false & ~missing] = "false"
-    return pd.Series(out, index=values.index, dtype=object)
+    return pd.Series(out, index=values.index, dtype=object), bad, "true or false"
 
 
-def _to_category_text(values: pd.Series) -> pd.Series:
+def _to_category_text(values: pd.Series):
     if pd.api.types.is_bool_dtype(values.dtype):
-        return _to_boolean_text(values, "")
-    missing = is_missing_token(values).to_numpy()
+        return _to_boolean_text(values)
+    missing = _is_missing_token(values).to_numpy()
     if pd.api.types.is_float_dtype(values.dtype):
         # 3.0 read from Parquet and "3" read from CSV are the same category.
         text = values.map(_float_text, na_action="ignore")
@@ -327,7 +459,7 @@ def _to_category_text(values: pd.Series) -> pd.Series:
         text = values.astype("string").str.strip(WHITESPACE)
     out = text.astype(object).to_numpy(copy=True)
     out[missing] = None
-    return pd.Series(out, index=values.index, dtype=object)
+    return pd.Series(out, index=values.index, dtype=object), None, ""
 
 
 def _float_text(x: float) -> str:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -154,11 +155,27 @@ class ScoringConfig:
                 f"unsupported schema_version {version!r}; this calibrate reads {SCHEMA_VERSION!r}"
             )
         _validate_schema(data)
-        expected = _checksum({k: v for k, v in data.items() if k != "checksum"})
-        if data["checksum"] != expected:
+        try:
+            expected = _checksum({k: v for k, v in data.items() if k != "checksum"})
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"config is not plain JSON data: {exc}") from None
+        if data.get("checksum") != expected:
             raise ConfigError(
                 "checksum does not match the content: the config was edited by hand or damaged"
             )
+        try:
+            return cls._from_checked_dict(data)
+        except ConfigError:
+            raise
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+            # A backstop: the schema check catches a broken structure first.
+            what = f"missing key {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
+            raise ConfigError(
+                f"config does not have the structure of a scoring config: {what}"
+            ) from None
+
+    @classmethod
+    def _from_checked_dict(cls, data: dict) -> ScoringConfig:
         score = data["score"]
         try:
             criteria = tuple(Criterion.from_dict(c) for c in data["criteria"])
@@ -256,14 +273,136 @@ def _checksum(body: dict) -> str:
 
 
 def _validate_schema(data: dict) -> None:
-    import jsonschema
+    """Check ``data`` against the JSON Schema.
 
+    With jsonschema installed, it validates. The standalone scorer needs only
+    numpy and pandas: without jsonschema, :func:`_check_structure` checks the
+    keywords the shipped schema uses (types, required and allowed keys,
+    enumerations, bounds), so a broken structure is still a ConfigError.
+    """
+    try:
+        import jsonschema
+    except ImportError:
+        _check_structure(data, config_schema())
+        return
     validator = jsonschema.Draft202012Validator(config_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise ConfigError(f"config does not match the schema at {where}: {error.message}")
+
+
+#: JSON Schema keywords :func:`_check_structure` checks; others are annotations.
+STRUCTURE_KEYWORDS = frozenset(
+    "$ref type const enum required properties additionalProperties items minItems minLength "
+    "pattern minimum exclusiveMinimum allOf oneOf if then else".split()
+)
+
+_JSON_TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "integer": lambda v: (
+        isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and v.is_integer()
+    ),
+}
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def _check_structure(data, schema: dict) -> None:
+    """Check ``data`` against ``schema`` with the keywords of :data:`STRUCTURE_KEYWORDS`.
+
+    A small stand-in for jsonschema, raising ConfigError at the first problem.
+
+    Examples
+    --------
+    >>> _check_structure({"n": 1}, {"properties": {"n": {"enum": [2, 3]}}})
+    Traceback (most recent call last):
+    ...
+    calibrate.errors.ConfigError: config does not match the schema at n: 1 is not one of [2, 3]
+    """
+    try:
+        _match(data, schema, schema, [])
+    except _Mismatch as exc:
+        where, message = exc.args
+        where = "/".join(str(p) for p in where) or "(top level)"
+        raise ConfigError(f"config does not match the schema at {where}: {message}") from None
+
+
+def _matches(value, schema: dict, root: dict) -> bool:
+    try:
+        _match(value, schema, root, [])
+    except _Mismatch:
+        return False
+    return True
+
+
+def _same_json(a, b) -> bool:
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
+def _match(value, schema: dict, root: dict, path: list) -> None:
+    def fail(message):
+        raise _Mismatch(path, message)
+
+    if "$ref" in schema:
+        target = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        _match(value, target, root, path)
+    if "type" in schema:
+        types = [schema["type"]] if isinstance(schema["type"], str) else schema["type"]
+        if not any(_JSON_TYPES[t](value) for t in types):
+            fail(f"{value!r} is not of type {', '.join(repr(t) for t in types)}")
+    if "const" in schema and not _same_json(value, schema["const"]):
+        fail(f"{schema['const']!r} was expected")
+    if "enum" in schema and not any(_same_json(value, e) for e in schema["enum"]):
+        fail(f"{value!r} is not one of {schema['enum']!r}")
+    if isinstance(value, dict):
+        for key in schema.get("required", ()):
+            if key not in value:
+                fail(f"{key!r} is a required property")
+        known = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            if key in known:
+                _match(item, known[key], root, [*path, key])
+            elif extra is False:
+                fail(f"Additional properties are not allowed ({key!r} was unexpected)")
+            elif isinstance(extra, dict):
+                _match(item, extra, root, [*path, key])
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0):
+            fail(f"{value!r} should have at least {schema['minItems']} item(s)")
+        if "items" in schema:
+            for i, item in enumerate(value):
+                _match(item, schema["items"], root, [*path, i])
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0):
+            fail(f"{value!r} is shorter than {schema['minLength']} character(s)")
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            fail(f"{value!r} does not match {schema['pattern']!r}")
+    if _JSON_TYPES["number"](value):
+        if "minimum" in schema and value < schema["minimum"]:
+            fail(f"{value!r} is less than the minimum of {schema['minimum']!r}")
+        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+            fail(f"{value!r} is less than or equal to {schema['exclusiveMinimum']!r}")
+    for part in schema.get("allOf", ()):
+        _match(value, part, root, path)
+    if "if" in schema:
+        branch = "then" if _matches(value, schema["if"], root) else "else"
+        if branch in schema:
+            _match(value, schema[branch], root, path)
+    if "oneOf" in schema:
+        if sum(_matches(value, part, root) for part in schema["oneOf"]) != 1:
+            fail(f"{value!r} is not valid under exactly one of the given schemas")
 
 
 def _check_consistency(config: ScoringConfig) -> None:

@@ -27,6 +27,7 @@ from ._activity import utc_naive
 from ._criteria import (
     COLUMN_KINDS,
     FALSE_TOKENS,
+    MISSING_TOKENS,
     TRUE_TOKENS,
     WHITESPACE,
     coerce_column,
@@ -153,7 +154,12 @@ def _hash_values(values: pd.Series) -> bytes:
 
 
 def read_table(
-    source, *, sep: str | None = None, encoding: str = "utf-8-sig", allow_empty: bool = False
+    source,
+    *,
+    sep: str | None = None,
+    encoding: str = "utf-8-sig",
+    allow_empty: bool = False,
+    copy: bool = True,
 ) -> pd.DataFrame:
     """Read a lead table from CSV or Parquet, as stored.
 
@@ -170,6 +176,9 @@ def read_table(
     allow_empty : bool, default False
         Accept a table with a header but no rows (an activity log of leads
         that have not acted yet).
+    copy : bool, default True
+        Copy a DataFrame source; False returns it as it is, for callers that
+        only read it.
 
     Returns
     -------
@@ -186,7 +195,7 @@ def read_table(
         if len(source) == 0 and not allow_empty:
             raise DataError("the lead table is empty: it has no rows")
         _check_unique_columns([str(c) for c in source.columns], "the DataFrame")
-        return source.copy()
+        return source.copy() if copy else source
     path = Path(os.fspath(source))
     if not path.exists():
         raise DataError(f"cannot read {path}: no such file")
@@ -536,6 +545,13 @@ def _parse_outcome(values: pd.Series, column: str, positive) -> tuple[pd.Series,
 
 
 def _parse_ids(values: pd.Series, column: str) -> pd.Series:
+    if _clean_ids(values) is not None:
+        return pd.Series(values.to_numpy(dtype=object, copy=True), name=column, dtype=object)
+    return _canonical_ids(values, column)
+
+
+def _canonical_ids(values: pd.Series, column: str) -> pd.Series:
+    """The ids as stripped text (object dtype); raises on missing or repeated ids."""
     text = _canonical_text(values)
     missing = text.isna().to_numpy()
     if missing.any():
@@ -552,6 +568,50 @@ def _parse_ids(values: pd.Series, column: str) -> pd.Series:
             f"{format_examples(dup_ids.tolist())}; one row per lead is expected"
         )
     return pd.Series(text.to_numpy(), name=column, dtype=object)
+
+
+def _clean_ids(values: pd.Series):
+    """The ids as an Arrow string array when they are already canonical; else None.
+
+    Canonical: text, none missing or a missing token, none with whitespace
+    to strip, no two alike; :func:`_parse_ids` would return them unchanged.
+    A cheap check for the usual case, with Arrow's compute kernels (what it
+    cannot prove clean, the full parser reads and reports).
+    """
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        arr = pa.array(values.array)
+    elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        try:
+            import pyarrow as pa
+
+            arr = pa.array(values.to_numpy(), type=pa.large_string())
+        except (ImportError, ValueError, TypeError, OverflowError):
+            return None
+    else:
+        return None
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    if arr.null_count or len(arr) == 0:
+        return None
+    if not pc.all(pc.equal(pc.utf8_trim(arr, WHITESPACE), arr)).as_py():
+        return None  # padded
+    lengths = pc.binary_length(arr)
+    if pc.any(pc.equal(lengths, 0)).as_py():
+        return None  # an empty id
+    # Missing tokens are at most 4 characters long ("#n/a", "none", "null").
+    short = arr.filter(pc.less_equal(lengths, 4))
+    tokens = pa.array(sorted(MISSING_TOKENS), type=arr.type)
+    if len(short) and pc.any(pc.is_in(pc.utf8_lower(short), value_set=tokens)).as_py():
+        return None
+    if len(pc.unique(arr)) < len(arr):
+        return None  # repeated ids: the full parser names them
+    return arr
 
 
 def _row_ids(n: int) -> pd.Series:

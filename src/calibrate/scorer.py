@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._criteria import coerce_column
+from ._criteria import category_codes
 from .errors import DataError, format_examples
 
 __all__ = ["score_leads"]
@@ -71,9 +71,9 @@ def score_leads(
         type (naming the column, rows and values), or the config needs an
         activity log and none is given.
     """
-    from .ingest import _parse_ids, _row_ids, read_table
+    from .ingest import read_table
 
-    frame = read_table(data, sep=sep, encoding=encoding)
+    frame = read_table(data, sep=sep, encoding=encoding, copy=False)
     warnings: list[str] = []
     spec = config.activity_spec
     rules = config.threshold.get("fast_track", [])
@@ -92,35 +92,83 @@ def score_leads(
             f"{format_examples(missing)}"
         )
     if config.id_column is not None:
-        ids = _parse_ids(frame[config.id_column], config.id_column)
+        ids = _id_values(frame[config.id_column], config.id_column)
+        out = pd.DataFrame({config.id_column: ids})
     else:
-        ids = _row_ids(len(frame))
+        out = pd.DataFrame({"row": _row_numbers(len(frame))})
     total = np.full(len(frame), config.base_points, dtype=np.int64)
     parts = {}
     for criterion in config.criteria:
         points = np.array([b.points for b in criterion.bands], dtype=np.int64)
-        earned = points[criterion.assign(frame[criterion.column])]
-        parts[criterion.name] = earned
+        # Points per distinct value (or per range), then one lookup per row.
+        table, index = criterion.band_lookup(frame[criterion.column])
+        earned = points[table][index]
+        if breakdown:
+            parts[criterion.name] = earned
         total += earned
     score = np.clip(total, config.min_score, config.max_score)
-    out = pd.DataFrame({ids.name: ids.to_numpy()})
-    if breakdown:
-        for name, earned in parts.items():
-            out[f"points_{name}"] = earned
+    for name, earned in parts.items():
+        out[f"points_{name}"] = earned
     out["score"] = score
     levels = config.threshold.get("levels")
     if levels:
-        starts = np.array([level["min_score"] for level in levels])
-        names = np.array([level["name"] for level in levels], dtype=object)
-        # Levels run from the highest start down; a score takes the first it reaches.
-        out["level"] = names[np.argmax(score[:, None] >= starts[None, :], axis=1)]
+        # Levels run from the highest start down; a score takes the first it
+        # reaches: the one after every start above it (the last level starts
+        # at the scale's minimum, so every score reaches one).
+        level = np.zeros(len(score), dtype=np.intp)
+        for start in [lv["min_score"] for lv in levels]:
+            level += score < start
+        out["level"] = _texts([lv["name"] for lv in levels], level)
     for rule in rules:
         if rule["kind"] == "column":
-            values = coerce_column(frame[rule["column"]], "boolean", rule["column"])
-            fast_track |= (values == rule["equals"]).to_numpy()
+            codes, texts = category_codes(frame[rule["column"]], "boolean", rule["column"])
+            hits = np.array([t == rule["equals"] for t in texts] + [False], dtype=bool)
+            fast_track |= hits[codes]
     out["mql"] = (score >= config.mql_threshold) | fast_track
     out.attrs["warnings"] = warnings
     return out
+
+
+def _text_dtype():
+    """The dtype pandas gives a column of Python strings (``str`` from pandas 3 on)."""
+    return pd.Series(np.array(["x"], dtype=object)).dtype
+
+
+def _arrow_text(dtype) -> bool:
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
+def _texts(names: list[str], index: np.ndarray):
+    """``names[index]`` as a column of text, typed as pandas types Python strings."""
+    dtype = _text_dtype()
+    if _arrow_text(dtype):
+        return pd.array(names, dtype=dtype).take(index)
+    return np.array(names, dtype=object)[index]
+
+
+def _id_values(values: pd.Series, column: str):
+    """The lead ids as canonical text; raises on missing or repeated ids."""
+    from .ingest import _canonical_ids, _clean_ids
+
+    clean = _clean_ids(values)
+    if clean is None:
+        return _canonical_ids(values, column).to_numpy()
+    dtype = _text_dtype()
+    if _arrow_text(dtype):
+        return pd.array(clean, dtype=dtype)
+    return values.to_numpy(dtype=object, copy=True)
+
+
+def _row_numbers(n: int):
+    """Row numbers from 1, as text."""
+    dtype = _text_dtype()
+    if _arrow_text(dtype):
+        import pyarrow as pa
+
+        return pd.array(pa.array(np.arange(1, n + 1)).cast(pa.large_string()), dtype=dtype)
+    from .ingest import _row_ids
+
+    return _row_ids(n).to_numpy()
 
 
 def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
