@@ -611,3 +611,35 @@ def test_property_edited_points_break_the_checksum(config, data):
     with pytest.raises(ConfigError, match="checksum does not match"):
         ScoringConfig.from_dict(edited)
     assert ScoringConfig.from_dict(original) == config
+
+
+@pytest.mark.parametrize("bound", [0.3, 0.5, 1.0, 1.7, 2.4])
+def test_rule_sheet_in_practice_is_exact_for_decayed_counts(bound):
+    """n activities inside the stated window reach the band; one day older they do not."""
+    import re
+
+    import numpy as np
+
+    from calibrate._activity import ActivityFeature, ActivitySpec, Kernel
+    from calibrate._criteria import Band
+    from calibrate.export import rule_sheet
+
+    kernel = Kernel("decay", 21.0)
+    crit = Criterion("web", "web", "numeric", "implicit", bands=(
+        Band("low", "range", upper=bound, points=0),
+        Band("high", "range", lower=bound, points=10),
+        Band("Missing", "missing", points=0)))  # fmt: skip
+    spec = ActivitySpec(
+        features=(ActivityFeature("web", "count", ("page_view",), kernel=kernel),),
+        known_types=("page_view",),
+    )
+    config = ScoringConfig(
+        criteria=(crit,), base_points=0, id_column="id",
+        threshold={"mql": 10, "policy": {"name": "manual"}},
+        activities={**spec.to_dict(), "decision_time": {"column": "at"}},
+    )  # fmt: skip
+    text = rule_sheet(config)["in_practice"].iloc[2]
+    n, days = map(int, re.fullmatch(r"(\d+)\+ page_view in the last (\d+) days", text).groups())
+    weight = kernel.weights(np.array([days - 1, days]))
+    assert n * weight[0] / 1000 >= bound > n * weight[1] / 1000
+    assert (n - 1) * 1.0 < bound or n == 1

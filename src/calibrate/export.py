@@ -22,6 +22,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -522,9 +523,14 @@ def rule_sheet(config: ScoringConfig) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        criterion, group, condition (in words, exact), points; first a row for
-        the base points, then one per band; then the MQL threshold and any
-        fast-track rules, whose points column says what they do.
+        criterion, group, condition (in words, exact), points, in_practice;
+        first a row for the base points, then one per band; then the MQL
+        threshold and any fast-track rules, whose points column says what
+        they do. ``in_practice`` puts a behaviour band's lower bound in the
+        terms marketing-automation tools filter on: counts of activities in
+        the last N days (for a decayed count, the most recent activities
+        that reach it: "1+ demo_request in the last 73 days"), days since
+        the latest activity, distinct assets.
 
     Examples
     --------
@@ -541,6 +547,22 @@ def rule_sheet(config: ScoringConfig) -> pd.DataFrame:
     'score >= 30 (score kept in 0-100)'
     >>> sheet["points"].tolist()
     ['20', '0', '15', '5', 'threshold']
+
+    A decayed count of demo requests with a half-life of 30 days reaches 0.5
+    with one request up to 30 days old:
+
+    >>> from calibrate._activity import ActivityFeature, ActivitySpec, Kernel
+    >>> demo = Criterion("demo", "demo", "numeric", "implicit", bands=(
+    ...     Band("<0.5", "range", upper=0.5, points=0),
+    ...     Band(">=0.5", "range", lower=0.5, points=25),
+    ...     Band("Missing", "missing", points=0)))
+    >>> spec = ActivitySpec(features=(ActivityFeature("demo", "count", ("demo_request",),
+    ...     kernel=Kernel("decay", 30.0)),), known_types=("demo_request",))
+    >>> sheet = rule_sheet(ScoringConfig(criteria=(demo,), base_points=20,
+    ...     threshold={"mql": 30, "policy": {"name": "manual"}}, id_column="id",
+    ...     activities={**spec.to_dict(), "decision_time": {"column": "at"}}))
+    >>> sheet["in_practice"].tolist()[1:3]
+    ['not (1+ demo_request in the last 31 days)', '1+ demo_request in the last 31 days']
     """
     spec = config.activity_spec
     described = {f.name: f.description for f in spec.features} if spec is not None else {}
@@ -552,11 +574,13 @@ def rule_sheet(config: ScoringConfig) -> pd.DataFrame:
             "points": str(config.base_points),
         }
     ]
+    features = {f.name: f for f in spec.features} if spec is not None else {}
     for criterion in config.criteria:
         what = criterion.column
         if criterion.column in described:
             what = f"{criterion.column} [{described[criterion.column]}]"
         listed = [v for b in criterion.bands for v in b.values]
+        feature = features.get(criterion.column)
         for band in criterion.bands:
             rows.append(
                 {
@@ -564,6 +588,9 @@ def rule_sheet(config: ScoringConfig) -> pd.DataFrame:
                     "group": "fit" if criterion.group == "explicit" else "engagement",
                     "condition": _condition(what, criterion, band, listed),
                     "points": str(band.points),
+                    "in_practice": (
+                        _in_practice(feature, band, spec.lookback_days) if feature else ""
+                    ),
                 }
             )
     rows.append(
@@ -583,7 +610,8 @@ def rule_sheet(config: ScoringConfig) -> pd.DataFrame:
         rows.append(
             {"criterion": "(fast-track)", "group": "", "condition": condition, "points": "MQL"}
         )
-    return pd.DataFrame(rows, columns=["criterion", "group", "condition", "points"])
+    columns = ["criterion", "group", "condition", "points", "in_practice"]
+    return pd.DataFrame(rows, columns=columns).fillna("")
 
 
 def _condition(what: str, criterion: Criterion, band, listed) -> str:
@@ -605,6 +633,43 @@ def _condition(what: str, criterion: Criterion, band, listed) -> str:
     if len(band.values) == 1:
         return f"{what} = {band.values[0]!r}"
     return f"{what} is one of {', '.join(repr(v) for v in band.values)}"
+
+
+def _in_practice(feature, band, lookback_days: int) -> str:
+    """A behaviour band in the terms of activity filters ("2+ webinar in the last 30 days")."""
+    if band.kind != "range":
+        return ""
+    if band.lower is None:
+        if band.upper is None:
+            return ""
+        above = _at_least(feature, band.upper, lookback_days)
+        return f"not ({above})" if above else ""
+    return _at_least(feature, band.lower, lookback_days)
+
+
+def _at_least(feature, bound: float, lookback_days: int) -> str:
+    """What it takes to reach ``bound``, in activity-filter words; "" when it cannot say."""
+    types = " or ".join(feature.types)
+    if feature.kind == "count":
+        n = max(1, math.ceil(bound - 1e-9))
+        kernel = feature.kernel
+        if kernel.kind == "all":
+            return f"{n}+ {types} in the last {lookback_days} days"
+        if kernel.kind == "window":
+            return f"{n}+ {types} in the last {kernel.days:g} days"
+        # n activities of age `a` weigh n * w(a): the oldest age that still reaches the bound.
+        ages = np.arange(lookback_days + 1)
+        reach = np.flatnonzero(n * kernel.weights(ages) >= round(bound * 1000))
+        if len(reach) == 0:
+            return ""
+        return f"{n}+ {types} in the last {int(reach.max()) + 1} days"
+    if feature.kind == "recency":
+        return f"latest activity {math.ceil(bound)}+ days ago"
+    if feature.kind == "distinct_details":
+        return f"{math.ceil(bound)}+ different {types}"
+    if feature.kind == "active_days":
+        return f"active on {math.ceil(bound)}+ days of the last {feature.window_days}"
+    return ""
 
 
 def diff_configs(old: ScoringConfig, new: ScoringConfig) -> dict:
