@@ -157,6 +157,7 @@ def test_fit_writes_config_report_and_metrics(fitted):
     assert sorted(p.name for p in out.iterdir()) == [
         "metrics.json",
         "report.html",
+        "report.pdf",
         "scoring_config.json",
     ]
     metrics = json.loads((out / "metrics.json").read_text())
@@ -169,6 +170,8 @@ def test_fit_writes_config_report_and_metrics(fitted):
     assert 0.5 < metrics["holdout_auc_model"] <= 1
     assert 0 < metrics["holdout_brier"] < 0.25
     assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
+    assert f"wrote {out / 'report.pdf'}" in result.stdout
     config = ScoringConfig.load(out / "scoring_config.json")
     assert config.id_column == "lead_id"
     assert config.mql_threshold == metrics["threshold"]
@@ -638,7 +641,7 @@ def test_rules_csv_and_markdown(runner, fitted, tmp_path):
     assert result.exit_code == 0
     sheet = pd.read_csv(io.StringIO(result.stdout), dtype=str, keep_default_na=False)
     config = ScoringConfig.load(path)
-    assert list(sheet.columns) == ["criterion", "group", "condition", "points"]
+    assert list(sheet.columns) == ["criterion", "group", "condition", "points", "in_practice"]
     bands = sum(len(c.bands) for c in config.criteria)
     assert len(sheet) == 1 + bands + 1 + len(config.threshold["fast_track"])
     assert sheet["points"].iloc[0] == str(config.base_points)
@@ -674,3 +677,155 @@ def test_diff_lists_changes_and_level_moves(runner, fitted, tmp_path):
     moved = _invoke(runner, ["diff", old, new, "--leads", fitted["data"]])
     assert moved.exit_code == 0
     assert "~ " in moved.stdout and "leads change level" in moved.stdout
+
+
+# --------------------------------------------------------------------------- report
+
+HOSTILE_CATEGORY = "<script>alert(1)</script>"
+HOSTILE_COLUMN = '"><img src=x onerror=alert(1)>'
+
+
+def test_report_writes_html_and_pdf(runner, fitted, tmp_path):
+    out = tmp_path / "review"
+    config = fitted["out"] / "scoring_config.json"
+    result = _invoke(runner, ["report", config, fitted["data"], "--out", out])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.pdf"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert "the points sheet on labelled leads" in html
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
+    threshold = ScoringConfig.load(config).mql_threshold
+    assert f"On {N_LEADS:,} leads: AUC 0." in result.stdout
+    assert f"MQL threshold {threshold} passes" in result.stdout
+    assert f"wrote {out / 'report.pdf'}" in result.stdout
+    assert result.stderr == ""
+    again = _invoke(runner, ["report", config, fitted["data"], "--out", tmp_path / "again", "-q"])
+    assert again.exit_code == 0 and again.stdout == ""
+    for name in ("report.html", "report.pdf"):
+        assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+
+
+def test_report_compares_with_the_current_sheet(runner, fitted, tmp_path):
+    sheet = tmp_path / "today.csv"
+    sheet.write_text("criterion,condition,points\nseniority,in VP|C-level,20\nthreshold,,10\n")
+    out = tmp_path / "review"
+    result = _invoke(
+        runner,
+        [
+            "report",
+            fitted["out"] / "scoring_config.json",
+            fitted["data"],
+            "--outcome",
+            "converted",
+            "--current-sheet",
+            sheet,
+            "--out",
+            out,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Compared with the sheet in use today" in html
+    assert "seniority in VP, C-level" in html
+
+
+def _report_failures(fitted, tmp_path):
+    config = fitted["out"] / "scoring_config.json"
+    frame = pd.read_csv(fitted["data"], dtype=str, keep_default_na=False)
+    one_class = tmp_path / "one_class.csv"
+    frame.assign(converted="true").to_csv(one_class, index=False)
+    no_role = tmp_path / "no_role.csv"
+    frame.drop(columns="role").to_csv(no_role, index=False)
+    edited = tmp_path / "edited.json"
+    edited.write_text(config.read_text().replace('"points": 0', '"points": 1', 1))
+    return {
+        "no-such-outcome": (
+            [config, fitted["data"], "--outcome", "Converted"],
+            r"outcome column 'Converted' not found; did you mean 'converted'\?",
+        ),
+        "one-class": ([config, one_class], r"outcome column 'converted' has a single value"),
+        "missing-criterion": ([config, no_role], r"missing from the data: 'role'"),
+        "no-such-data": (
+            [config, tmp_path / "nope.csv"],
+            r"cannot read .*nope\.csv: no such file",
+        ),
+        "edited-config": ([edited, fitted["data"]], r"checksum does not match"),
+        "bad-positive": (
+            [config, fitted["data"], "--positive", "maybe"],
+            r"positive value 'maybe' is not a value of outcome column 'converted'",
+        ),
+        "no-such-sheet": (
+            [config, fitted["data"], "--current-sheet", tmp_path / "today.yaml"],
+            r"cannot read current sheet .*today\.yaml: no such file",
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "no-such-outcome",
+        "one-class",
+        "missing-criterion",
+        "no-such-data",
+        "edited-config",
+        "bad-positive",
+        "no-such-sheet",
+    ],
+)
+def test_report_bad_input_fails_cleanly_and_writes_nothing(runner, fitted, tmp_path, case):
+    args, pattern = _report_failures(fitted, tmp_path)[case]
+    out = tmp_path / "review"
+    result = _invoke(runner, ["report", *args, "--out", out])
+    _assert_one_clear_error(result, pattern)
+    assert not out.exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_report_out_is_a_file(runner, fitted, tmp_path):
+    out = tmp_path / "taken"
+    out.write_text("keep me")
+    result = _invoke(
+        runner, ["report", fitted["out"] / "scoring_config.json", fitted["data"], "--out", out]
+    )
+    _assert_one_clear_error(result, r"cannot write to .*taken: it is a file, not a folder")
+    assert out.read_text() == "keep me"
+
+
+def test_fit_and_report_show_markup_from_the_data_as_text(runner, tmp_path):
+    from pypdf import PdfReader
+
+    leads = make_leads(1200, seed=3)
+    leads.loc[leads.index[::5], "industry"] = HOSTILE_CATEGORY
+    leads = leads.rename(columns={"lead_source": HOSTILE_COLUMN})
+    data = tmp_path / "leads.csv"
+    leads.to_csv(data, index=False)
+    fit_out, report_out = tmp_path / "fit", tmp_path / "review"
+    fitted = _invoke(
+        runner, ["fit", data, *FIT_ARGS, "--bootstrap", "0", "--out", fit_out, "--quiet"]
+    )
+    assert fitted.exit_code == 0, fitted.output
+    reviewed = _invoke(
+        runner, ["report", fit_out / "scoring_config.json", data, "--out", report_out, "-q"]
+    )
+    assert reviewed.exit_code == 0, reviewed.output
+    for out in (fit_out, report_out):
+        html = (out / "report.html").read_text(encoding="utf-8")
+        for raw, shown in [
+            (HOSTILE_CATEGORY, "&lt;script&gt;alert(1)&lt;/script&gt;"),
+            (HOSTILE_COLUMN, "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"),
+        ]:
+            assert raw not in html
+            assert shown in html
+        pdf = PdfReader(io.BytesIO((out / "report.pdf").read_bytes()))
+        text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in pdf.pages))
+        assert HOSTILE_CATEGORY in text
+        assert HOSTILE_COLUMN in text
+
+
+def test_report_help_names_its_options(runner):
+    result = runner.invoke(app, ["report", "--help"])
+    assert result.exit_code == 0
+    for word in ("--outcome", "--positive", "--activities", "--current-sheet", "--date", "--out"):
+        assert word in result.stdout

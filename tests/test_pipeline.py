@@ -112,6 +112,7 @@ def test_save_writes_the_three_outputs(result, tmp_path):
     assert sorted(p.name for p in (tmp_path / "build").iterdir()) == [
         "metrics.json",
         "report.html",
+        "report.pdf",
         "scoring_config.json",
     ]
     metrics = json.loads(paths["metrics"].read_text())

@@ -1,4 +1,4 @@
-"""Command line: ``calibrate fit``, ``calibrate score``.
+"""Command line: ``calibrate fit``, ``calibrate score``, ``calibrate report``...
 
 The CLI only parses options, calls the public API and prints. Every
 :class:`~calibrate.errors.CalibrateError` becomes one line on standard error
@@ -67,7 +67,10 @@ def fit(
     data: Annotated[Path, typer.Argument(help="Past leads: CSV or Parquet, one row per lead.")],
     outcome: Annotated[str, typer.Option(help="Outcome column (won/lost).")],
     out: Annotated[
-        Path, typer.Option(help="Folder for scoring_config.json, report.html, metrics.json.")
+        Path,
+        typer.Option(
+            help="Folder for scoring_config.json, metrics.json, report.html and report.pdf."
+        ),
     ],
     positive: Annotated[
         str | None, typer.Option(help="Outcome value meaning won, when not evident.")
@@ -195,7 +198,7 @@ def fit(
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ):
-    """Learn a points sheet and an MQL threshold; write config, report and metrics."""
+    """Learn a points sheet and an MQL threshold; write config, metrics and report (HTML, PDF)."""
     from .pipeline import fit as run_fit
 
     try:
@@ -302,6 +305,79 @@ def fit(
         _out.print(escape(f"left out {column!r}: {reason}"))
     for warning in result.warnings:
         _err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    for path in paths.values():
+        _out.print(escape(f"wrote {path}"))
+
+
+@app.command()
+def report(
+    config: Annotated[
+        Path, typer.Argument(help="scoring_config.json written by 'calibrate fit'.")
+    ],
+    data: Annotated[
+        Path, typer.Argument(help="Labelled leads (CSV or Parquet) with their outcome.")
+    ],
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            help="Outcome column (won/lost); by default the one the config was fitted on."
+        ),
+    ] = None,
+    positive: Annotated[
+        str | None, typer.Option(help="Outcome value meaning won, when not evident.")
+    ] = None,
+    activities: Annotated[
+        Path | None, typer.Option(help="Activity log, when the config scores behaviour.")
+    ] = None,
+    current_sheet: Annotated[
+        Path | None,
+        typer.Option(help="The points sheet in use today (YAML or CSV), to compare with."),
+    ] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(
+            help="Date column for the period and MQLs a week (default: the config's date or "
+            "decision column, when the leads have it)."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for report.html and report.pdf.")] = Path("."),
+    sep: Annotated[str | None, typer.Option(help="CSV separator (sniffed by default).")] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+):
+    """Review a scoring config on labelled leads: write report.html and report.pdf."""
+    from .report import evaluation_report
+
+    try:
+        if out.exists() and not out.is_dir():
+            raise CalibrateError(f"cannot write to {out}: it is a file, not a folder")
+        with _progress(quiet) as step:
+            result = evaluation_report(
+                config,
+                data,
+                outcome=outcome,
+                positive=positive,
+                activities=activities,
+                current_sheet=current_sheet,
+                date=date,
+                sep=sep,
+                encoding=encoding,
+                progress=step,
+            )
+            step("render")
+            paths = result.save(out)
+    except (CalibrateError, OSError) as exc:
+        _fail(exc)
+    for warning in result.summary["warnings"]:
+        _err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    if quiet:
+        return
+    rec = result.summary["recommendation"]
+    auc = dict(result.summary["metrics"])["AUC of the score on these leads"]
+    _out.print(
+        f"On {rec['leads']} leads: AUC {auc}; MQL threshold {rec['threshold']} passes "
+        f"{rec['share_passed']} of leads and captures {rec['share_wins_captured']} of wins."
+    )
     for path in paths.values():
         _out.print(escape(f"wrote {path}"))
 
@@ -627,7 +703,10 @@ _STEP_TEXT = {
     "points": "scaling weights into integer points",
     "threshold": "choosing the MQL threshold",
     "export": "building the scoring config",
-    "write": "writing config, report and metrics",
+    "write": "writing config, metrics and report (HTML and PDF)",
+    "score": "scoring the leads with the config",
+    "measure": "measuring what the report shows",
+    "render": "drawing the figures and writing report.html and report.pdf",
 }
 
 

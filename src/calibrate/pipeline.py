@@ -121,29 +121,45 @@ class Calibration:
         """
         return self.config.score(data, **kwargs)
 
+    def report(self):
+        """The review report, measured on the hold-out leads.
+
+        Returns
+        -------
+        Report
+            ``.html`` (standalone page), ``.pdf`` (the same, as PDF bytes),
+            ``.summary`` and ``.save(folder)``; see :func:`calibrate.report.fit_report`.
+        """
+        from .report import fit_report
+
+        return fit_report(self)
+
     def report_html(self) -> str:
         """The review report as standalone HTML."""
-        from .report import render_report
-
-        return render_report(self)
+        return self.report().html
 
     def save(self, out_dir: os.PathLike | str) -> dict[str, Path]:
-        """Write ``scoring_config.json``, ``metrics.json`` and ``report.html``, all or none.
+        """Write the config, the metrics and the report (HTML and PDF), all or none.
+
+        Writes ``scoring_config.json``, ``metrics.json``, ``report.html`` and
+        ``report.pdf``; if any of them cannot be written, none is.
 
         Returns
         -------
         dict
-            ``{"config": path, "metrics": path, "report": path}``.
+            ``{"config": path, "metrics": path, "report": path, "report_pdf": path}``.
         """
         out = Path(os.fspath(out_dir))
         if out.exists() and not out.is_dir():
             from .errors import CalibrateError
 
             raise CalibrateError(f"cannot write to {out}: it is a file, not a folder")
+        report = self.report()
         files = {
             "config": (out / "scoring_config.json", self.config.to_json()),
             "metrics": (out / "metrics.json", _json(self.metrics)),
-            "report": (out / "report.html", self.report_html()),
+            "report": (out / "report.html", report.html),
+            "report_pdf": (out / "report.pdf", report.pdf),
         }
         write_files(dict(files.values()))
         return {name: path for name, (path, _) in files.items()}
