@@ -2,10 +2,13 @@
 # The test suite, from a fresh machine: installs what the tests need, then runs them.
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh -k points`).
 #
-# Some tests run SQL against a real PostgreSQL server and a real local Spark
-# (docs/testing.md). When the PostgreSQL server programs (initdb, pg_ctl) or Java are
-# missing, this installs Debian's `postgresql` and `default-jre-headless` if it can (root,
-# or sudo without a password); if it cannot, it warns and those tests skip.
+# Some tests run SQL against a real PostgreSQL server and a real local Spark, and open the
+# report in a real headless Chromium and render its PDF with pdftoppm (docs/testing.md).
+# When the PostgreSQL server programs (initdb, pg_ctl), Java, Chromium, chromedriver,
+# pdftoppm or fonts are missing, this installs Debian's `postgresql`,
+# `default-jre-headless`, `chromium`, `chromium-driver`, `poppler-utils` and
+# `fonts-dejavu-core` (only those missing, in one apt-get run) if it can (root, or sudo
+# without a password); if it cannot, it warns and those tests skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +30,11 @@ have_java() {
     fi
 }
 
+have_fonts() {
+    # Without any font Chromium and pdftoppm draw no text.
+    command -v fc-list >/dev/null 2>&1 && [[ -n "$(fc-list 2>/dev/null)" ]]
+}
+
 warn_loudly() {
     {
         echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
@@ -40,6 +48,10 @@ install_services() {
     local packages=()
     have_pg_server || packages+=(postgresql)
     have_java || packages+=(default-jre-headless)
+    command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
+    command -v pdftoppm >/dev/null 2>&1 || packages+=(poppler-utils)
+    have_fonts || packages+=(fonts-dejavu-core)
     ((${#packages[@]})) || return 0
 
     local as_root=()
@@ -55,7 +67,7 @@ install_services() {
         fi
     fi
 
-    echo "Installing ${packages[*]} for the PostgreSQL/Spark tests (apt-get)..." >&2
+    echo "Installing ${packages[*]} for the PostgreSQL/Spark/browser tests (apt-get)..." >&2
     local log
     log=$(mktemp)
     if "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$log" 2>&1 &&
@@ -70,6 +82,11 @@ install_services() {
     fi
     have_pg_server || warn_loudly "PostgreSQL server programs (initdb, pg_ctl) still missing"
     have_java || warn_loudly "java still missing"
+    local name
+    for name in chromium chromedriver pdftoppm; do
+        command -v "$name" >/dev/null 2>&1 || warn_loudly "$name still missing"
+    done
+    have_fonts || warn_loudly "no fonts found (fc-list): Chromium and pdftoppm will draw no text"
 }
 
 install_services

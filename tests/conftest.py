@@ -115,3 +115,35 @@ def spark() -> Iterator[SparkSession]:
         _skip_or_fail(reason)
     with spark_session() as session:
         yield session
+
+
+# --- A real browser: headless Chromium, and pdftoppm (tests/browser.py, docs/testing.md) ---
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless, offline Chromium (selenium WebDriver) for the whole session.
+
+    Skips when Chromium, chromedriver, pdftoppm or selenium is missing (fails instead
+    under CALIBRATE_REQUIRE_SERVICES); errors when they are there but do not start.
+    """
+    from browser import browser_missing, chromium
+
+    reason = browser_missing()
+    if reason:
+        _skip_or_fail(reason)
+    with chromium() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def pdftoppm() -> str:
+    """Path of poppler's ``pdftoppm``; skips (or fails) like ``browser`` when missing."""
+    from browser import find_pdftoppm
+
+    path = find_pdftoppm()
+    if path is None:
+        _skip_or_fail(
+            "pdftoppm not found on PATH; `bash scripts/test.sh` installs Debian's `poppler-utils`"
+        )
+    return path
