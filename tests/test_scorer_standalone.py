@@ -264,8 +264,7 @@ def test_broken_structure_is_a_config_error_without_jsonschema(broken):
         BROKEN, "ConfigError"
     )
     assert results["band without kind"][1] == (
-        "config does not match the schema at criteria/0/bands/0: "
-        "'kind' is a required property"
+        "config does not match the schema at criteria/0/bands/0: 'kind' is a required property"
     )
 
 
