@@ -30,7 +30,7 @@ from ._criteria import Criterion
 from ._files import write_files
 from .errors import ConfigError
 
-__all__ = ["SCHEMA_VERSION", "ScoringConfig", "config_schema"]
+__all__ = ["SCHEMA_VERSION", "ScoringConfig", "config_schema", "diff_configs", "rule_sheet"]
 
 SCHEMA_VERSION = "1.0"
 
