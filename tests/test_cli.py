@@ -648,6 +648,27 @@ def test_rules_csv_and_markdown(runner, fitted, tmp_path):
     out = tmp_path / "rules.md"
     assert _invoke(runner, ["rules", path, "--out", out]).exit_code == 0
     assert out.read_text().startswith("| criterion | group | condition | points |")
+    page = tmp_path / "rules.html"
+    assert _invoke(runner, ["rules", path, "--out", page]).exit_code == 0
+    html = page.read_text()
+    assert html.count("<tr") == len(sheet) + 1
+
+
+def test_rules_html_escapes_values(runner, tmp_path):
+    from calibrate._criteria import Band, Criterion
+
+    hostile = "<script>alert(1)</script>"
+    crit = Criterion(hostile, "role", "categorical", "explicit", bands=(
+        Band(hostile, "levels", values=(hostile,), points=10),
+        Band("Other", "other", points=0), Band("Missing", "missing", points=0)))  # fmt: skip
+    path = tmp_path / "config.json"
+    ScoringConfig(
+        criteria=(crit,), base_points=0, threshold={"mql": 5, "policy": {"name": "manual"}}
+    ).save(path)
+    page = tmp_path / "rules.html"
+    assert _invoke(runner, ["rules", path, "--out", page]).exit_code == 0
+    html = page.read_text()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_diff_lists_changes_and_level_moves(runner, fitted, tmp_path):

@@ -458,7 +458,8 @@ def validate(
 def rules(
     config: Annotated[Path, typer.Argument(help="A scoring config.")],
     out: Annotated[
-        Path | None, typer.Option(help="Write to .csv or .md (default: CSV on standard output).")
+        Path | None,
+        typer.Option(help="Write to .csv, .md or .html (default: CSV on standard output)."),
     ] = None,
 ):
     """The points sheet as rules (criterion, condition, points) for a marketing-automation tool."""
@@ -467,8 +468,16 @@ def rules(
 
     try:
         sheet = rule_sheet(ScoringConfig.load(config))
-        if out is not None and out.suffix.lower() == ".md":
+        suffix = out.suffix.lower() if out is not None else ".csv"
+        if suffix == ".md":
             text = sheet.to_markdown(index=False) if _has_tabulate() else _markdown(sheet)
+        elif suffix in (".html", ".htm"):
+            # Values from the data are escaped: a category is text, never markup.
+            table = sheet.to_html(index=False, escape=True, border=0)
+            text = (
+                '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                "<title>Scoring rules</title></head><body>\n" + table + "\n</body></html>\n"
+            )
         else:
             text = sheet.to_csv(index=False, lineterminator="\n")
         if out is None:
