@@ -175,3 +175,26 @@ def test_ordered_levels_must_occur(leads_5k):
     binner = LeadBinner(monotone={"seniority": ["Staff", "Astronaut"]})
     with pytest.raises(DataError, match=r"ordered levels \['Astronaut'\] never occur"):
         binner.fit(leads_5k[["seniority"]], leads_5k["converted"])
+
+
+def test_penalty_path_stops_past_the_tolerance(model):
+    # Evaluated from the weakest penalty down; the strong penalties it did not
+    # need are NaN, and only at the strong end.
+    losses = model.cv_log_loss_["log_loss"].to_numpy()
+    evaluated = ~np.isnan(losses)
+    assert evaluated[-1]
+    assert np.all(evaluated[np.argmax(evaluated) :])
+    if not evaluated.all():
+        first = np.argmax(evaluated)
+        assert losses[first] > np.nanmin(losses) * 1.005
+
+
+def test_penalty_from_a_sample_weights_from_every_lead(data):
+    X, y = data
+    small = LeadScoreModel(random_state=0, max_cv_leads=800).fit(X, y)
+    assert small.C_ in set(small.cv_log_loss_["C"])
+    # The weights are the optimum on every lead at the chosen penalty.
+    codes = small.binner_.transform(X).to_numpy()
+    fit = small._solve(codes, y, np.ones(len(y)), small.C_)
+    np.testing.assert_allclose(small.coef_, small._fill_empty_bands(fit.coef), atol=1e-6)
+    assert small.binner_.band_stats_["n_leads"].sum() == len(X) * len(small.binner_.criteria_)

@@ -324,13 +324,25 @@ def coerce_column(values: pd.Series, kind: str, column: str) -> pd.Series:
     return pd.Series(out, index=values.index, dtype=object)
 
 
-def category_codes(values: pd.Series, kind: str, column: str) -> tuple[np.ndarray, np.ndarray]:
+def category_codes(
+    values: pd.Series, kind: str, column: str, *, split=None
+) -> tuple[np.ndarray, np.ndarray]:
     """Categorical or boolean values as codes into their distinct texts.
 
     The value of row ``i`` read as ``kind`` (see :func:`coerce_column`) is
     ``texts[codes[i]]``, or missing where the code is -1. Only the distinct
     raw values are parsed, so a column of a million rows and a dozen
     categories costs little more than one pass to encode it.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Raw column values.
+    kind : {"categorical", "boolean"}
+    column : str
+        Column name, used in error messages.
+    split : tuple, optional
+        ``values`` already factorized (codes and distinct values), to reuse.
 
     Returns
     -------
@@ -352,7 +364,8 @@ def category_codes(values: pd.Series, kind: str, column: str) -> tuple[np.ndarra
     if isinstance(values.dtype, np.dtype) and values.dtype == np.bool_:
         # No missing values possible: False is code 0, True code 1.
         return values.to_numpy().view(np.int8), np.array(["false", "true"], dtype=object)
-    split = _factorize(values)
+    if split is None:
+        split = _factorize(values)
     if split is None:
         text = _checked(parse, values, column).to_numpy()
         codes, texts = pd.factorize(text)

@@ -18,7 +18,7 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import check_is_fitted
 
 from ._check_input import check_columns, check_frame, check_sample_weight, check_target
-from ._criteria import Band, Criterion, coerce_column, nice_number, range_label
+from ._criteria import Band, Criterion, category_codes, coerce_column, nice_number, range_label
 from ._params import check_params, integer, optional, real
 from .errors import DataError
 
@@ -128,6 +128,10 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         -------
         self : LeadBinner
         """
+        self._fit(X, y, sample_weight)
+        return self
+
+    def _fit(self, X, y, sample_weight) -> pd.DataFrame:
         check_params(self, self._rules)
         X = check_frame(X)
         y = check_target(y, len(X))
@@ -138,21 +142,39 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         self._label_style = {}
         for column in X.columns:
             kind = types.get(column) or _infer_kind(X[column], column)
-            values = coerce_column(X[column], kind, column)
             group = groups.get(column, "explicit")
             order = (self.monotone or {}).get(column)
             if kind == "numeric":
-                bands = self._numeric_bands(values, y, w)
-            elif isinstance(order, list | tuple):
-                bands = self._ordered_bands(values, order, column)
+                bands = self._numeric_bands(coerce_column(X[column], kind, column), y, w)
             else:
-                bands = self._level_bands(values, w, boolean=kind == "boolean")
+                # Weight and count of every level, from codes into the
+                # distinct texts: no per-lead text is built.
+                codes, texts = category_codes(X[column], kind, column)
+                present = codes >= 0
+                levels = pd.DataFrame(
+                    {
+                        "level": texts,
+                        "weight": np.bincount(codes[present], w[present], len(texts)),
+                        "count": np.bincount(codes[present], minlength=len(texts)),
+                    }
+                )
+                levels = levels[levels["level"].notna() & (levels["count"] > 0)]
+                levels = levels.groupby("level", sort=True)[["weight", "count"]].sum()
+                if isinstance(order, list | tuple):
+                    bands = self._ordered_bands(set(levels.index), order, column)
+                else:
+                    bands = self._level_bands(levels["weight"], boolean=kind == "boolean")
             criteria.append(Criterion(str(column), str(column), kind, group, bands))
         self.criteria_ = criteria
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = len(criteria)
-        self.band_stats_ = self._band_stats(self.transform(X), y, w)
-        return self
+        codes = self.transform(X)
+        self.band_stats_ = self._band_stats(codes, y, w)
+        return codes
+
+    def fit_transform(self, X: pd.DataFrame, y=None, sample_weight=None) -> pd.DataFrame:
+        """Fit, and give the band codes of the training leads (as :meth:`transform`)."""
+        return self._fit(X, y, sample_weight)
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """Band code of every lead in every criterion.
@@ -164,13 +186,21 @@ class LeadBinner(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        pandas.DataFrame of int64
-            One column per criterion; codes index ``criteria_[j].bands``.
+        pandas.DataFrame of integers
+            One column per criterion; codes index ``criteria_[j].bands``
+            (int16 unless a criterion has more bands than that holds).
         """
         check_is_fitted(self, "criteria_")
         X = check_frame(X)
         check_columns(X, self.feature_names_in_)
-        return pd.DataFrame({c.name: c.assign(X[c.column]) for c in self.criteria_}, index=X.index)
+        # One int64 block filled column by column: no per-column arrays for
+        # pandas to consolidate (a copy of the whole matrix) afterwards.
+        widest = max((len(c.bands) for c in self.criteria_), default=1)
+        dtype = np.int16 if widest < 2**15 else np.int64
+        codes = np.empty((len(X), len(self.criteria_)), dtype=dtype, order="F")
+        for j, c in enumerate(self.criteria_):
+            codes[:, j] = c.assign(X[c.column])
+        return pd.DataFrame(codes, index=X.index, columns=[c.name for c in self.criteria_])
 
     def one_hot(self, X: pd.DataFrame) -> sp.csr_matrix:
         """Sparse 0/1 design matrix, one column per band (see :meth:`get_feature_names_out`)."""
@@ -182,10 +212,11 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "criteria_")
         offsets = self.band_offsets()
         n, k = codes.shape
+        # Every row holds one band of each criterion, in increasing column
+        # order: the CSR arrays can be written down directly.
         cols = (codes + offsets[:-1][None, :]).ravel()
-        rows = np.repeat(np.arange(n), k)
-        data = np.ones(n * k)
-        return sp.csr_matrix((data, (rows, cols)), shape=(n, offsets[-1]))
+        indptr = np.arange(0, n * k + 1, k)
+        return sp.csr_matrix((np.ones(n * k), cols, indptr), shape=(n, offsets[-1]))
 
     def band_offsets(self) -> np.ndarray:
         """Start of each criterion's block in the one-hot design (and the total)."""
@@ -214,7 +245,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         return (*bands, Band("Missing", "missing"))
 
     def _tree_edges(self, x, y, w, integer_valued) -> list[float]:
-        uniq = np.unique(x)
+        codes, uniq = pd.factorize(x, sort=True)
         min_leaf = max(int(np.ceil(self.min_bin_share * len(x))), 1)
         # A rare but telling value (an unsubscribe: a few percent of leads)
         # may still earn a band of its own, "none" against "some", when
@@ -222,13 +253,9 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         nonzero = int(np.count_nonzero(x))
         if self.min_level_count <= nonzero < min_leaf and nonzero < len(x) - min_leaf:
             min_leaf = nonzero
-        if len(uniq) < 2 or len(x) < 2 * min_leaf or len(np.unique(y)) < 2:
+        if len(uniq) < 2 or len(x) < 2 * min_leaf or y.all() or not y.any():
             return []
-        tree = DecisionTreeClassifier(
-            max_leaf_nodes=self.max_bins, min_samples_leaf=min_leaf, random_state=0
-        )
-        tree.fit(x.reshape(-1, 1), y, sample_weight=w)
-        cuts = np.sort(tree.tree_.threshold[tree.tree_.feature >= 0])
+        cuts = _tree_cuts(x, codes, uniq, y, w, self.max_bins, min_leaf)
         edges = []
         for t in cuts:
             # The split sends a <= t left and b > t right, with a, b adjacent
@@ -238,8 +265,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
             edges.append(_round_edge(a, b, integer_valued))
         return sorted(set(edges))
 
-    def _ordered_bands(self, text: pd.Series, order, column) -> tuple[Band, ...]:
-        seen = set(text.dropna().unique())
+    def _ordered_bands(self, seen: set, order, column) -> tuple[Band, ...]:
         unknown = [level for level in order if level not in seen]
         if unknown:
             raise DataError(
@@ -284,14 +310,13 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         rows = [stats.iloc[:row], joined.to_frame().T, stats.iloc[row + 2 :]]
         self.band_stats_ = pd.concat(rows, ignore_index=True).astype(stats.dtypes.to_dict())
 
-    def _level_bands(self, text: pd.Series, w: np.ndarray, boolean: bool) -> tuple[Band, ...]:
-        present = text.notna().to_numpy()
-        weights = pd.Series(w[present]).groupby(text[present].to_numpy()).sum()
+    def _level_bands(self, weights: pd.Series, boolean: bool) -> tuple[Band, ...]:
+        """Bands of the levels, given the training weight of every level seen."""
         if boolean:
             kept = [level for level in ("true", "false") if level in weights.index]
             bands = [Band("Yes" if v == "true" else "No", "levels", values=(v,)) for v in kept]
             return (*bands, Band("Missing", "missing"))
-        floor = max(self.min_level_count, self.min_level_share * w[present].sum())
+        floor = max(self.min_level_count, self.min_level_share * weights.sum())
         order = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
         kept = [level for level, count in order if count >= floor][: self.max_levels]
         bands = [Band(level, "levels", values=(level,)) for level in kept]
@@ -319,6 +344,33 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         return pd.DataFrame(rows)
 
 
+def _tree_cuts(x, codes, uniq, y, w, max_leaves: int, min_leaf: int) -> np.ndarray:
+    """Sorted split thresholds of a best-first decision tree on one column.
+
+    With equal weights the tree sees each distinct value once per outcome,
+    weighted by how many leads show it: the same Gini gains, candidate
+    thresholds and leaf sizes as the tree on every lead (a leaf of at least
+    ``min_leaf`` leads is a leaf of at least ``min_leaf - 0.5`` leads'
+    weight, the counts being whole), at the cost of the distinct values.
+    ``codes`` and ``uniq`` are ``x`` factorized in sorted order.
+    """
+    if len(uniq) < len(x) // 4 and np.all(w == w[0]):
+        wins = np.bincount(codes, weights=y * w, minlength=len(uniq))
+        losses = np.bincount(codes, weights=(1 - y) * w, minlength=len(uniq))
+        X_fit = np.concatenate([uniq, uniq]).reshape(-1, 1)
+        y_fit = np.repeat([1, 0], len(uniq))
+        w_fit = np.concatenate([wins, losses])
+        keep = w_fit > 0
+        X_fit, y_fit, w_fit = X_fit[keep], y_fit[keep], w_fit[keep]
+        leaf = {"min_weight_fraction_leaf": (min_leaf - 0.5) / len(x)}
+    else:
+        X_fit, y_fit, w_fit = x.reshape(-1, 1), y, w
+        leaf = {"min_samples_leaf": min_leaf}
+    tree = DecisionTreeClassifier(max_leaf_nodes=max_leaves, random_state=0, **leaf)
+    tree.fit(X_fit, y_fit, sample_weight=w_fit)
+    return np.sort(tree.tree_.threshold[tree.tree_.feature >= 0])
+
+
 def _round_edge(a: float, b: float, integer_valued: bool) -> float:
     """Roundest number in ``(a, b]``: an edge people can read."""
     if integer_valued:
@@ -333,7 +385,7 @@ def _round_edge(a: float, b: float, integer_valued: bool) -> float:
 def _infer_kind(values: pd.Series, column: str) -> str:
     from .ingest import _infer_kind as infer
 
-    kind, reason = infer(values, column, None)
+    kind, reason, _ = infer(values, column, None)
     if kind is None:
         raise DataError(f"column {column!r} cannot be a criterion: it {reason}")
     return kind

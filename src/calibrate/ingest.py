@@ -30,6 +30,8 @@ from ._criteria import (
     MISSING_TOKENS,
     TRUE_TOKENS,
     WHITESPACE,
+    _factorize,
+    category_codes,
     coerce_column,
     is_missing_token,
 )
@@ -379,7 +381,8 @@ def load_leads(
     >>> leads.outcome.tolist(), leads.column_types
     ([True, False, False, True], {'title': 'categorical', 'clicks': 'numeric'})
     """
-    raw = read_table(data, sep=sep, encoding=encoding)
+    # Columns are read, never changed in place: no copy of a DataFrame is needed.
+    raw = read_table(data, sep=sep, encoding=encoding, copy=False)
     source = "DataFrame" if isinstance(data, pd.DataFrame) else os.fspath(data)
     columns = list(raw.columns)
     # A single column name is one column, not an iterable of characters.
@@ -418,26 +421,26 @@ def load_leads(
 
     excluded: dict[str, str] = {}
     column_types: dict[str, str] = {}
+    typed: dict[str, np.ndarray] = {}
     for column in columns:
         if column in {outcome, id, date, decision_column}:
             continue
         if column in excluded_by_user:
             excluded[column] = excluded_by_user[column]
             continue
-        kind, reason = _infer_kind(raw[column], column, types.get(column))
+        kind, reason, values = _infer_kind(raw[column], column, types.get(column))
         if reason is not None:
             excluded[column] = reason
         else:
             column_types[column] = kind
+            typed[column] = values.array
     groups = {
         c: "implicit"
         if c in implicit or (c not in explicit and _BEHAVIOUR_WORDS.search(c))
         else "explicit"
         for c in column_types
     }
-    features = pd.DataFrame(
-        {c: coerce_column(raw[c], kind, c).to_numpy() for c, kind in column_types.items()}
-    )
+    features = pd.DataFrame(typed)
     if not column_types:
         raise DataError(
             "no column is left to use as a criterion"
@@ -657,36 +660,65 @@ def _parse_dates(values: pd.Series, column: str) -> pd.Series:
 
 
 def _infer_kind(values: pd.Series, column: str, override: str | None):
-    """Kind of a candidate criterion, or the reason it is left out."""
+    """Kind of a candidate criterion, or the reason it is left out.
+
+    Returns ``(kind, reason, typed)``: ``typed`` is the column read as
+    ``kind`` (see :func:`coerce_column`), None when it is left out.
+    """
     if override is not None:
-        coerce_column(values, override, column)  # raises on values of the wrong kind
-        return override, None
+        if override == "numeric":
+            return override, None, coerce_column(values, override, column)
+        return override, None, _as_category(values, override, column)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return None, "a date/time column; not used as a criterion"
+        return None, "a date/time column; not used as a criterion", None
+    split = None
     if pd.api.types.is_bool_dtype(values.dtype):
         kind = "boolean"
     elif pd.api.types.is_numeric_dtype(values.dtype):
         kind = "numeric"
     else:
-        present = values[~is_missing_token(values)].astype("string").str.strip(WHITESPACE)
+        # Judge the distinct values only: a million rows of a dozen titles
+        # are a dozen texts to look at.
+        split = _factorize(values)
+        distinct = values if split is None else split[1]
+        present = distinct[~is_missing_token(distinct)].astype("string").str.strip(WHITESPACE)
         if present.empty:
-            return None, "has no values"
+            return None, "has no values", None
         lowered = set(present.str.lower().unique())
         if lowered <= (TRUE_TOKENS | FALSE_TOKENS) and not lowered <= {"0", "1"}:
             kind = "boolean"
         elif pd.to_numeric(present, errors="coerce").notna().all():
             kind = "numeric"
         elif present.str.match(_ISO_DATE).all():
-            return None, "a date/time column; not used as a criterion"
+            return None, "a date/time column; not used as a criterion", None
         else:
             kind = "categorical"
-    typed = coerce_column(values, kind, column)
+    if kind == "numeric":
+        typed = coerce_column(values, kind, column)
+    else:
+        typed = _as_category(values, kind, column, split=split)
     n_present = int(typed.notna().sum())
     if n_present == 0:
-        return None, "has no values"
+        return None, "has no values", None
     n_distinct = int(typed.nunique())
     if n_distinct == 1:
-        return None, f"has a single value ({typed.dropna().iloc[0]!r})"
+        return None, f"has a single value ({typed.dropna().iloc[0]!r})", None
     if kind == "categorical" and n_distinct > 50 and n_distinct > 0.5 * n_present:
-        return None, f"looks like an identifier or free text ({n_distinct:,} distinct values)"
-    return kind, None
+        return (
+            None,
+            f"looks like an identifier or free text ({n_distinct:,} distinct values)",
+            None,
+        )
+    return kind, None, typed
+
+
+def _as_category(values: pd.Series, kind: str, column: str, split=None) -> pd.Series:
+    """A categorical or boolean column read as its texts (see :func:`coerce_column`).
+
+    A pandas categorical of the texts: the same values as ``coerce_column``
+    gives, held as codes, so that every later step encodes it at once.
+    """
+    codes, texts = category_codes(values, kind, column, split=split)
+    text_codes, categories = pd.factorize(pd.Series(texts, dtype=object))
+    full = np.append(text_codes, -1)[codes]
+    return pd.Series(pd.Categorical.from_codes(full, categories=categories), name=values.name)

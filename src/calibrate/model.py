@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
+from ._band_logistic import fit_band_logistic
 from ._check_input import check_frame, check_sample_weight, check_target
-from ._params import check_params, integer, optional
+from ._params import check_params, integer, optional, real
 from .errors import DataError
 from .features import LeadBinner
 
@@ -42,8 +42,16 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         1 means C=1 without cross-validation.
     cv : int, default=5
         Folds of the stratified cross-validation that picks the penalty.
-    max_iter : int, default=1000
-        Iteration limit of the solver.
+    max_cv_leads : int, default=20000
+        Most training leads used to pick the penalty (a stratified sample
+        beyond that). The penalty is a prior on the band weights, so it
+        carries over to the full data, where it matters even less; the
+        weights themselves are always fitted on every training lead.
+    max_iter : int, default=100
+        Newton steps allowed to the solver.
+    tol : float, default=1e-8
+        Convergence of the solver: its largest gradient entry per unit of
+        total lead weight.
     random_state : int, optional
         Seed of the fold shuffling.
 
@@ -61,7 +69,8 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         Inverse penalty strength: the largest C (weakest penalty) whose
         cross-validated log loss is within 0.5% of the best.
     cv_log_loss_ : pandas.DataFrame
-        Mean cross-validated log loss for every C tried.
+        Mean cross-validated log loss for every C; NaN for the strong
+        penalties the path did not need to reach (see ``_cross_validate``).
     band_coef_ : pandas.DataFrame
         One row per band: criterion, group, band, coef and training counts.
     monotone_ : dict
@@ -87,15 +96,29 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     _rules = {
         "Cs": integer(1),
         "cv": integer(2),
+        "max_cv_leads": integer(100),
         "max_iter": integer(1),
+        "tol": real(0, 1, low_open=True),
         "random_state": optional(integer(0)),
     }
 
-    def __init__(self, *, binner=None, Cs=12, cv=5, max_iter=1000, random_state=None):
+    def __init__(
+        self,
+        *,
+        binner=None,
+        Cs=12,
+        cv=5,
+        max_cv_leads=20_000,
+        max_iter=100,
+        tol=1e-8,
+        random_state=None,
+    ):
         self.binner = binner
         self.Cs = Cs
         self.cv = cv
+        self.max_cv_leads = max_cv_leads
         self.max_iter = max_iter
+        self.tol = tol
         self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None):
@@ -119,14 +142,10 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         y = check_target(y, len(X))
         w = check_sample_weight(sample_weight, len(y))
         binner = LeadBinner() if self.binner is None else clone(self.binner)
-        self.binner_ = binner.fit(X, y, sample_weight=w)
-        design = self.binner_.one_hot(X)
-        # Bands without training leads are all-zero columns: leave them out of
-        # the solver (they would only make its Hessian singular).
-        used = np.flatnonzero(self.binner_.band_stats_["n_leads"].to_numpy() > 0)
-        design = design[:, used]
+        codes = np.array(binner.fit_transform(X, y, sample_weight=w).to_numpy(), dtype=np.intp)
+        self.binner_ = binner
         grid = np.logspace(-3, 2, self.Cs) if self.Cs > 1 else np.array([1.0])
-        self.cv_log_loss_ = self._cross_validate(design, y, w, grid)
+        self.cv_log_loss_ = self._cross_validate(codes, y, w, grid)
         losses = self.cv_log_loss_["log_loss"].to_numpy()
         if len(grid) == 1:
             self.C_ = float(grid[0])
@@ -134,32 +153,66 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             # The weakest penalty within 0.5% of the best log loss: the CV
             # curve is flat near its minimum, and a weaker penalty shrinks
             # small bands less, so their points (and intervals) are honest.
-            near = np.flatnonzero(losses <= losses.min() * (1 + CV_TOLERANCE))
+            near = np.flatnonzero(losses <= np.nanmin(losses) * (1 + CV_TOLERANCE))
             self.C_ = float(grid[near.max()])
-        self._fit_final(X, y, w)
+        self._fit_codes(codes, y, w)
         self.monotone_ = self._resolve_directions()
-        # Pool adjacent bands that break a required order, one pair at a
-        # time (the worst first), refitting after each, until none does.
+        # Pool adjacent bands that break a required order, the worst pair of
+        # every such criterion at a time, refitting after each round, until
+        # none does.
         for _ in range(sum(len(c.bands) for c in self.binner_.criteria_)):
-            worst = self._worst_violation()
-            if worst is None:
+            worst = self._worst_violations()
+            if not worst:
                 break
-            self.binner_.merge_bands(*worst)
-            self._fit_final(X, y, w)
+            coef = self.coef_
+            for name, first in worst:
+                coef = self._merge(codes, coef, name, first)
+            self._fit_codes(codes, y, w, init=(coef, self.intercept_))
         self.classes_ = np.array([False, True])
         self.feature_names_in_ = self.binner_.feature_names_in_
         self.n_features_in_ = self.binner_.n_features_in_
         self.band_coef_ = self.binner_.band_stats_.assign(coef=self.coef_)
         return self
 
-    def _fit_final(self, X, y, w) -> None:
-        design = self.binner_.one_hot(X)
-        used = np.flatnonzero(self.binner_.band_stats_["n_leads"].to_numpy() > 0)
-        final = self._logistic(self.C_).fit(design[:, used], y, sample_weight=w)
-        coef = np.zeros(len(self.binner_.band_stats_))
-        coef[used] = final.coef_[0]
-        self.intercept_ = float(final.intercept_[0])
-        self.coef_ = self._fill_empty_bands(coef)
+    def _sizes(self) -> list[int]:
+        return [len(c.bands) for c in self.binner_.criteria_]
+
+    def _fit_codes(self, codes, y, w, *, init=None) -> None:
+        """Fit the weights of the current bands at ``C_`` (sets coef_, intercept_)."""
+        fit = self._solve(codes, y, w, self.C_, init=init)
+        self.intercept_ = fit.intercept
+        self.coef_ = self._fill_empty_bands(fit.coef)
+        self._solution = fit
+
+    def _solve(self, codes, y, w, C, *, init=None, hessian=None):
+        return fit_band_logistic(
+            codes,
+            self._sizes(),
+            y,
+            w,
+            C,
+            init=init,
+            hessian=hessian,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            random_state=0 if self.random_state is None else self.random_state,
+        )
+
+    def _merge(self, codes, coef, name: str, first: int) -> np.ndarray:
+        """Merge band ``first`` of criterion ``name`` with the next, in place in ``codes``.
+
+        Returns the weights with the two bands' replaced by their lead-weighted
+        average, a warm start for the refit.
+        """
+        k = next(i for i, c in enumerate(self.binner_.criteria_) if c.name == name)
+        start = self.binner_.band_offsets()[k]
+        n_leads = self.binner_.band_stats_["n_leads"].to_numpy()[start + first : start + first + 2]
+        pair = coef[start + first : start + first + 2]
+        pooled = np.average(pair, weights=n_leads) if n_leads.sum() > 0 else pair.mean()
+        self.binner_.merge_bands(name, first)
+        column = codes[:, k]
+        column[column > first] -= 1
+        return np.concatenate([coef[: start + first], [pooled], coef[start + first + 2 :]])
 
     def _ordered(self, criterion):
         """Positions (in the criterion) of the bands that carry an order."""
@@ -194,9 +247,10 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             directions[criterion.name] = rule
         return directions
 
-    def _worst_violation(self):
+    def _worst_violations(self) -> list[tuple[str, int]]:
+        """The worst order-breaking ``(criterion, first band)`` of each monotone criterion."""
         offsets = self.binner_.band_offsets()
-        worst, size = None, 1e-9
+        found = []
         for k, criterion in enumerate(self.binner_.criteria_):
             direction = self.monotone_.get(criterion.name)
             if direction is None:
@@ -204,15 +258,17 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             order = self._ordered(criterion)
             coef = self.coef_[[offsets[k] + i for i in order]]
             step = np.diff(coef) if direction == "increasing" else -np.diff(coef)
-            for j, drop in enumerate(-step):
-                if drop > size:
-                    worst, size = (criterion.name, order[j]), drop
-        return worst
+            if len(step) and step.min() < -1e-9:
+                found.append((criterion.name, order[int(np.argmin(step))]))
+        return found
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of winning for every lead."""
         check_is_fitted(self, "coef_")
-        return self.binner_.one_hot(check_frame(X)) @ self.coef_ + self.intercept_
+        return self._decision_from_codes(self.binner_.transform(check_frame(X)).to_numpy())
+
+    def _decision_from_codes(self, codes: np.ndarray) -> np.ndarray:
+        return self.intercept_ + _band_sum(self.coef_, codes, self._sizes())
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Probabilities of lost and won, shape (n_leads, 2)."""
@@ -223,31 +279,53 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         """Whether each lead is more likely won than lost."""
         return self.decision_function(X) > 0
 
-    def _logistic(self, C: float, warm_start: bool = False) -> LogisticRegression:
-        # Newton-Cholesky converges in a handful of steps on one-hot designs,
-        # whose columns are few next to the rows.
-        return LogisticRegression(
-            C=C,
-            solver="newton-cholesky",
-            max_iter=self.max_iter,
-            tol=1e-8,
-            warm_start=warm_start,
-        )
+    def _cross_validate(self, codes, y, w, grid) -> pd.DataFrame:
+        """Mean log loss of every penalty over stratified folds of (a sample of) the leads.
 
-    def _cross_validate(self, design, y, w, grid) -> pd.DataFrame:
+        The path runs from the weakest penalty to the strongest, every fold
+        warm-started from its previous solution, and stops once the mean loss
+        has risen past the tolerance above the best: on the usual U-shaped
+        curve no stronger penalty can then be chosen. Penalties not reached
+        have a NaN loss.
+        """
         if len(grid) == 1:
             return pd.DataFrame({"C": grid, "log_loss": [np.nan]})
+        rows = np.arange(len(y))
+        if len(rows) > self.max_cv_leads:
+            # A stratified sample: the same share of won and of lost leads.
+            rng = np.random.default_rng(self.random_state)
+            share = self.max_cv_leads / len(rows)
+            rows = np.sort(
+                np.concatenate(
+                    [
+                        rng.choice(part, int(round(share * len(part))), replace=False)
+                        for part in (np.flatnonzero(y), np.flatnonzero(y == 0))
+                    ]
+                )
+            )
         folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
-        losses = np.zeros((self.cv, len(grid)))
-        for k, (train, test) in enumerate(folds.split(design, y)):
-            # Walk from the strongest penalty to the weakest, each fit
-            # starting from the previous solution.
-            path = self._logistic(grid[0], warm_start=True)
-            for j, C in enumerate(grid):
-                path.set_params(C=C).fit(design[train], y[train], sample_weight=w[train])
-                p = path.predict_proba(design[test])[:, 1]
-                losses[k, j] = log_loss(y[test], p, sample_weight=w[test], labels=[0, 1])
-        return pd.DataFrame({"C": grid, "log_loss": losses.mean(axis=0)})
+        splits = [
+            tuple((codes[rows[part]], y[rows[part]], w[rows[part]]) for part in (a, b))
+            for a, b in folds.split(rows, y[rows])
+        ]
+        sizes = self._sizes()
+        starts = [(None, None)] * len(splits)
+        losses = np.full(len(grid), np.nan)
+        for j in range(len(grid) - 1, -1, -1):
+            total = 0.0
+            for f, ((codes_a, y_a, w_a), (codes_b, y_b, w_b)) in enumerate(splits):
+                # The first penalty's folds start from the previous fold's
+                # solution: they share most of their leads.
+                init, hessian = starts[f] if starts[f][0] is not None else starts[f - 1]
+                fit = self._solve(codes_a, y_a, w_a, grid[j], init=init, hessian=hessian)
+                starts[f] = ((fit.coef, fit.intercept), fit.hessian)
+                eta = fit.intercept + _band_sum(fit.coef, codes_b, sizes)
+                # The weighted log loss of the held-out fold.
+                total += float(w_b @ (np.logaddexp(0.0, eta) - y_b * eta)) / float(w_b.sum())
+            losses[j] = total / len(splits)
+            if losses[j] > np.nanmin(losses) * (1 + CV_TOLERANCE):
+                break
+        return pd.DataFrame({"C": grid, "log_loss": losses})
 
     def _fill_empty_bands(self, coef: np.ndarray) -> np.ndarray:
         stats = self.binner_.band_stats_
@@ -346,3 +424,12 @@ def evaluate_probabilities(y, p) -> dict:
         "brier": float(brier_score_loss(y, p)),
         "win_rate": float(y.mean()),
     }
+
+
+def _band_sum(coef, codes, sizes) -> np.ndarray:
+    """Sum over criteria of every lead's band weight."""
+    offsets = np.cumsum([0, *sizes])
+    out = np.zeros(len(codes))
+    for j in range(codes.shape[1]):
+        out += coef[offsets[j] : offsets[j + 1]][codes[:, j]]
+    return out

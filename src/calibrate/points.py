@@ -222,7 +222,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         offsets = binner.band_offsets()
         blocks = [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
         codes = binner.transform(X).to_numpy()
-        eta = self.model_.decision_function(X)
+        eta = self.model_._decision_from_codes(codes)
         points, base, self.factor_, self.offset_ = scale_weights(
             self.model_.coef_,
             self.model_.intercept_,
@@ -284,19 +284,25 @@ class Scorecard(ClassifierMixin, BaseEstimator):
 
     def _bootstrap(self, X, y, w, blocks, reference):
         """95% interval of every band's unrounded points over bootstrap refits."""
-        binner = self.model_.binner_
-        design = binner.one_hot(X)
+        model = self.model_
+        codes = np.asarray(model.binner_.transform(X).to_numpy(), dtype=np.intp)
+        sizes = model._sizes()
+        offsets = np.cumsum([0, *sizes])
         rng = np.random.default_rng(self.random_state)
-        n, n_bands = len(y), design.shape[1]
+        n, n_bands = len(y), offsets[-1]
         draws = np.full((self.n_bootstrap, n_bands), np.nan)
+        # A resample is the training leads weighted by how often each is
+        # drawn; every refit starts from the sheet's own solution.
+        start = (model.coef_, model.intercept_)
         for b in range(self.n_bootstrap):
-            rows = rng.integers(0, n, n)
-            counts = np.asarray(design[rows].sum(axis=0)).ravel()
-            used = np.flatnonzero(counts > 0)
-            model = self.model_._logistic(self.model_.C_)
-            model.fit(design[rows][:, used], y[rows], sample_weight=w[rows])
-            coef = np.full(n_bands, np.nan)
-            coef[used] = model.coef_[0]
+            times = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
+            fit = model._solve(
+                codes, y, w * times, model.C_, init=start, hessian=model._solution.hessian
+            )
+            coef = fit.coef.copy()
+            for j in range(codes.shape[1]):
+                drawn = np.bincount(codes[:, j], times, minlength=sizes[j]) > 0
+                coef[offsets[j] : offsets[j + 1]][~drawn] = np.nan
             for block, ref in zip(blocks, reference, strict=True):
                 draws[b, block] = self.factor_ * (coef[block] - coef[ref])
         # Basic (pivotal) interval around the sheet's own unrounded points:
@@ -375,8 +381,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         return self.model_.binner_.transform(X).to_numpy()
 
     def _scores_from_codes(self, codes: np.ndarray) -> np.ndarray:
-        total = self._band_points[codes + self._offsets[:-1][None, :]].sum(axis=1)
-        return np.clip(self.base_points_ + total, self.min_score, self.max_score)
+        total = np.full(len(codes), self.base_points_, dtype=np.int64)
+        for j in range(codes.shape[1]):
+            total += self._band_points[self._offsets[j] : self._offsets[j + 1]][codes[:, j]]
+        return np.clip(total, self.min_score, self.max_score)
 
 
 def _reference_bands(binner, coef, blocks) -> list[int]:
