@@ -118,7 +118,7 @@ def fit_band_logistic(
     >>> codes = np.array([[0]] * 4 + [[1]] * 4)
     >>> y = np.array([1, 0, 0, 0, 1, 1, 1, 0], dtype=bool)
     >>> fit = fit_band_logistic(codes, [2], y, np.ones(8), C=1e6)
-    >>> round(fit.intercept + fit.coef[1], 4), round(fit.intercept + fit.coef[0], 4)
+    >>> round(float(fit.intercept + fit.coef[1]), 4), round(float(fit.intercept + fit.coef[0]), 4)
     (1.0986, -1.0986)
     """
     # The linear algebra is on small matrices, where more BLAS threads only
