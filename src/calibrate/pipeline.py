@@ -220,8 +220,10 @@ def fit(
 
     Parameters
     ----------
-    data : str, os.PathLike or pandas.DataFrame
-        Past leads, one row each, with their outcome (CSV, Parquet or DataFrame).
+    data : str, os.PathLike, Source or pandas.DataFrame
+        Past leads, one row each, with their outcome: a CSV or Parquet file, a
+        glob or folder of them, a :class:`~calibrate.sources.Source` (a DuckDB
+        file or a database URL with its table or query), or a DataFrame.
     outcome : str
         Outcome column: boolean, 0/1 or two labels (see ``positive``).
     positive : optional
@@ -233,8 +235,8 @@ def fit(
         only after the call"}`` or ``["duration:known only after the call"]``.
     date : str, optional
         Date ordering the leads; the hold-out is then the latest leads.
-    activities : str, os.PathLike or pandas.DataFrame, optional
-        Activity log, one row per activity (CSV, Parquet or DataFrame).
+    activities : str, os.PathLike, Source or pandas.DataFrame, optional
+        Activity log, one row per activity (files, a Source or a DataFrame).
         Behaviour features are learned from it; ``decided_at`` is needed.
     decided_at : str, optional
         When the hand-off decision was made for each lead: a column or

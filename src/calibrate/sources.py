@@ -422,7 +422,10 @@ def _read_duckdb(source: Source):
             ).fetchall()
             if not known:
                 raise DataError(f"{source.location}: table {source.table!r} not found")
-        return con.execute(_select(source, "duckdb")).fetch_arrow_table()
+        relation = con.sql(_select(source, "duckdb"))
+        # Newer DuckDB names it to_arrow_table; older ones arrow.
+        fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+        return fetch()
     except duckdb.Error as exc:
         raise DataError(
             f"{source.description}: query failed: {_first_line(exc, source)}"
@@ -592,22 +595,30 @@ def _array(values: list, wanted, name: str):
 
 
 def check_parquet_schemas(files: list[Path], where: str) -> None:
-    """Refuse Parquet files whose shared columns have different types.
+    """Refuse Parquet files with different columns, or a column of different types.
 
     Raises
     ------
     DataError
-        Naming the column, two files and their types.
+        Naming the files, and the column and its types.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     seen: dict[str, tuple] = {}
+    names = None
     for path in files:
         try:
             schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"cannot read {path} as Parquet: {exc}") from None
+        if names is None:
+            names = schema.names
+        elif sorted(schema.names) != sorted(names):
+            raise DataError(
+                f"{where}: {path} has columns {format_examples(schema.names, 8)} but "
+                f"{files[0]} has {format_examples(names, 8)}"
+            )
         for f in schema:
             kind = _comparable(f.type)
             if f.name in seen and seen[f.name][1] != kind:
@@ -631,3 +642,52 @@ def _comparable(kind) -> str:
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         return "number"
     return str(kind)
+
+
+def from_arguments(
+    data,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+    activities=None,
+    activities_table: str | None = None,
+    activities_query: str | None = None,
+    password_env: str | None = None,
+):
+    """The lead and activity sources named on the command line (or in a call).
+
+    ``--activities-table`` or ``--activities-query`` without ``--activities``
+    reads the activity log from the same DuckDB file or database as the
+    leads. ``password_env`` applies to every database URL.
+
+    Returns
+    -------
+    (Source, Source or None)
+
+    Raises
+    ------
+    DataError
+        As :class:`Source`; also a password variable when no source is a
+        database URL.
+
+    Examples
+    --------
+    >>> leads, log = from_arguments("postgresql://ana@db/crm", table="leads",
+    ...                             activities_table="activities")
+    >>> log.description
+    'postgresql://ana@db/crm (table activities)'
+    """
+
+    def one(location, t, q):
+        url = isinstance(location, str) and _URL.match(location) is not None
+        return Source(location, table=t, query=q, password_env=password_env if url else None)
+
+    leads = one(data, table, query)
+    log = None
+    if activities is not None:
+        log = one(activities, activities_table, activities_query)
+    elif activities_table is not None or activities_query is not None:
+        log = one(data, activities_table, activities_query)
+    if password_env is not None and "database" not in (leads.kind, getattr(log, "kind", None)):
+        raise DataError("--password-env is for a database URL; no source is one")
+    return leads, log
