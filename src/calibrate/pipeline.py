@@ -310,6 +310,12 @@ def fit(
     -------
     Calibration
 
+    Notes
+    -----
+    With an id column the leads are taken in the order of their ids, so the
+    same leads give the same config whatever order their source returns
+    them in (a database table has none). ``result.leads`` is in that order.
+
     Examples
     --------
     >>> from calibrate.datasets import make_leads
@@ -337,6 +343,7 @@ def fit(
         sep=sep,
         encoding=encoding,
     )
+    leads = _in_id_order(leads)
     step("split")
     y = leads.outcome.to_numpy()
     train, held = split_holdout(y, fraction=holdout, dates=leads.dates, random_state=seed)
@@ -463,6 +470,25 @@ def fit(
         behaviour=behaviour,
         comparison=comparison,
     )
+
+
+def _in_id_order(leads: LeadData) -> LeadData:
+    """The leads sorted by id, so that the fit does not depend on the order of the rows.
+
+    A database table has no order: the same leads read from it, from a
+    Parquet export or from a CSV file give the same config. Without an id
+    column the row numbers are the ids and the order is the source's.
+    """
+    if leads.id_column is None:
+        return leads
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = pa.array(leads.ids.astype(str).to_numpy(dtype=object), type=pa.large_string())
+    order = pc.sort_indices(ids).to_numpy()
+    if (order == np.arange(len(order))).all():
+        return leads
+    return leads.subset(order)
 
 
 def _leakage_warnings(card: Scorecard, X: pd.DataFrame, y: np.ndarray) -> list[str]:

@@ -123,10 +123,11 @@ class Source:
         """The source for configs, reports and messages, without its password."""
         shown = _redact(self.location)
         if self.table is not None:
-            return f"{shown} (table {self.table})"
-        if self.query is not None:
-            return f"{shown} (query: {' '.join(self.query.split())})"
-        return shown
+            shown = f"{shown} (table {self.table})"
+        elif self.query is not None:
+            shown = f"{shown} (query: {' '.join(self.query.split())})"
+        # The password, wherever else it was written (a query), is not shown either.
+        return _scrub(shown, self) if self.kind == "database" else shown
 
     def __str__(self) -> str:
         return self.description
@@ -352,7 +353,7 @@ def normalise_types(table):
     columns, changed = [], False
     for column, f in zip(table.columns, table.schema, strict=True):
         kind = f.type
-        if isinstance(kind, pa.ExtensionType):  # arrow.opaque numeric, money...
+        if isinstance(kind, pa.BaseExtensionType):  # arrow.opaque numeric, money...
             column = pa.chunked_array(
                 [chunk.storage for chunk in column.chunks], type=kind.storage_type
             )
