@@ -256,6 +256,42 @@ def test_description_never_shows_the_password(scheme, user, password, host, port
     assert Source(plain, table="t").description == f"{plain} (table t)"
 
 
+@given(
+    table=st.none() | _NAME,
+    query=st.none() | st.just("SELECT 1"),
+    activities_table=st.none() | _NAME,
+    activities_query=st.none() | st.just("SELECT 2"),
+    separate_log=st.booleans(),
+)
+def test_from_arguments_accepts_exactly_one_table_or_query(
+    table, query, activities_table, activities_query, separate_log
+):
+    data = "postgresql://ana@db/crm"
+    log_location = "other.duckdb" if separate_log else None
+    leads_ok = (table is None) != (query is None)
+    log_given = activities_table is not None or activities_query is not None
+    log_ok = (activities_table is None) != (activities_query is None)
+    try:
+        leads, log = from_arguments(
+            data,
+            table=table,
+            query=query,
+            activities=log_location,
+            activities_table=activities_table,
+            activities_query=activities_query,
+        )
+    except DataError:
+        assert not leads_ok or (log_given or separate_log) and not log_ok
+        return
+    assert leads_ok and (leads.table, leads.query) == (table, query)
+    if not (log_given or separate_log):
+        assert log is None
+        return
+    assert log_ok
+    assert log.location == (log_location or data)
+    assert (log.table, log.query) == (activities_table, activities_query)
+
+
 # --------------------------------------------------------------------------- files
 
 
