@@ -408,6 +408,10 @@ def test_sqlite_url_keeps_types(sqlite_file):
         read_table(Source(f"sqlite:///{sqlite_file}", table="nope"))
     with pytest.raises(DataError, match=r"query failed: no such table: nope"):
         read_table(Source(f"sqlite:///{sqlite_file}", query="SELECT * FROM nope"))
+    missing = sqlite_file.with_name("missing.sqlite")
+    with pytest.raises(DataError, match=r"missing\.sqlite \(table leads\): no such file"):
+        read_table(Source(f"sqlite:///{missing}", table="leads"))
+    assert not missing.exists()
 
 
 # --------------------------------------------------------------------------- PostgreSQL

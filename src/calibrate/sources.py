@@ -497,8 +497,17 @@ def _read_sqlalchemy(source: Source):
         password = _password(source)
         if password is not None:
             url = url.set(password=password)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            # SQLite would create a missing file: refuse it instead, writing nothing.
+            if not Path(url.database).is_file():
+                raise DataError(f"cannot read {source.description}: no such file")
         engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+    except ImportError as exc:
+        raise DataError(
+            f"cannot read {source.description}: its driver is not installed "
+            f"({_first_line(exc, source)})"
+        ) from None
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise DataError(f"cannot read {source.description}: {_first_line(exc, source)}") from None
     try:
         try:
