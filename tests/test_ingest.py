@@ -126,7 +126,7 @@ def test_read_table_other_encoding(tmp_path):
     ("make", "match"),
     [
         (lambda d: d / "nope.csv", r"cannot read .*nope\.csv: no such file"),
-        (lambda d: d, r"it is a folder, not a CSV or Parquet file"),
+        (lambda d: d, r"folder .* holds no Parquet or CSV files"),
         (lambda d: _write(d / "empty.csv", ""), r"empty\.csv: the file is empty"),
         (lambda d: _write(d / "head.csv", "a,b,c\n"), r"the file has a header but no lead rows"),
         (

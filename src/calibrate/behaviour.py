@@ -14,7 +14,6 @@ pandas evaluator the standalone scorer uses; both must agree exactly.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -92,8 +91,9 @@ def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | Non
     ----------
     con : duckdb.DuckDBPyConnection
         See :func:`connect`.
-    source : str, os.PathLike or pandas.DataFrame
-        A CSV or Parquet file (or a glob of them), or a DataFrame.
+    source : str, os.PathLike, Source or pandas.DataFrame
+        A CSV or Parquet file, a glob or folder of them, a DuckDB file or
+        database :class:`~calibrate.sources.Source`, or a DataFrame.
     spec : ActivitySpec
         Column names and detail rules.
     now : datetime, optional
@@ -186,34 +186,48 @@ def _trim(text_sql: str) -> str:
 
 
 def _register_source(con, source, name: str, *, sep: str | None = None):
+    """Make the view ``name`` over the activity log, wherever it is.
+
+    Files and globs are scanned by DuckDB (out of core); a DuckDB file or a
+    database is read to Arrow first (see :mod:`calibrate.sources`).
+    """
+    from .sources import as_source, check_parquet_schemas, read_arrow
+
     if isinstance(source, pd.DataFrame):
         con.register(f"{name}_frame", source)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_frame")
         return
-    path = os.fspath(source)
-    is_glob = any(ch in path for ch in "*?[")
-    if not is_glob and not Path(path).exists():
-        raise DataError(f"cannot read {path}: no such file")
-    if not is_glob and Path(path).stat().st_size == 0:
-        raise DataError(f"cannot read {path}: the file is empty")
-    parquet = path.lower().endswith((".parquet", ".pq", ".parq"))
-    if not parquet and not is_glob:
-        with open(path, "rb") as fh:
-            parquet = fh.read(4) == b"PAR1"
+    source = as_source(source)
+    if source.kind in ("duckdb", "database"):
+        table = read_arrow(source)
+        con.register(f"{name}_frame", table)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_frame")
+        return
+    files = source.files()
+    if source.kind == "file":
+        path = files[0]
+        if not path.exists():
+            raise DataError(f"cannot read {path}: no such file")
+        if path.is_dir() or path.stat().st_size == 0:
+            raise DataError(f"cannot read {path}: the file is empty")
+    parquet = source.is_parquet()
+    if parquet and len(files) > 1:
+        check_parquet_schemas(files, source.location)
     import duckdb
 
+    paths = [str(p) for p in files]
     try:
         if parquet:
-            relation = con.read_parquet(path)
+            relation = con.read_parquet(paths, union_by_name=len(paths) > 1)
         else:
             options = {"header": True, "all_varchar": True}
             if sep is not None:
                 options["sep"] = sep
-            relation = con.read_csv(path, **options)
+            relation = con.read_csv(paths, **options)
         relation.create_view(name, replace=True)
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
-        raise DataError(f"cannot read activity log {path}: {message}") from None
+        raise DataError(f"cannot read activity log {source.location}: {message}") from None
 
 
 def _refuse_rows(con, condition: str, message: str, shown: str):

@@ -62,9 +62,53 @@ def _parse_pairs(specs: list[str], option: str, form: str) -> dict[str, str]:
     return pairs
 
 
+_SOURCE_HELP = (
+    "a CSV or Parquet file, a glob or folder of them, a DuckDB file (with --table or "
+    "--query) or a database URL such as postgresql://user@host/db (with --table or --query)"
+)
+_Table = Annotated[
+    str | None,
+    typer.Option(help="Table of the DuckDB file or database DATA (schema.table)."),
+]
+_Query = Annotated[
+    str | None, typer.Option(help="SQL query reading the leads from the DuckDB file or database.")
+]
+_ActivitiesTable = Annotated[
+    str | None,
+    typer.Option(
+        help="Table of the activity log in the DuckDB file or database (--activities, or DATA)."
+    ),
+]
+_ActivitiesQuery = Annotated[
+    str | None,
+    typer.Option(help="SQL query reading the activity log (from --activities, or DATA)."),
+]
+_PasswordEnv = Annotated[
+    str | None,
+    typer.Option(
+        help="Environment variable holding the database password (libpq's PGPASSWORD, "
+        "PGUSER... also work)."
+    ),
+]
+
+
+def _sources(data, table, query, activities, activities_table, activities_query, password_env):
+    from .sources import from_arguments
+
+    return from_arguments(
+        data,
+        table=table,
+        query=query,
+        activities=activities,
+        activities_table=activities_table,
+        activities_query=activities_query,
+        password_env=password_env,
+    )
+
+
 @app.command()
 def fit(
-    data: Annotated[Path, typer.Argument(help="Past leads: CSV or Parquet, one row per lead.")],
+    data: Annotated[str, typer.Argument(help=f"Past leads, one row per lead: {_SOURCE_HELP}.")],
     outcome: Annotated[str, typer.Option(help="Outcome column (won/lost).")],
     out: Annotated[
         Path,
@@ -83,10 +127,18 @@ def fit(
     date: Annotated[
         str | None, typer.Option(help="Decision date column: hold out the latest leads.")
     ] = None,
+    table: _Table = None,
+    query: _Query = None,
     activities: Annotated[
-        Path | None,
-        typer.Option(help="Activity log (CSV or Parquet): one row per activity."),
+        str | None,
+        typer.Option(
+            help="Activity log, one row per activity: CSV or Parquet files, a DuckDB file or a "
+            "database URL."
+        ),
     ] = None,
+    activities_table: _ActivitiesTable = None,
+    activities_query: _ActivitiesQuery = None,
+    password_env: _PasswordEnv = None,
     decided_at: Annotated[
         str | None,
         typer.Option(
@@ -204,6 +256,9 @@ def fit(
     try:
         if out.exists() and not out.is_dir():
             raise CalibrateError(f"cannot write to {out}: it is a file, not a folder")
+        data, activities = _sources(
+            data, table, query, activities, activities_table, activities_query, password_env
+        )
         with _progress(quiet) as step:
             result = run_fit(
                 data,
@@ -315,7 +370,7 @@ def report(
         Path, typer.Argument(help="scoring_config.json written by 'calibrate fit'.")
     ],
     data: Annotated[
-        Path, typer.Argument(help="Labelled leads (CSV or Parquet) with their outcome.")
+        str, typer.Argument(help=f"Labelled leads with their outcome: {_SOURCE_HELP}.")
     ],
     outcome: Annotated[
         str | None,
@@ -326,9 +381,14 @@ def report(
     positive: Annotated[
         str | None, typer.Option(help="Outcome value meaning won, when not evident.")
     ] = None,
+    table: _Table = None,
+    query: _Query = None,
     activities: Annotated[
-        Path | None, typer.Option(help="Activity log, when the config scores behaviour.")
+        str | None, typer.Option(help="Activity log, when the config scores behaviour.")
     ] = None,
+    activities_table: _ActivitiesTable = None,
+    activities_query: _ActivitiesQuery = None,
+    password_env: _PasswordEnv = None,
     current_sheet: Annotated[
         Path | None,
         typer.Option(help="The points sheet in use today (YAML or CSV), to compare with."),
@@ -351,6 +411,9 @@ def report(
     try:
         if out.exists() and not out.is_dir():
             raise CalibrateError(f"cannot write to {out}: it is a file, not a folder")
+        data, activities = _sources(
+            data, table, query, activities, activities_table, activities_query, password_env
+        )
         with _progress(quiet) as step:
             result = evaluation_report(
                 config,
@@ -387,16 +450,21 @@ def score(
     config: Annotated[
         Path, typer.Argument(help="scoring_config.json written by 'calibrate fit'.")
     ],
-    data: Annotated[Path, typer.Argument(help="Leads to score: CSV or Parquet.")],
+    data: Annotated[str, typer.Argument(help=f"Leads to score: {_SOURCE_HELP}.")],
     out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet.")],
     sep: Annotated[str | None, typer.Option(help="CSV separator (sniffed by default).")] = None,
     breakdown: Annotated[
         bool, typer.Option("--breakdown", help="Add every criterion's points.")
     ] = False,
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
+    table: _Table = None,
+    query: _Query = None,
     activities: Annotated[
-        Path | None, typer.Option(help="Activity log, when the config scores behaviour.")
+        str | None, typer.Option(help="Activity log, when the config scores behaviour.")
     ] = None,
+    activities_table: _ActivitiesTable = None,
+    activities_query: _ActivitiesQuery = None,
+    password_env: _PasswordEnv = None,
     as_of: Annotated[
         str | None,
         typer.Option(
@@ -412,6 +480,9 @@ def score(
 
     try:
         _check_output_file(out)
+        data, activities = _sources(
+            data, table, query, activities, activities_table, activities_query, password_env
+        )
         cfg = ScoringConfig.load(config)
         scored = cfg.score(
             data,

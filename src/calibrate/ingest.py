@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import difflib
 import hashlib
-import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping
@@ -163,13 +162,15 @@ def read_table(
     allow_empty: bool = False,
     copy: bool = True,
 ) -> pd.DataFrame:
-    """Read a lead table from CSV or Parquet, as stored.
+    """Read a lead table as stored: from CSV or Parquet files, DuckDB or a database.
 
     Parameters
     ----------
-    source : str, os.PathLike or pandas.DataFrame
-        A CSV file (plain or compressed) or a Parquet file. A DataFrame is
-        returned as a copy.
+    source : str, os.PathLike, Source or pandas.DataFrame
+        A CSV file (plain or compressed) or a Parquet file; a glob or folder
+        of them; or a :class:`~calibrate.sources.Source` naming a DuckDB file
+        or database with its table or query. A DataFrame is returned as a
+        copy.
     sep : str, optional
         CSV separator. By default it is sniffed from the first lines among
         comma, semicolon, tab and pipe.
@@ -186,19 +187,47 @@ def read_table(
     -------
     pandas.DataFrame
         CSV columns are text (types are inferred later, in one place, by
-        :func:`load_leads`); Parquet columns keep their stored types.
+        :func:`load_leads`); Parquet and database columns keep their types
+        (see :mod:`calibrate.sources`).
 
     Raises
     ------
     DataError
-        The file is missing, unreadable, not CSV/Parquet, or has no rows.
+        The file is missing, unreadable, not CSV/Parquet, or has no rows; a
+        glob matches nothing; files disagree on a column's type; a table is
+        missing, a query fails or the database cannot be reached.
     """
+    from .sources import as_source
+
     if isinstance(source, pd.DataFrame):
         if len(source) == 0 and not allow_empty:
             raise DataError("the lead table is empty: it has no rows")
         _check_unique_columns([str(c) for c in source.columns], "the DataFrame")
         return source.copy() if copy else source
-    path = Path(os.fspath(source))
+    source = as_source(source)
+    if source.kind == "file":
+        frame = _read_file(Path(source.location), sep=sep, encoding=encoding)
+    elif source.kind == "files":
+        frame = _read_files(source, sep=sep, encoding=encoding)
+    else:
+        from .sources import read_arrow
+
+        table = read_arrow(source)
+        _check_unique_columns(table.column_names, source.description)
+        frame = _arrow_to_pandas(table)
+    if len(frame) == 0 and not allow_empty:
+        if source.kind in ("duckdb", "database"):
+            from .sources import check_not_empty
+
+            check_not_empty(table, source)
+        raise DataError(
+            f"cannot read {source.description}: the file has a header but no lead rows"
+        )
+    _check_unique_columns([str(c) for c in frame.columns], source.description)
+    return frame
+
+
+def _read_file(path: Path, *, sep: str | None, encoding: str) -> pd.DataFrame:
     if not path.exists():
         raise DataError(f"cannot read {path}: no such file")
     if path.is_dir():
@@ -206,13 +235,43 @@ def read_table(
     if path.stat().st_size == 0:
         raise DataError(f"cannot read {path}: the file is empty")
     if _is_parquet(path):
-        frame = _read_parquet(path)
-    else:
+        return _read_parquet(path)
+    return _read_csv(path, sep=sep, encoding=encoding)
+
+
+def _read_files(source, *, sep: str | None, encoding: str) -> pd.DataFrame:
+    """The files of a glob or folder, one after the other (sorted by path)."""
+    files = source.files()
+    if source.is_parquet():
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from .sources import check_parquet_schemas
+
+        check_parquet_schemas(files, source.location)
+        try:
+            tables = [pq.read_table(path) for path in files]
+            table = pa.concat_tables(tables, promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+            raise DataError(f"cannot read {source.location} as Parquet: {exc}") from None
+        return _arrow_to_pandas(table)
+    frames = []
+    for path in files:
+        if path.stat().st_size == 0:
+            raise DataError(f"cannot read {path}: the file is empty")
         frame = _read_csv(path, sep=sep, encoding=encoding)
-    if len(frame) == 0 and not allow_empty:
-        raise DataError(f"cannot read {path}: the file has a header but no lead rows")
-    _check_unique_columns([str(c) for c in frame.columns], path)
-    return frame
+        if frames and list(frame.columns) != list(frames[0].columns):
+            raise DataError(
+                f"{source.location}: {path} has columns {format_examples(frame.columns, 8)} "
+                f"but {files[0]} has {format_examples(frames[0].columns, 8)}"
+            )
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _arrow_to_pandas(table) -> pd.DataFrame:
+    """An Arrow table as pandas reads a Parquet file of the same types."""
+    return table.to_pandas()
 
 
 def _is_parquet(path: Path) -> bool:
@@ -232,7 +291,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"cannot read {path} as Parquet: {exc}") from None
-    return table.to_pandas()
+    return _arrow_to_pandas(table)
 
 
 def _read_csv(path: Path, *, sep: str | None, encoding: str) -> pd.DataFrame:
@@ -332,8 +391,10 @@ def load_leads(
 
     Parameters
     ----------
-    data : str, os.PathLike or pandas.DataFrame
-        The lead table, one row per lead (see :func:`read_table`).
+    data : str, os.PathLike, Source or pandas.DataFrame
+        The lead table, one row per lead: a file, a glob or folder of files,
+        or a DuckDB or database :class:`~calibrate.sources.Source` (see
+        :func:`read_table`).
     outcome : str, optional
         Column saying whether the lead was won. It may be boolean, 0/1, or
         two labels; omit it for a table to be scored.
@@ -383,7 +444,9 @@ def load_leads(
     """
     # Columns are read, never changed in place: no copy of a DataFrame is needed.
     raw = read_table(data, sep=sep, encoding=encoding, copy=False)
-    source = "DataFrame" if isinstance(data, pd.DataFrame) else os.fspath(data)
+    from .sources import describe
+
+    source = describe(data)
     columns = list(raw.columns)
     # A single column name is one column, not an iterable of characters.
     exclude, implicit, explicit = (

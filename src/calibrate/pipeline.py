@@ -220,8 +220,10 @@ def fit(
 
     Parameters
     ----------
-    data : str, os.PathLike or pandas.DataFrame
-        Past leads, one row each, with their outcome (CSV, Parquet or DataFrame).
+    data : str, os.PathLike, Source or pandas.DataFrame
+        Past leads, one row each, with their outcome: a CSV or Parquet file, a
+        glob or folder of them, a :class:`~calibrate.sources.Source` (a DuckDB
+        file or a database URL with its table or query), or a DataFrame.
     outcome : str
         Outcome column: boolean, 0/1 or two labels (see ``positive``).
     positive : optional
@@ -233,8 +235,8 @@ def fit(
         only after the call"}`` or ``["duration:known only after the call"]``.
     date : str, optional
         Date ordering the leads; the hold-out is then the latest leads.
-    activities : str, os.PathLike or pandas.DataFrame, optional
-        Activity log, one row per activity (CSV, Parquet or DataFrame).
+    activities : str, os.PathLike, Source or pandas.DataFrame, optional
+        Activity log, one row per activity (files, a Source or a DataFrame).
         Behaviour features are learned from it; ``decided_at`` is needed.
     decided_at : str, optional
         When the hand-off decision was made for each lead: a column or
@@ -308,6 +310,12 @@ def fit(
     -------
     Calibration
 
+    Notes
+    -----
+    With an id column the leads are taken in the order of their ids, so the
+    same leads give the same config whatever order their source returns
+    them in (a database table has none). ``result.leads`` is in that order.
+
     Examples
     --------
     >>> from calibrate.datasets import make_leads
@@ -335,6 +343,7 @@ def fit(
         sep=sep,
         encoding=encoding,
     )
+    leads = _in_id_order(leads)
     step("split")
     y = leads.outcome.to_numpy()
     train, held = split_holdout(y, fraction=holdout, dates=leads.dates, random_state=seed)
@@ -461,6 +470,25 @@ def fit(
         behaviour=behaviour,
         comparison=comparison,
     )
+
+
+def _in_id_order(leads: LeadData) -> LeadData:
+    """The leads sorted by id, so that the fit does not depend on the order of the rows.
+
+    A database table has no order: the same leads read from it, from a
+    Parquet export or from a CSV file give the same config. Without an id
+    column the row numbers are the ids and the order is the source's.
+    """
+    if leads.id_column is None:
+        return leads
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = pa.array(leads.ids.astype(str).to_numpy(dtype=object), type=pa.large_string())
+    order = pc.sort_indices(ids).to_numpy()
+    if (order == np.arange(len(order))).all():
+        return leads
+    return leads.subset(order)
 
 
 def _leakage_warnings(card: Scorecard, X: pd.DataFrame, y: np.ndarray) -> list[str]:

@@ -609,15 +609,16 @@ def evaluation_report(
     ----------
     config : ScoringConfig, str or os.PathLike
         The config, or the path of its JSON file.
-    data : str, os.PathLike or pandas.DataFrame
-        Labelled leads (CSV, Parquet or DataFrame) with every column the
-        config reads and the outcome.
+    data : str, os.PathLike, Source or pandas.DataFrame
+        Labelled leads (CSV or Parquet files, a DuckDB or database
+        :class:`~calibrate.sources.Source`, or a DataFrame) with every column
+        the config reads and the outcome.
     outcome : str, optional
         Outcome column; by default the one the config was fitted on.
     positive : optional
         The outcome value meaning won; by default the config's when the
         outcome column is the config's, else inferred (true, won, yes, 1...).
-    activities : str, os.PathLike or pandas.DataFrame, optional
+    activities : str, os.PathLike, Source or pandas.DataFrame, optional
         The activity log, needed when the config scores behaviour. Activity is
         counted before each lead's decision time (the config's decision
         column), as at the fit.
@@ -728,7 +729,9 @@ def _known_label(values: pd.Series, label):
 
 
 def _source_name(data) -> str:
-    return "DataFrame" if isinstance(data, pd.DataFrame) else str(os.fspath(data))
+    from .sources import describe
+
+    return describe(data)
 
 
 def _evaluation_dates(config, frame, date):

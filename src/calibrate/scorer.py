@@ -32,14 +32,15 @@ def score_leads(
     ----------
     config : ScoringConfig
         The config (see :meth:`calibrate.ScoringConfig.load`).
-    data : str, os.PathLike or pandas.DataFrame
-        Leads to score: a CSV or Parquet file, or a DataFrame. It needs every
+    data : str, os.PathLike, Source or pandas.DataFrame
+        Leads to score: a CSV or Parquet file (or a glob or folder of them), a
+        DuckDB or database :class:`~calibrate.sources.Source`, or a DataFrame. It needs every
         column the config's criteria read; other columns are ignored.
     sep : str, optional
         CSV separator; sniffed by default.
     encoding : str, default="utf-8-sig"
         Text encoding of a CSV file.
-    activities : str, os.PathLike or pandas.DataFrame, optional
+    activities : str, os.PathLike, Source or pandas.DataFrame, optional
         The activity log, needed when the config scores behaviour.
     as_of : str or datetime, optional
         Score behaviour as of this moment (UTC unless it names a zone): only

@@ -200,6 +200,8 @@ def weekly_volume(dates) -> dict | None:
     if dates is None:
         return None
     stamps = pd.Series(pd.to_datetime(pd.Series(dates))).dropna()
+    if getattr(stamps.dt, "tz", None) is not None:  # weeks of UTC, like decision times
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
     if stamps.empty:
         return None
     weeks = stamps.dt.to_period("W").value_counts().sort_index()
