@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "load_frame",
     "PostgresInfo",
     "ServiceUnavailable",
     "find_java",
@@ -461,3 +462,44 @@ def spark_session(app_name: str = "calibrate-tests") -> Iterator[Any]:
         yield session
     finally:
         session.stop()
+
+
+def _pg_type(dtype) -> str:
+    """The PostgreSQL column type for a pandas dtype."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(dtype):
+        return "BOOLEAN"
+    if pd.api.types.is_float_dtype(dtype):
+        return "DOUBLE PRECISION"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "BIGINT"
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return "TIMESTAMPTZ"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "TIMESTAMP"
+    return "TEXT"
+
+
+def load_frame(cursor, frame, *name: str) -> None:
+    """Create table ``name`` (``"table"`` or ``"schema", "table"``) and COPY ``frame`` in.
+
+    Columns are typed from the frame's dtypes; missing values are written as
+    ``\\N``, so an empty string stays an empty string.
+    """
+    import io
+
+    from psycopg import sql
+
+    table = sql.Identifier(*name)
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(_pg_type(t)))
+        for c, t in frame.dtypes.items()
+    )
+    cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(table, columns))
+    text = frame.to_csv(index=False, header=False, na_rep="\\N", lineterminator="\n")
+    copy = sql.SQL("COPY {} FROM STDIN (FORMAT csv, NULL '\\N')").format(table)
+    with cursor.copy(copy) as pipe:
+        stream = io.BytesIO(text.encode("utf-8"))
+        while chunk := stream.read(1 << 20):
+            pipe.write(chunk)

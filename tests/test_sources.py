@@ -28,7 +28,7 @@ from calibrate.datasets import make_leads
 from calibrate.errors import DataError
 from calibrate.ingest import read_table
 from calibrate.sources import Source, as_source, from_arguments, read_arrow
-from services import free_port
+from services import free_port, load_frame
 
 N_LEADS = 2000
 SECRET = "Zq7-s3cr3t-pw"
@@ -91,35 +91,6 @@ def files(generated, tmp_path_factory):
     return root
 
 
-def _pg_type(dtype) -> str:
-    if pd.api.types.is_bool_dtype(dtype):
-        return "BOOLEAN"
-    if pd.api.types.is_float_dtype(dtype):
-        return "DOUBLE PRECISION"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "BIGINT"
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return "TIMESTAMPTZ"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "TIMESTAMP"
-    return "TEXT"
-
-
-def _pg_load(cur, schema: str, name: str, frame: pd.DataFrame):
-    from psycopg import sql
-
-    table = sql.Identifier(schema, name)
-    columns = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(_pg_type(t)))
-        for c, t in frame.dtypes.items()
-    )
-    cur.execute(sql.SQL("CREATE TABLE {} ({})").format(table, columns))
-    text = frame.to_csv(index=False, header=False, na_rep="\\N", lineterminator="\n")
-    copy = sql.SQL("COPY {} FROM STDIN (FORMAT csv, NULL '\\N')").format(table)
-    with cur.copy(copy) as pipe:
-        pipe.write(text.encode("utf-8"))
-
-
 @pytest.fixture(scope="module")
 def pg(generated, postgres_server_info):
     """The generated leads and activities in tables of the suite's PostgreSQL server."""
@@ -130,8 +101,8 @@ def pg(generated, postgres_server_info):
         with conn.cursor() as cur:
             cur.execute("DROP SCHEMA IF EXISTS crm CASCADE")
             cur.execute("CREATE SCHEMA crm")
-            _pg_load(cur, "crm", "leads", leads)
-            _pg_load(cur, "crm", "activities", log)
+            load_frame(cur, leads, "crm", "leads")
+            load_frame(cur, log, "crm", "activities")
             cur.execute("CREATE TABLE crm.empty_leads (LIKE crm.leads)")
         yield postgres_server_info
         with conn.cursor() as cur:

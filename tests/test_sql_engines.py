@@ -9,14 +9,13 @@ machine cannot run them.
 
 from __future__ import annotations
 
-import io
-
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from calibrate.sql_export import scoring_sql
+from services import load_frame
 from sql_cases import assert_same_scores, messy_leads, python_scores, rich_config
 
 N_LEADS = 100_000
@@ -52,43 +51,14 @@ def test_100k_leads_duckdb(config, leads_and_log, expected):
     assert_same_scores(expected, con.execute(sql).df(), "lead_id", "duckdb")
 
 
-def _pg_type(dtype) -> str:
-    if pd.api.types.is_bool_dtype(dtype):
-        return "BOOLEAN"
-    if pd.api.types.is_float_dtype(dtype):
-        return "DOUBLE PRECISION"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "BIGINT"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "TIMESTAMP"
-    return "TEXT"
-
-
-def _pg_load(cur, name: str, frame: pd.DataFrame):
-    from psycopg import sql
-
-    columns = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(_pg_type(t)))
-        for c, t in frame.dtypes.items()
-    )
-    cur.execute(sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(name), columns))
-    # NULL is written \N; an empty string stays an empty string.
-    text = frame.to_csv(index=False, header=False, na_rep="\\N", lineterminator="\n")
-    copy = sql.SQL("COPY {} FROM STDIN (FORMAT csv, NULL '\\N')").format(sql.Identifier(name))
-    with cur.copy(copy) as pipe:
-        stream = io.BytesIO(text.encode("utf-8"))
-        while chunk := stream.read(1 << 20):
-            pipe.write(chunk)
-
-
 def test_100k_leads_postgres(config, leads_and_log, expected, postgres_dsn):
     import psycopg
 
     leads, log = leads_and_log
     with psycopg.connect(postgres_dsn, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute("SET TimeZone = 'UTC'")
-        _pg_load(cur, "leads", leads)
-        _pg_load(cur, "activities", log)
+        load_frame(cur, leads, "leads")
+        load_frame(cur, log, "activities")
         cur.execute("ANALYZE")
         cur.execute(scoring_sql(config, dialect="postgres", leads_table="leads",
                                 activities_table="activities"))  # fmt: skip
