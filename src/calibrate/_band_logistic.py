@@ -221,6 +221,24 @@ def _fit(
     return BandFit(coef=coef, intercept=float(intercept), n_iter=n_iter, hessian=hessian)
 
 
+def band_sum(values, codes, sizes, start=0) -> np.ndarray:
+    """``start`` plus, for every lead, the sum over criteria of its band's value.
+
+    ``values`` holds one entry per band, criteria one after another (weights
+    or points); ``codes`` and ``sizes`` are as in :func:`fit_band_logistic`.
+
+    Examples
+    --------
+    >>> band_sum(np.array([0, 5, 1, 2, 3]), np.array([[1, 2], [0, 0]]), [2, 3], start=10)
+    array([18, 11])
+    """
+    offsets = np.cumsum([0, *sizes])
+    out = np.full(len(codes), start, dtype=np.result_type(values, start))
+    for j in range(codes.shape[1]):
+        out += values[offsets[j] : offsets[j + 1]][codes[:, j]]
+    return out
+
+
 @functools.cache
 def _blas() -> ThreadpoolController:
     # Finding the loaded BLAS libraries takes milliseconds: do it once.

@@ -43,6 +43,7 @@ from ._activity import (
 from ._criteria import WHITESPACE
 from ._params import check_params, integer, optional, real
 from .errors import DataError, format_examples
+from .sources import as_source, check_parquet_schemas, read_arrow
 
 __all__ = ["ActivityFeaturizer", "activity_sql", "connect", "read_activities"]
 
@@ -191,8 +192,6 @@ def _register_source(con, source, name: str, *, sep: str | None = None):
     Files and globs are scanned by DuckDB (out of core); a DuckDB file or a
     database is read to Arrow first (see :mod:`calibrate.sources`).
     """
-    from .sources import as_source, check_parquet_schemas, read_arrow
-
     if isinstance(source, pd.DataFrame):
         con.register(f"{name}_frame", source)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_frame")

@@ -193,7 +193,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "criteria_")
         X = check_frame(X)
         check_columns(X, self.feature_names_in_)
-        # One int64 block filled column by column: no per-column arrays for
+        # One integer block filled column by column: no per-column arrays for
         # pandas to consolidate (a copy of the whole matrix) afterwards.
         widest = max((len(c.bands) for c in self.criteria_), default=1)
         dtype = np.int16 if widest < 2**15 else np.int64

@@ -35,6 +35,7 @@ from ._criteria import (
     is_missing_token,
 )
 from .errors import DataError, format_examples
+from .sources import as_source, check_not_empty, check_parquet_schemas, describe, read_arrow
 
 __all__ = ["LeadData", "load_leads", "read_table"]
 
@@ -197,8 +198,6 @@ def read_table(
         glob matches nothing; files disagree on a column's type; a table is
         missing, a query fails or the database cannot be reached.
     """
-    from .sources import as_source
-
     if isinstance(source, pd.DataFrame):
         if len(source) == 0 and not allow_empty:
             raise DataError("the lead table is empty: it has no rows")
@@ -210,15 +209,11 @@ def read_table(
     elif source.kind == "files":
         frame = _read_files(source, sep=sep, encoding=encoding)
     else:
-        from .sources import read_arrow
-
         table = read_arrow(source)
         _check_unique_columns(table.column_names, source.description)
         frame = _arrow_to_pandas(table)
     if len(frame) == 0 and not allow_empty:
         if source.kind in ("duckdb", "database"):
-            from .sources import check_not_empty
-
             check_not_empty(table, source)
         raise DataError(
             f"cannot read {source.description}: the file has a header but no lead rows"
@@ -245,8 +240,6 @@ def _read_files(source, *, sep: str | None, encoding: str) -> pd.DataFrame:
     if source.is_parquet():
         import pyarrow as pa
         import pyarrow.parquet as pq
-
-        from .sources import check_parquet_schemas
 
         check_parquet_schemas(files, source.location)
         try:
@@ -444,8 +437,6 @@ def load_leads(
     """
     # Columns are read, never changed in place: no copy of a DataFrame is needed.
     raw = read_table(data, sep=sep, encoding=encoding, copy=False)
-    from .sources import describe
-
     source = describe(data)
     columns = list(raw.columns)
     # A single column name is one column, not an iterable of characters.

@@ -15,7 +15,7 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
-from ._band_logistic import fit_band_logistic
+from ._band_logistic import band_sum, fit_band_logistic
 from ._check_input import check_frame, check_sample_weight, check_target
 from ._params import check_params, integer, optional, real
 from .errors import DataError
@@ -268,7 +268,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         return self._decision_from_codes(self.binner_.transform(check_frame(X)).to_numpy())
 
     def _decision_from_codes(self, codes: np.ndarray) -> np.ndarray:
-        return self.intercept_ + _band_sum(self.coef_, codes, self._sizes())
+        return band_sum(self.coef_, codes, self._sizes(), start=self.intercept_)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Probabilities of lost and won, shape (n_leads, 2)."""
@@ -319,7 +319,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
                 init, hessian = starts[f] if starts[f][0] is not None else starts[f - 1]
                 fit = self._solve(codes_a, y_a, w_a, grid[j], init=init, hessian=hessian)
                 starts[f] = ((fit.coef, fit.intercept), fit.hessian)
-                eta = fit.intercept + _band_sum(fit.coef, codes_b, sizes)
+                eta = band_sum(fit.coef, codes_b, sizes, start=fit.intercept)
                 # The weighted log loss of the held-out fold.
                 total += float(w_b @ (np.logaddexp(0.0, eta) - y_b * eta)) / float(w_b.sum())
             losses[j] = total / len(splits)
@@ -424,12 +424,3 @@ def evaluate_probabilities(y, p) -> dict:
         "brier": float(brier_score_loss(y, p)),
         "win_rate": float(y.mean()),
     }
-
-
-def _band_sum(coef, codes, sizes) -> np.ndarray:
-    """Sum over criteria of every lead's band weight."""
-    offsets = np.cumsum([0, *sizes])
-    out = np.zeros(len(codes))
-    for j in range(codes.shape[1]):
-        out += coef[offsets[j] : offsets[j + 1]][codes[:, j]]
-    return out

@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from ._band_logistic import band_sum
 from ._check_input import check_columns, check_frame, check_sample_weight, check_target
 from ._params import check_params, integer, one_of, real
 from .errors import DataError
@@ -269,7 +270,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             ]
         ]
         if self.n_bootstrap:
-            low, high = self._bootstrap(X, y, w, blocks, reference)
+            low, high = self._bootstrap(codes, y, w, blocks, reference)
             flags = np.where(
                 self.points_["n_leads"] < FEW_LEADS,
                 "few leads",
@@ -282,10 +283,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.train_scores_ = self._scores_from_codes(codes)
         return self
 
-    def _bootstrap(self, X, y, w, blocks, reference):
+    def _bootstrap(self, codes, y, w, blocks, reference):
         """95% interval of every band's unrounded points over bootstrap refits."""
         model = self.model_
-        codes = np.asarray(model.binner_.transform(X).to_numpy(), dtype=np.intp)
+        codes = np.asarray(codes, dtype=np.intp)
         sizes = model._sizes()
         offsets = np.cumsum([0, *sizes])
         rng = np.random.default_rng(self.random_state)
@@ -381,9 +382,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         return self.model_.binner_.transform(X).to_numpy()
 
     def _scores_from_codes(self, codes: np.ndarray) -> np.ndarray:
-        total = np.full(len(codes), self.base_points_, dtype=np.int64)
-        for j in range(codes.shape[1]):
-            total += self._band_points[self._offsets[j] : self._offsets[j + 1]][codes[:, j]]
+        sizes = np.diff(self._offsets)
+        total = band_sum(self._band_points, codes, sizes, start=self.base_points_)
         return np.clip(total, self.min_score, self.max_score)
 
 

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CalibrateError, DataError
+from .sources import describe
 from .threshold import (
     ExpectedValue,
     SalesCapacity,
@@ -708,7 +709,7 @@ def evaluation_report(
         scores=scores,
         won=won,
         outcome=f"{outcome} = {label}",
-        source=_source_name(data),
+        source=describe(data),
         dates=dates,
         volume=weekly_volume(dates) if dates is not None else None,
         sheet=sheet,
@@ -726,12 +727,6 @@ def _known_label(values: pd.Series, label):
 
     texts = set(_canonical_text(values).dropna().unique().tolist())
     return label if label in texts else None
-
-
-def _source_name(data) -> str:
-    from .sources import describe
-
-    return describe(data)
 
 
 def _evaluation_dates(config, frame, date):
