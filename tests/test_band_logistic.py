@@ -100,3 +100,23 @@ def test_tree_on_distinct_values_cuts_as_the_tree_on_every_lead(seed):
     tree.fit(x.reshape(-1, 1), y)
     expected = np.sort(tree.tree_.threshold[tree.tree_.feature >= 0])
     np.testing.assert_allclose(cuts, expected)
+
+
+@pytest.mark.parametrize("limit", [1, 6, 40, 10**6])
+def test_grouped_codes_give_every_criterion_its_sums(limit):
+    # Packing criteria into joint codes must not change a lead's log-odds or
+    # a band's gradient, whatever the groups.
+    from calibrate._band_logistic import _Groups, band_sum
+
+    rng = np.random.default_rng(3)
+    sizes = [3, 5, 2, 4, 6]
+    codes = np.column_stack([rng.integers(0, s, 400) for s in sizes])
+    values, resid = rng.normal(size=sum(sizes)), rng.normal(size=400)
+    groups = _Groups(codes, sizes, limit=limit)
+    assert sum(len(shape) for shape in groups.shapes) == len(sizes)
+    eta = sum(t[c] for t, c in zip(groups.tables(values), groups.codes, strict=True))
+    np.testing.assert_allclose(eta, band_sum(values, codes, sizes), atol=1e-12)
+    expected = np.concatenate(
+        [np.bincount(codes[:, j], resid, minlength=s) for j, s in enumerate(sizes)]
+    )
+    np.testing.assert_allclose(groups.gradient(resid), expected, atol=1e-12)

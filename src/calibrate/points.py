@@ -425,6 +425,109 @@ def _tau(a, b) -> float:
     return 0.0 if np.isnan(tau) else tau  # constant scores rank nothing
 
 
+class _KendallTracker:
+    """Kendall's tau-b between a fixed target and integer scores, move by move.
+
+    The rounding search tries hundreds of moves that add one point to (or
+    take one from) the leads of a single band. Recomputing tau costs
+    ``O(n log n)`` a move; this keeps ``S``, the number of concordant minus
+    discordant pairs, and updates it from the moved leads alone: moving a
+    lead's score ``y`` up by one changes only its pairs with the unmoved
+    leads scoring ``y`` or ``y + 1``, each by ``-sign(x_other - x_lead)``
+    (and symmetrically for a move down). Those counts are a few binary
+    searches in the leads sorted by (score, target rank).
+
+    Parameters
+    ----------
+    target : ndarray of float
+        The values whose order the scores should keep.
+    raw : ndarray of int
+        Scores before clipping to ``[low, high]``.
+    low, high : int
+        The scale.
+    """
+
+    def __init__(self, target, raw, low: int, high: int):
+        from scipy.stats import kendalltau
+
+        n = len(target)
+        self._rank = np.unique(np.asarray(target, dtype=float), return_inverse=True)[1]
+        ties = np.bincount(self._rank).astype(np.int64)
+        self._pairs = n * (n - 1) // 2
+        self._untied_target = self._pairs - int((ties * (ties - 1) // 2).sum())
+        self._width = n + 1  # rank < width: (score, rank) packs into one key
+        self._low, self._high = int(low), int(high)
+        self._raw = np.asarray(raw, dtype=np.int64).copy()
+        self._y = np.clip(self._raw, low, high)
+        self._counts = np.bincount(self._y - low, minlength=high - low + 1).astype(np.int64)
+        self._keys = np.sort(self._y * self._width + self._rank)
+        self._starts = _starts(self._counts)
+        # S exactly, from scipy's tau-b (an integer, recovered by rounding).
+        tau = float(kendalltau(target, self._y).statistic)
+        self._s = 0 if np.isnan(tau) else int(round(tau * self._denominator(self._counts)))
+        self._pending = None
+
+    @property
+    def tau(self) -> float:
+        """Tau-b of the current scores (0 when either side is constant)."""
+        return self._tau(self._s, self._counts)
+
+    def _denominator(self, counts) -> float:
+        untied_scores = self._pairs - int((counts * (counts - 1) // 2).sum())
+        return float(np.sqrt(float(self._untied_target) * float(untied_scores)))
+
+    def _tau(self, s, counts) -> float:
+        denominator = self._denominator(counts)
+        return 0.0 if denominator == 0 else s / denominator
+
+    def _net_above(self, keys, starts, queries) -> int:
+        """For queries ``score * width + rank`` (sorted): the leads in ``keys``
+        (sorted, ``starts`` indexing where each score begins) with that score
+        ranked above, minus those ranked below, summed over the queries."""
+        values = queries // self._width - self._low
+        below = np.searchsorted(keys, queries, side="left") - starts[values]
+        above = starts[values + 1] - np.searchsorted(keys, queries, side="right")
+        return int(above.sum() - below.sum())
+
+    def propose(self, members, step: int) -> float:
+        """Tau if the raw scores of ``members`` moved by ``step`` (+1 or -1)."""
+        raw = self._raw[members] + step
+        new = np.clip(raw, self._low, self._high)
+        moved = new != self._y[members]
+        rows, old = members[moved], self._y[members][moved]
+        keys = np.sort(old * self._width + self._rank[rows])
+        shifted = keys + step * self._width
+        # A moved lead's pairs change with the leads scoring what it scores
+        # or what it moves to, unless both leads move: then only pairs one
+        # score apart count, those of equal scores cancel out.
+        size = len(self._counts)
+        moved_counts = np.bincount(old - self._low, minlength=size)
+        net = (
+            self._net_above(self._keys, self._starts, keys)
+            + self._net_above(self._keys, self._starts, shifted)
+            - self._net_above(keys, _starts(moved_counts), shifted)
+        )
+        s = self._s - step * net
+        counts = self._counts - moved_counts + np.bincount(old + step - self._low, minlength=size)
+        self._pending = (members, raw, rows, new[moved], s, counts)
+        return self._tau(s, counts)
+
+    def accept(self) -> None:
+        """Keep the last proposed move."""
+        members, raw, rows, new, s, counts = self._pending
+        self._raw[members] = raw
+        self._y[rows] = new
+        self._s, self._counts = s, counts
+        self._keys = np.sort(self._y * self._width + self._rank)
+        self._starts = _starts(counts)
+        self._pending = None
+
+
+def _starts(counts) -> np.ndarray:
+    """Where each score's leads begin among leads sorted by score (and the end)."""
+    return np.concatenate([[0], np.cumsum(counts)])
+
+
 def rank_preserving_points(
     points,
     base,
@@ -507,6 +610,12 @@ def rank_preserving_points(
             best = (tau, float(s), ints, b)
     tau, scale, ints, b = best
     ints = ints.copy()
+    tracker = _KendallTracker(target, b + ints[index].sum(axis=1), min_score, max_score)
+    # The sample leads in every band (each lead is in one band a criterion).
+    flat = index.ravel(order="F")
+    by_band = np.argsort(flat, kind="stable")
+    members = np.split(np.tile(np.arange(len(index)), index.shape[1])[by_band],
+                       np.cumsum(np.bincount(flat, minlength=len(points)))[:-1])  # fmt: skip
     used = np.unique(index)
     for _ in range(sweeps):
         improved = False
@@ -518,13 +627,16 @@ def rank_preserving_points(
                 in_order = all(
                     np.all(sign * np.diff(ints[idx]) >= 0) for idx, sign in ordered if j in idx
                 )
-                candidate = _tau(target, score(ints, b)) if in_order else -np.inf
+                candidate = tracker.propose(members[j], step) if in_order else -np.inf
                 if candidate > tau + 1e-12:
+                    tracker.accept()
                     tau, improved = candidate, True
                     break
                 ints[j] -= step
         if not improved:
             break
+    if tau != best[0]:
+        tau = _tau(target, score(ints, b))  # the tracker's, in scipy's rounding
     return (
         ints,
         b,
