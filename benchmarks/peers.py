@@ -381,6 +381,9 @@ def fit_scorecardpy(X, y, seed):
 
     def predict(Xt):
         w = sc.woebin_ply(_as_text(Xt, categorical), bins, print_step=0)[features]
+        # A level training never saw has no WOE in scorecardpy's table (NaN,
+        # which logistic regression refuses): it gets the neutral WOE, 0.
+        w = w.fillna(0.0)
         return model.predict_proba(w)[:, 1], points(w.to_numpy() * model.coef_[0])
 
     return predict
@@ -643,7 +646,9 @@ def markdown(summary: list[dict], skipped: dict, machine: dict, seeds=(0, 1, 2))
         "ECE: expected calibration error of 10-point score bands, each band's win "
         "probability fitted by cross-fitted isotonic regression on the hold-out "
         "(the gradient-boosting ceiling has no integer score: its percentage "
-        "probability is banded). Peak RSS includes reading the shared table.",
+        "probability is banded). Peak RSS includes reading the shared table. "
+        "Categories a tool never saw in training (the time-ordered splits hold "
+        "some) get its own treatment; scorecardpy's, which has none, get WOE 0.",
     ]
     for reason in skipped.values():
         lines.append(f"\nNot run: {reason}.")

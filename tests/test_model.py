@@ -198,3 +198,13 @@ def test_penalty_from_a_sample_weights_from_every_lead(data):
     fit = small._solve(codes, y, np.ones(len(y)), small.C_)
     np.testing.assert_allclose(small.coef_, small._fill_empty_bands(fit.coef), atol=1e-6)
     assert small.binner_.band_stats_["n_leads"].sum() == len(X) * len(small.binner_.criteria_)
+
+
+def test_fit_codes_are_the_pooled_bands_codes(leads_5k):
+    # The points sheet uses the codes fit returns instead of encoding again:
+    # after pooling they must be what the fitted binner gives.
+    X = leads_5k[["seniority", "company_size", "page_views", "time_on_site_min"]]
+    binner = LeadBinner(monotone={"company_size": "decreasing", "page_views": "auto"})
+    model = LeadScoreModel(binner=binner, random_state=0)
+    codes = model._fit(X, leads_5k["converted"], None)
+    np.testing.assert_array_equal(codes, model.binner_.transform(X).to_numpy())

@@ -137,6 +137,15 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         -------
         self : LeadScoreModel
         """
+        self._fit(X, y, sample_weight)
+        return self
+
+    def _fit(self, X, y, sample_weight) -> np.ndarray:
+        """:meth:`fit`, returning the training leads' band codes (after pooling).
+
+        The codes equal ``binner_.transform(X)``; a caller that needs them
+        (the points sheet) is spared encoding a million leads twice.
+        """
         check_params(self, self._rules)
         X = check_frame(X)
         y = check_target(y, len(X))
@@ -172,7 +181,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = self.binner_.feature_names_in_
         self.n_features_in_ = self.binner_.n_features_in_
         self.band_coef_ = self.binner_.band_stats_.assign(coef=self.coef_)
-        return self
+        return codes
 
     def _sizes(self) -> list[int]:
         return [len(c.bands) for c in self.binner_.criteria_]

@@ -218,11 +218,11 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         y = check_target(y, len(X))
         w = check_sample_weight(sample_weight, len(X))
         model = LeadScoreModel() if self.model is None else clone(self.model)
-        self.model_ = model.fit(X, y, sample_weight=w)
+        codes = model._fit(X, y, w)
+        self.model_ = model
         binner = self.model_.binner_
         offsets = binner.band_offsets()
         blocks = [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
-        codes = binner.transform(X).to_numpy()
         eta = self.model_._decision_from_codes(codes)
         points, base, self.factor_, self.offset_ = scale_weights(
             self.model_.coef_,
