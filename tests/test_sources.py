@@ -633,3 +633,15 @@ def test_score_bad_source(runner, files, tmp_path):
     result = _invoke(runner, ["score", config, files / "crm.duckdb", "--out", out])
     _assert_one_clear_error(result, "name a table")
     assert not out.exists()
+
+
+def test_a_bare_sqlite_path_is_read_as_its_url(sqlite_file):
+    # The file's header, not its name, says SQLite: a path works like the URL.
+    renamed = sqlite_file.with_name("crm.db")
+    sqlite_file.rename(renamed)
+    source = Source(renamed, table="leads")
+    assert source.kind == "database"
+    assert source.description == f"sqlite:///{renamed} (table leads)"
+    assert read_table(source)["lead_id"].tolist() == ["a", "b"]
+    with pytest.raises(DataError, match="is a database: name a table"):
+        Source(str(renamed))

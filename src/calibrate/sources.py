@@ -97,6 +97,9 @@ class Source:
         if not isinstance(self.location, str | os.PathLike):
             raise DataError(f"a source is a path or a URL, got {type(self.location).__name__}")
         location = os.fspath(self.location)
+        if _is_sqlite_file(location):
+            # A bare SQLite file is read as its SQLAlchemy URL.
+            location = f"sqlite:///{location}"
         object.__setattr__(self, "location", location)
         kind = _kind_of(location)
         object.__setattr__(self, "kind", kind)
@@ -234,6 +237,17 @@ def _kind_of(location: str) -> str:
         if head[8:12] == b"DUCK":
             return "duckdb"
     return "file"
+
+
+def _is_sqlite_file(location: str) -> bool:
+    """Whether ``location`` is a path to an SQLite database file (by its header)."""
+    if _URL.match(location):
+        return False
+    try:
+        with open(location, "rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def _data_file(path: Path) -> bool:
