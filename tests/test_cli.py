@@ -698,6 +698,17 @@ def test_diff_lists_changes_and_level_moves(runner, fitted, tmp_path):
     moved = _invoke(runner, ["diff", old, new, "--leads", fitted["data"]])
     assert moved.exit_code == 0
     assert "~ " in moved.stdout and "leads change level" in moved.stdout
+    # The leads may come from a database table as well as from a file.
+    import duckdb
+
+    db = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"CREATE TABLE leads AS SELECT * FROM read_csv_auto('{fitted['data']}')")
+    from_db = _invoke(runner, ["diff", old, new, "--leads", db, "--table", "leads"])
+    assert from_db.exit_code == 0, from_db.output
+    assert from_db.stdout == moved.stdout
+    no_leads = _invoke(runner, ["diff", old, new, "--table", "leads"])
+    assert no_leads.exit_code == 1 and "give --leads" in no_leads.output
 
 
 # --------------------------------------------------------------------------- report

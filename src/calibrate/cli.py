@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import __version__
-from .errors import CalibrateError
+from .errors import CalibrateError, DataError
 
 app = typer.Typer(
     name="calibrate",
@@ -630,9 +630,15 @@ def diff(
     old: Annotated[Path, typer.Argument(help="The config in use.")],
     new: Annotated[Path, typer.Argument(help="The candidate config.")],
     leads: Annotated[
-        Path | None, typer.Option(help="Leads to score with both: how many change level.")
+        str | None,
+        typer.Option(help=f"Leads to score with both, how many change level: {_SOURCE_HELP}."),
     ] = None,
-    activities: Annotated[Path | None, typer.Option(help="Activity log for the leads.")] = None,
+    table: _Table = None,
+    query: _Query = None,
+    activities: Annotated[str | None, typer.Option(help="Activity log for the leads.")] = None,
+    activities_table: _ActivitiesTable = None,
+    activities_query: _ActivitiesQuery = None,
+    password_env: _PasswordEnv = None,
     as_of: Annotated[str | None, typer.Option(help="Score behaviour as of this moment.")] = None,
 ):
     """What changed between two configs: criteria, points, thresholds, and leads changing level."""
@@ -642,7 +648,12 @@ def diff(
         before, after = ScoringConfig.load(old), ScoringConfig.load(new)
         changes = diff_configs(before, after)
         moved = None
+        if leads is None and (table is not None or query is not None):
+            raise DataError("--table and --query name where the --leads are: give --leads")
         if leads is not None:
+            leads, activities = _sources(
+                leads, table, query, activities, activities_table, activities_query, password_env
+            )
             kwargs = {"activities": activities, "as_of": _as_of(as_of)}
             a = before.score(leads, **kwargs)
             b = after.score(leads, **kwargs)
