@@ -181,11 +181,7 @@ class Source:
             return True
         if first.name.lower().endswith(CSV_SUFFIXES) or self.kind == "files":
             return False
-        try:
-            with open(first, "rb") as fh:
-                return fh.read(4) == b"PAR1"
-        except OSError:
-            return False
+        return _head(first, 4) == b"PAR1"
 
 
 def as_source(data, *, table=None, query=None, password_env=None):
@@ -228,26 +224,23 @@ def _kind_of(location: str) -> str:
         return "files"
     if location.lower().endswith(DUCKDB_SUFFIXES):
         return "duckdb"
-    if path.is_file():
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(12)
-        except OSError:
-            head = b""
-        if head[8:12] == b"DUCK":
-            return "duckdb"
+    if path.is_file() and _head(path, 12)[8:12] == b"DUCK":
+        return "duckdb"
     return "file"
 
 
 def _is_sqlite_file(location: str) -> bool:
     """Whether ``location`` is a path to an SQLite database file (by its header)."""
-    if _URL.match(location):
-        return False
+    return not _URL.match(location) and _head(location, 16) == b"SQLite format 3\x00"
+
+
+def _head(path, n: int) -> bytes:
+    """The first ``n`` bytes of a file (empty when it cannot be read): its format."""
     try:
-        with open(location, "rb") as fh:
-            return fh.read(16) == b"SQLite format 3\x00"
+        with open(path, "rb") as fh:
+            return fh.read(n)
     except OSError:
-        return False
+        return b""
 
 
 def _data_file(path: Path) -> bool:
