@@ -583,6 +583,22 @@ def test_unknown_leads_are_counted_not_dropped_silently(featurizer, small):
     assert counts["unknown_lead_examples"] == ["ghost-1", "ghost-2"]
 
 
+def test_a_log_whose_ids_meet_no_lead_is_refused(small):
+    # Leading zeros on one side only: every behaviour feature would be 0.
+    frame, y, log = small
+    padded = log.assign(lead_id="0" + log["lead_id"].astype(str))
+    with pytest.raises(DataError) as err:
+        ActivityFeaturizer(learn_decay=False).fit(frame, y, padded)
+    message = str(err.value)
+    expected = f"none of the activity log's {len(log):,} activities belongs to any of the 800"
+    assert expected in message
+    ours, theirs = sorted(frame["lead_id"].astype(str))[0], sorted(padded["lead_id"])[0]
+    assert f"their ids look like '{ours}'" in message and f"the log's like '{theirs}'" in message
+    # One matching activity is enough to fit (the rest are counted as unknown).
+    some = pd.concat([padded, log.iloc[:1]], ignore_index=True)
+    assert ActivityFeaturizer(learn_decay=False).fit(frame, y, some).spec_ is not None
+
+
 def test_without_learned_decay_every_kernel_is_no_decay(small):
     frame, y, log = small
     plain = ActivityFeaturizer(learn_decay=False).fit(frame, y, log)

@@ -518,6 +518,8 @@ class ActivityFeaturizer(BaseEstimator):
         )
         read = read_activities(con, activities, base)
         leads = _check_leads(leads)
+        _register_leads(con, leads)
+        _check_ids_meet(con, len(leads))
         types = sorted(read["types"])
         families = {t: (self.families or {}).get(t) or family_of(t) for t in types}
         combos = [tuple(c.split("+")) if isinstance(c, str) else tuple(c) for c in self.combos]
@@ -784,6 +786,31 @@ def _check_leads(leads: pd.DataFrame) -> pd.DataFrame:
 
 def _register_leads(con, leads: pd.DataFrame):
     con.register("calibrate_leads_frame", leads)
+
+
+def _check_ids_meet(con, n_leads: int) -> None:
+    """Refuse a log none of whose activities belongs to these leads.
+
+    Every behaviour feature would then be 0: the ids are almost always
+    written differently on the two sides (a prefix, leading zeros).
+    """
+    total, matched = con.execute(
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE a.lead_id IN "
+        "(SELECT CAST(lead_id AS VARCHAR) FROM calibrate_leads_frame)) FROM calibrate_activities a"
+    ).fetchall()[0]
+    if total == 0 or matched > 0:
+        return
+
+    def examples(sql):
+        return format_examples([str(r[0]) for r in con.execute(sql).fetchall()], 3)
+
+    ours = examples("SELECT DISTINCT lead_id FROM calibrate_leads_frame ORDER BY 1 LIMIT 3")
+    theirs = examples("SELECT DISTINCT lead_id FROM calibrate_activities ORDER BY 1 LIMIT 3")
+    raise DataError(
+        f"none of the activity log's {int(total):,} activities belongs to any of the "
+        f"{n_leads:,} leads fitted: their ids look like {ours}, the log's like {theirs}. "
+        "Ids are matched as text, exactly; write them the same way on both sides"
+    )
 
 
 def _timing_counts(con, lookback_days: int) -> dict:
