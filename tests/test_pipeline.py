@@ -210,3 +210,26 @@ def test_declared_order_and_monotone_none(generated):
     assert monotone["seniority"] == "increasing" and "page_views" not in monotone
     with pytest.raises(calibrate.DataError, match="monotone rule for 'nope': no such criterion"):
         calibrate.fit(generated.head(500), outcome="converted", monotone={"nope": "auto"})
+
+
+def test_hold_out_leads_beyond_the_training_range_are_flagged():
+    # The latest leads all look like the best of the earlier ones: their
+    # scores pile up at 100, where the sheet cannot rank them.
+    leads = make_leads(4000, seed=0)
+    late = leads["created_at"] >= leads["created_at"].quantile(0.7)
+    for column, value in [("seniority", "C-level"), ("demo_requested", True),
+                          ("pricing_page_views", 12), ("webinars_attended", 4)]:  # fmt: skip
+        leads.loc[late, column] = value
+    result = calibrate.fit(
+        leads, outcome="converted", id="lead_id", date="created_at", seed=0, bootstrap=0
+    )
+    flagged = [w for w in result.warnings if "the top of the scale" in w]
+    assert len(flagged) == 1 and flagged[0].endswith("among themselves")
+    held = result.leads.features.iloc[result.holdout_rows]
+    share = float(np.mean(result.scorecard.predict_score(held) == 100))
+    assert flagged[0].startswith(f"{share:.0%} of hold-out leads score 100")
+    steady = calibrate.fit(
+        make_leads(4000, seed=0), outcome="converted", id="lead_id", date="created_at",
+        seed=0, bootstrap=0,
+    )  # fmt: skip
+    assert not [w for w in steady.warnings if "of the scale" in w]

@@ -52,6 +52,10 @@ __all__ = ["Calibration", "fit"]
 #: after the outcome (leakage) and is flagged in the warnings.
 LEAKAGE_AUC = 0.9
 
+#: A share of hold-out leads at an end of the scale (and 3 times the training
+#: share) past which they are flagged as beyond the training range.
+EDGE_SHARE = 0.05
+
 
 @dataclass(frozen=True)
 class Calibration:
@@ -420,6 +424,7 @@ def fit(
     ece, _ = expected_calibration_error(scores, y_hold, random_state=seed)
     tau = kendalltau(proba, scores).statistic
     warnings = list(leads.warnings) + _leakage_warnings(card, X_hold, y_hold)
+    warnings += _scale_edge_warnings(card, scores)
     if behaviour is not None:
         warnings += behaviour.warnings
     metrics = {
@@ -504,6 +509,27 @@ def _leakage_warnings(card: Scorecard, X: pd.DataFrame, y: np.ndarray) -> list[s
             found.append(
                 f"column {criterion.column!r} alone ranks hold-out leads with AUC {auc:.3f}: "
                 "check it is known before the hand-off decision (it may leak the outcome)"
+            )
+    return found
+
+
+def _scale_edge_warnings(card: Scorecard, scores: np.ndarray) -> list[str]:
+    """Flag hold-out leads piling up at an end of the scale.
+
+    The scale puts about 1% of training leads at each end. Many more hold-out
+    leads there means they lie beyond the training range (later leads unlike
+    the earlier ones), and the sheet cannot rank them among themselves.
+    """
+    found = []
+    for edge, name in ((card.max_score, "top"), (card.min_score, "bottom")):
+        held = float(np.mean(scores == edge))
+        trained = float(np.mean(card.train_scores_ == edge))
+        if held >= max(EDGE_SHARE, 3 * trained):
+            found.append(
+                f"{held:.0%} of hold-out leads score {edge}, the {name} of the scale, against "
+                f"{trained:.0%} of training leads: they lie beyond the training range (the "
+                "later leads differ from the earlier ones), and the sheet does not rank them "
+                "among themselves"
             )
     return found
 
