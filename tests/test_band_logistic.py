@@ -120,3 +120,25 @@ def test_grouped_codes_give_every_criterion_its_sums(limit):
         [np.bincount(codes[:, j], resid, minlength=s) for j, s in enumerate(sizes)]
     )
     np.testing.assert_allclose(groups.gradient(resid), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("sizes", [[3, 5, 2, 4, 6], [30, 2, 3], [4], [9, 9, 2, 40, 3, 3, 7]])
+def test_hessian_equals_the_dense_design_product(sizes):
+    # The packed-unit Hessian must be X' diag(h) X of the one-hot design with
+    # an intercept column, whichever criteria pair up.
+    from calibrate._band_logistic import _data_hessian
+
+    rng = np.random.default_rng(7)
+    codes = np.column_stack([rng.integers(0, s, 300) for s in sizes])
+    h = rng.random(300)
+    X = np.hstack([_design(codes, sizes).toarray(), np.ones((300, 1))])
+    columns = [codes[:, j].astype(np.intp) for j in range(len(sizes))]
+    offsets = np.cumsum([0, *sizes])
+    np.testing.assert_allclose(
+        _data_hessian(columns, sizes, offsets, h, None), X.T @ (h[:, None] * X), atol=1e-10
+    )
+    rows = np.sort(rng.choice(300, 120, replace=False))
+    sub = X[rows]
+    np.testing.assert_allclose(
+        _data_hessian(columns, sizes, offsets, h, rows), sub.T @ (h[rows, None] * sub), atol=1e-10
+    )

@@ -231,12 +231,16 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         )
 
     def _numeric_bands(self, x: pd.Series, y: np.ndarray, w: np.ndarray) -> tuple[Band, ...]:
-        present = x.notna().to_numpy()
-        xv = x.to_numpy(dtype=float, na_value=np.nan)[present]
-        integer_valued = bool(np.all(np.mod(xv, 1) == 0)) if len(xv) else False
-        nonnegative = bool(len(xv)) and bool(xv.min() >= 0)
+        xv = x.to_numpy(dtype=float, na_value=np.nan)
+        present = ~np.isnan(xv)
+        if not present.all():
+            xv, y, w = xv[present], y[present], w[present]
+        # The distinct values, sorted, say what the labels look like.
+        codes, uniq = pd.factorize(xv, sort=True)
+        integer_valued = bool(len(uniq)) and bool(np.all(np.mod(uniq, 1) == 0))
+        nonnegative = bool(len(uniq)) and bool(uniq[0] >= 0)
         self._label_style[str(x.name)] = (integer_valued, nonnegative)
-        edges = self._tree_edges(xv, y[present], w[present], integer_valued)
+        edges = self._tree_edges(xv, codes, uniq, y, w, integer_valued)
         bounds = [None, *edges, None]
         bands = [
             Band(range_label(lo, hi, integer_valued, nonnegative), "range", lower=lo, upper=hi)
@@ -244,8 +248,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         ]
         return (*bands, Band("Missing", "missing"))
 
-    def _tree_edges(self, x, y, w, integer_valued) -> list[float]:
-        codes, uniq = pd.factorize(x, sort=True)
+    def _tree_edges(self, x, codes, uniq, y, w, integer_valued) -> list[float]:
         min_leaf = max(int(np.ceil(self.min_bin_share * len(x))), 1)
         # A rare but telling value (an unsubscribe: a few percent of leads)
         # may still earn a band of its own, "none" against "some", when
@@ -325,10 +328,11 @@ class LeadBinner(TransformerMixin, BaseEstimator):
     def _band_stats(self, codes: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> pd.DataFrame:
         rows = []
         total = w.sum()
+        won = w * y
         for criterion in self.criteria_:
-            c = codes[criterion.name].to_numpy()
+            c = codes[criterion.name].to_numpy().astype(np.intp)
             n = np.bincount(c, weights=w, minlength=len(criterion.bands))
-            wins = np.bincount(c, weights=w * y, minlength=len(criterion.bands))
+            wins = np.bincount(c, weights=won, minlength=len(criterion.bands))
             for i, band in enumerate(criterion.bands):
                 rows.append(
                     {
