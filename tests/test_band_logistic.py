@@ -112,7 +112,7 @@ def test_grouped_codes_give_every_criterion_its_sums(limit):
     sizes = [3, 5, 2, 4, 6]
     codes = np.column_stack([rng.integers(0, s, 400) for s in sizes])
     values, resid = rng.normal(size=sum(sizes)), rng.normal(size=400)
-    groups = _Groups(codes, sizes, limit=limit)
+    groups = _Groups([codes[:, j] for j in range(len(sizes))], sizes, limit=limit)
     assert sum(len(shape) for shape in groups.shapes) == len(sizes)
     eta = sum(t[c] for t, c in zip(groups.tables(values), groups.codes, strict=True))
     np.testing.assert_allclose(eta, band_sum(values, codes, sizes), atol=1e-12)
@@ -122,7 +122,9 @@ def test_grouped_codes_give_every_criterion_its_sums(limit):
     np.testing.assert_allclose(groups.gradient(resid), expected, atol=1e-12)
 
 
-@pytest.mark.parametrize("sizes", [[3, 5, 2, 4, 6], [30, 2, 3], [4], [9, 9, 2, 40, 3, 3, 7]])
+@pytest.mark.parametrize(
+    "sizes", [[3, 5, 2, 4, 6], [30, 2, 3], [4], [9, 9, 2, 40, 3, 3, 7], [2, 3, 2, 4, 2, 2]]
+)
 def test_hessian_equals_the_dense_design_product(sizes):
     # The packed-unit Hessian must be X' diag(h) X of the one-hot design with
     # an intercept column, whichever criteria pair up.

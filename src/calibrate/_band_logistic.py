@@ -50,6 +50,9 @@ HESSIAN_ROWS = 50_000
 #: Most joint bands of a group of criteria packed into one code.
 GROUP_BANDS = 2048
 
+#: The same for the Hessian, whose blocks come from two groups' joint codes.
+HESSIAN_GROUP_BANDS = 100
+
 
 @dataclass
 class BandFit:
@@ -178,7 +181,7 @@ def _fit(
     coef = np.zeros(p) if init is None else np.array(init[0], dtype=np.float64)
     intercept = _log_odds(y, w) if init is None else float(init[1])
 
-    groups = _Groups(codes, sizes)
+    groups = _Groups(columns, sizes)
 
     def log_odds(beta, b):
         eta = np.full(n, b)
@@ -237,17 +240,20 @@ class _Groups:
     joint table, and its marginals give every criterion's sums.
     """
 
-    def __init__(self, codes, sizes, limit: int = GROUP_BANDS):
-        self.shapes, self.codes = [], []
+    def __init__(self, columns, sizes, limit: int = GROUP_BANDS):
+        self.members, self.shapes, self.codes = [], [], []
         j = 0
         while j < len(sizes):
             shape = [sizes[j]]
             while j + len(shape) < len(sizes) and np.prod(shape) * sizes[j + len(shape)] <= limit:
                 shape.append(sizes[j + len(shape)])
-            code = np.array(codes[:, j], dtype=np.intp)
-            for m in range(1, len(shape)):
-                code *= shape[m]
-                code += codes[:, j + m]
+            code = columns[j]
+            if len(shape) > 1:
+                code = np.array(code, dtype=np.intp)
+                for m in range(1, len(shape)):
+                    code *= shape[m]
+                    code += columns[j + m]
+            self.members.append(tuple(range(j, j + len(shape))))
             self.shapes.append(tuple(shape))
             self.codes.append(code)
             j += len(shape)
@@ -319,15 +325,16 @@ def _hessian_rows(w, limit: int, random_state: int):
 def _data_hessian(columns, sizes, offsets, h, rows) -> np.ndarray:
     """``X' diag(h) X`` of the one-hot design with an intercept column (last).
 
-    Every block is a table of summed ``h`` over two criteria's bands. Pairs
-    of small criteria are packed into one code first, so one ``bincount``
-    of two packed codes fills four blocks at once: about a quarter of the
-    passes over the leads that a ``bincount`` per pair of criteria takes.
+    Every block is a table of summed ``h`` over two criteria's bands. Small
+    criteria are packed into groups of at most ``HESSIAN_GROUP_BANDS`` joint
+    bands first, so one ``bincount`` of two groups' codes fills the blocks
+    of every criterion of one against every criterion of the other: a few
+    times fewer passes over the leads than a ``bincount`` per pair.
     """
     if rows is not None:
         columns = [col[rows] for col in columns]
         h = h[rows]
-    units = _hessian_units(columns, sizes)
+    units = _Groups(columns, sizes, limit=HESSIAN_GROUP_BANDS)
     p = int(offsets[-1])
     out = np.zeros((p + 1, p + 1))
 
@@ -342,6 +349,7 @@ def _data_hessian(columns, sizes, offsets, h, rows) -> np.ndarray:
                 out[a, b] = block
                 out[b, a] = block.T
 
+    units = list(zip(units.members, units.shapes, units.codes, strict=True))
     for u, (members, shape, code) in enumerate(units):
         joint = np.bincount(code, h, minlength=int(np.prod(shape))).reshape(shape)
         for i, j in enumerate(members):
@@ -350,32 +358,16 @@ def _data_hessian(columns, sizes, offsets, h, rows) -> np.ndarray:
             a = slice(offsets[j], offsets[j + 1])
             out[a, a] = np.diag(diagonal)
             out[a, p] = out[p, a] = diagonal
-        if len(members) == 2:
-            fill(members[:1], members[1:], joint)
+        for i in range(len(members) - 1):
+            # Blocks within the unit: criterion i against every later one.
+            others = tuple(a for a in range(len(shape)) if a not in range(i, len(shape)))
+            fill(members[i : i + 1], members[i + 1 :], joint.sum(axis=others) if others else joint)
         for members_b, shape_b, code_b in units[u + 1 :]:
             size_b = int(np.prod(shape_b))
             pair = np.bincount(code * size_b + code_b, h, minlength=int(np.prod(shape)) * size_b)
             fill(members, members_b, pair.reshape(shape + shape_b))
     out[p, p] = h.sum()
     return out
-
-
-#: Most joint bands of two criteria packed into one Hessian unit.
-HESSIAN_PAIR_BANDS = 64
-
-
-def _hessian_units(columns, sizes):
-    """``(criteria, shape, code)``: consecutive pairs of small criteria, or one criterion."""
-    units, j = [], 0
-    while j < len(columns):
-        if j + 1 < len(columns) and sizes[j] * sizes[j + 1] <= HESSIAN_PAIR_BANDS:
-            code = columns[j] * sizes[j + 1] + columns[j + 1]
-            units.append(((j, j + 1), (sizes[j], sizes[j + 1]), code))
-            j += 2
-        else:
-            units.append(((j,), (sizes[j],), columns[j]))
-            j += 1
-    return units
 
 
 def _solve(matrix, vector) -> np.ndarray:
