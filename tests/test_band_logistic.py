@@ -128,7 +128,7 @@ def test_grouped_codes_give_every_criterion_its_sums(limit):
 def test_hessian_equals_the_dense_design_product(sizes):
     # The packed-unit Hessian must be X' diag(h) X of the one-hot design with
     # an intercept column, whichever criteria pair up.
-    from calibrate._band_logistic import _data_hessian
+    from calibrate._band_logistic import HESSIAN_GROUP_BANDS, _data_hessian, _Groups
 
     rng = np.random.default_rng(7)
     codes = np.column_stack([rng.integers(0, s, 300) for s in sizes])
@@ -137,10 +137,16 @@ def test_hessian_equals_the_dense_design_product(sizes):
     columns = [codes[:, j].astype(np.intp) for j in range(len(sizes))]
     offsets = np.cumsum([0, *sizes])
     np.testing.assert_allclose(
-        _data_hessian(columns, sizes, offsets, h, None), X.T @ (h[:, None] * X), atol=1e-10
+        _data_hessian(_Groups(columns, sizes, HESSIAN_GROUP_BANDS), offsets, h),
+        X.T @ (h[:, None] * X),
+        atol=1e-10,
     )
     rows = np.sort(rng.choice(300, 120, replace=False))
     sub = X[rows]
     np.testing.assert_allclose(
-        _data_hessian(columns, sizes, offsets, h, rows), sub.T @ (h[rows, None] * sub), atol=1e-10
+        _data_hessian(
+            _Groups([c[rows] for c in columns], sizes, HESSIAN_GROUP_BANDS), offsets, h[rows]
+        ),
+        sub.T @ (h[rows, None] * sub),
+        atol=1e-10,
     )

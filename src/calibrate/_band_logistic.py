@@ -182,6 +182,9 @@ def _fit(
     intercept = _log_odds(y, w) if init is None else float(init[1])
 
     groups = _Groups(columns, sizes)
+    # The Hessian's own packing, on its rows: built once, when first needed.
+    hessian_groups = None
+    hessian_w = w if rows is None else w[rows]
 
     def log_odds(beta, b):
         eta = np.full(n, b)
@@ -210,7 +213,12 @@ def _fit(
             n_iter -= 1
             break
         if refresh or g_max > 0.25 * g_max_last:
-            hessian = _data_hessian(columns, sizes, offsets, w * prob * (1 - prob), rows) * scale
+            if hessian_groups is None:
+                packed = columns if rows is None else [col[rows] for col in columns]
+                hessian_groups = _Groups(packed, sizes, limit=HESSIAN_GROUP_BANDS)
+            prob_h = prob if rows is None else prob[rows]
+            hessian = _data_hessian(hessian_groups, offsets, hessian_w * prob_h * (1 - prob_h))
+            hessian *= scale
         g_max_last = g_max
         step = _solve(hessian + np.diag(penalty), grad)
         d_eta = log_odds(step[:p], step[p])
@@ -272,15 +280,22 @@ class _Groups:
             j += len(shape)
         return out
 
+    def joints(self, weights) -> list[np.ndarray]:
+        """Every group's table of ``weights`` summed over its joint bands."""
+        return [
+            np.bincount(code, weights, minlength=int(np.prod(shape))).reshape(shape)
+            for shape, code in zip(self.shapes, self.codes, strict=True)
+        ]
+
     def gradient(self, resid) -> np.ndarray:
         """Per band, the sum of ``resid`` over its leads."""
-        parts = []
-        for shape, code in zip(self.shapes, self.codes, strict=True):
-            joint = np.bincount(code, resid, minlength=int(np.prod(shape))).reshape(shape)
-            for axis in range(len(shape)):
-                others = tuple(a for a in range(len(shape)) if a != axis)
-                parts.append(joint.sum(axis=others) if others else joint)
-        return np.concatenate(parts)
+        return np.concatenate([m for joint in self.joints(resid) for m in _marginals(joint)])
+
+
+def _marginals(table) -> list[np.ndarray]:
+    """The sums of a joint table onto each of its axes, in axis order."""
+    axes = range(table.ndim)
+    return [table.sum(axis=tuple(a for a in axes if a != i)) for i in axes]
 
 
 def band_sum(values, codes, sizes, start=0) -> np.ndarray:
@@ -322,24 +337,20 @@ def _hessian_rows(w, limit: int, random_state: int):
     return np.sort(rng.choice(present, limit, replace=False))
 
 
-def _data_hessian(columns, sizes, offsets, h, rows) -> np.ndarray:
+def _data_hessian(groups: _Groups, offsets, h) -> np.ndarray:
     """``X' diag(h) X`` of the one-hot design with an intercept column (last).
 
-    Every block is a table of summed ``h`` over two criteria's bands. Small
-    criteria are packed into groups of at most ``HESSIAN_GROUP_BANDS`` joint
-    bands first, so one ``bincount`` of two groups' codes fills the blocks
-    of every criterion of one against every criterion of the other: a few
-    times fewer passes over the leads than a ``bincount`` per pair.
+    Every block is a table of summed ``h`` over two criteria's bands. With
+    the criteria packed into groups (of at most ``HESSIAN_GROUP_BANDS``
+    joint bands), one ``bincount`` of two groups' codes fills the blocks of
+    every criterion of one against every criterion of the other: a few times
+    fewer passes over the leads than a ``bincount`` per pair.
     """
-    if rows is not None:
-        columns = [col[rows] for col in columns]
-        h = h[rows]
-    units = _Groups(columns, sizes, limit=HESSIAN_GROUP_BANDS)
     p = int(offsets[-1])
     out = np.zeros((p + 1, p + 1))
 
     def fill(members_a, members_b, table):
-        # ``table`` has one axis per criterion of the two units, in order.
+        # ``table`` has one axis per criterion of the two groups, in order.
         axes = len(members_a) + len(members_b)
         for i, j in enumerate(members_a):
             for k, m in enumerate(members_b, start=len(members_a)):
@@ -349,20 +360,17 @@ def _data_hessian(columns, sizes, offsets, h, rows) -> np.ndarray:
                 out[a, b] = block
                 out[b, a] = block.T
 
-    units = list(zip(units.members, units.shapes, units.codes, strict=True))
-    for u, (members, shape, code) in enumerate(units):
-        joint = np.bincount(code, h, minlength=int(np.prod(shape))).reshape(shape)
-        for i, j in enumerate(members):
-            others = tuple(a for a in range(len(shape)) if a != i)
-            diagonal = joint.sum(axis=others) if others else joint
+    units = list(zip(groups.members, groups.shapes, groups.codes, groups.joints(h), strict=True))
+    for u, (members, shape, code, joint) in enumerate(units):
+        for j, diagonal in zip(members, _marginals(joint), strict=True):
             a = slice(offsets[j], offsets[j + 1])
             out[a, a] = np.diag(diagonal)
             out[a, p] = out[p, a] = diagonal
         for i in range(len(members) - 1):
-            # Blocks within the unit: criterion i against every later one.
-            others = tuple(a for a in range(len(shape)) if a not in range(i, len(shape)))
+            # Blocks within the group: criterion i against every later one.
+            others = tuple(range(i))
             fill(members[i : i + 1], members[i + 1 :], joint.sum(axis=others) if others else joint)
-        for members_b, shape_b, code_b in units[u + 1 :]:
+        for members_b, shape_b, code_b, _ in units[u + 1 :]:
             size_b = int(np.prod(shape_b))
             pair = np.bincount(code * size_b + code_b, h, minlength=int(np.prod(shape)) * size_b)
             fill(members, members_b, pair.reshape(shape + shape_b))
