@@ -651,9 +651,16 @@ def diff(
         if leads is None and (table is not None or query is not None):
             raise DataError("--table and --query name where the --leads are: give --leads")
         if leads is not None:
+            from .ingest import read_table
+
             leads, activities = _sources(
                 leads, table, query, activities, activities_table, activities_query, password_env
             )
+            # Read once for both configs: the same leads, one query (a table
+            # may change between two).
+            leads = read_table(leads, copy=False)
+            if activities is not None:
+                activities = read_table(activities, allow_empty=True, copy=False)
             kwargs = {"activities": activities, "as_of": _as_of(as_of)}
             a = before.score(leads, **kwargs)
             b = after.score(leads, **kwargs)
