@@ -95,11 +95,23 @@ def test_tree_on_distinct_values_cuts_as_the_tree_on_every_lead(seed):
     w = np.ones(n)
     min_leaf = 250
     codes, uniq = np.unique(x, return_inverse=True)[1], np.unique(x)
-    cuts = _tree_cuts(x, codes, uniq, y, w, 5, min_leaf)
+    below, above = _tree_cuts(x, codes, uniq, y, w, 5, min_leaf)
     tree = DecisionTreeClassifier(max_leaf_nodes=5, min_samples_leaf=min_leaf, random_state=0)
     tree.fit(x.reshape(-1, 1), y)
     expected = np.sort(tree.tree_.threshold[tree.tree_.feature >= 0])
-    np.testing.assert_allclose(cuts, expected)
+    # The same partitions: every threshold lies between the pair of values.
+    assert len(below) == len(expected) > 0
+    assert np.all(below <= expected) and np.all(expected < above)
+    np.testing.assert_array_equal(np.searchsorted(uniq, below) + 1, np.searchsorted(uniq, above))
+
+
+def test_tree_cuts_values_past_the_float32_limit():
+    # The tree reads float32; the cuts still separate values of any size.
+    x = np.array([-1e308, -1e39, 0.0, 1.0, 2.0, 1e39, 1e308] * 40)
+    y = np.tile([0, 0, 0, 1, 1, 1, 1], 40).astype(bool)
+    codes, uniq = np.unique(x, return_inverse=True)[1], np.unique(x)
+    below, above = _tree_cuts(x, codes, uniq, y, np.ones(len(x)), 5, 20)
+    assert below.tolist() == [0.0] and above.tolist() == [1.0]
 
 
 @pytest.mark.parametrize("limit", [1, 6, 40, 10**6])

@@ -509,7 +509,11 @@ def format_number(x: float) -> str:
     --------
     >>> format_number(3.0), format_number(0.25), format_number(12000.0)
     ('3', '0.25', '12,000')
+    >>> format_number(4e39)
+    '4e+39'
     """
+    if abs(x) >= 1e15:  # past what digits say readably (and exactly)
+        return f"{x:.6g}"
     if float(x).is_integer():
         return f"{int(x):,}"
     return f"{x:,.6g}"

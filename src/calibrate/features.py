@@ -258,15 +258,11 @@ class LeadBinner(TransformerMixin, BaseEstimator):
             min_leaf = nonzero
         if len(uniq) < 2 or len(x) < 2 * min_leaf or y.all() or not y.any():
             return []
-        cuts = _tree_cuts(x, codes, uniq, y, w, self.max_bins, min_leaf)
-        edges = []
-        for t in cuts:
-            # The split sends a <= t left and b > t right, with a, b adjacent
-            # training values; any edge in (a, b] keeps the same partition.
-            b = uniq[np.searchsorted(uniq, t, side="right")]
-            a = uniq[np.searchsorted(uniq, t, side="right") - 1]
-            edges.append(_round_edge(a, b, integer_valued))
-        return sorted(set(edges))
+        below, above = _tree_cuts(x, codes, uniq, y, w, self.max_bins, min_leaf)
+        # Each split sends a <= t left and b > t right, with a, b adjacent
+        # training values; any edge in (a, b] keeps the same partition.
+        pairs = zip(below, above, strict=True)
+        return sorted({_round_edge(a, b, integer_valued) for a, b in pairs})
 
     def _ordered_bands(self, seen: set, order, column) -> tuple[Band, ...]:
         unknown = [level for level in order if level not in seen]
@@ -348,8 +344,11 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         return pd.DataFrame(rows)
 
 
-def _tree_cuts(x, codes, uniq, y, w, max_leaves: int, min_leaf: int) -> np.ndarray:
-    """Sorted split thresholds of a best-first decision tree on one column.
+def _tree_cuts(x, codes, uniq, y, w, max_leaves: int, min_leaf: int):
+    """The splits of a best-first decision tree on one column, as value pairs.
+
+    Returns ``(below, above)``: for every split, sorted, the largest
+    training value sent left and the smallest sent right.
 
     With equal weights the tree sees each distinct value once per outcome,
     weighted by how many leads show it: the same Gini gains, candidate
@@ -358,29 +357,42 @@ def _tree_cuts(x, codes, uniq, y, w, max_leaves: int, min_leaf: int) -> np.ndarr
     weight, the counts being whole), at the cost of the distinct values.
     ``codes`` and ``uniq`` are ``x`` factorized in sorted order.
     """
+    # The tree reads its input as float32: a value past 3.4e38 would not fit,
+    # and distinct values closer than float32 can tell apart would merge. It
+    # sees the values' ranks instead (a split depends only on their order),
+    # and every threshold is mapped back to the values either side of it.
+    ranks = np.arange(len(uniq), dtype=np.float64)
     if len(uniq) < len(x) // 4 and np.all(w == w[0]):
         wins = np.bincount(codes, weights=y * w, minlength=len(uniq))
         losses = np.bincount(codes, weights=(1 - y) * w, minlength=len(uniq))
-        X_fit = np.concatenate([uniq, uniq]).reshape(-1, 1)
+        X_fit = np.concatenate([ranks, ranks]).reshape(-1, 1)
         y_fit = np.repeat([1, 0], len(uniq))
         w_fit = np.concatenate([wins, losses])
         keep = w_fit > 0
         X_fit, y_fit, w_fit = X_fit[keep], y_fit[keep], w_fit[keep]
         leaf = {"min_weight_fraction_leaf": (min_leaf - 0.5) / len(x)}
     else:
-        X_fit, y_fit, w_fit = x.reshape(-1, 1), y, w
+        X_fit, y_fit, w_fit = codes.astype(np.float64).reshape(-1, 1), y, w
         leaf = {"min_samples_leaf": min_leaf}
     tree = DecisionTreeClassifier(max_leaf_nodes=max_leaves, random_state=0, **leaf)
     tree.fit(X_fit, y_fit, sample_weight=w_fit)
-    return np.sort(tree.tree_.threshold[tree.tree_.feature >= 0])
+    rank_cuts = np.sort(tree.tree_.threshold[tree.tree_.feature >= 0])
+    # A cut between ranks r and r + 1 sends uniq[r] left and uniq[r + 1] right.
+    left = np.floor(rank_cuts).astype(np.int64)
+    return (uniq[left], uniq[left + 1])
 
 
 def _round_edge(a: float, b: float, integer_valued: bool) -> float:
     """Roundest number in ``(a, b]``: an edge people can read."""
     if integer_valued:
-        return float(np.floor(a) + 1)
+        edge = float(np.floor(a) + 1)
+        # Past 2**53 adding one is lost to float precision: b keeps the split.
+        return edge if a < edge <= b else float(b)
+    middle = (a + b) / 2
+    if not np.isfinite(middle):  # a and b near the float limit
+        middle = a / 2 + b / 2
     for digits in range(1, 7):
-        for candidate in (nice_number(b, digits), nice_number((a + b) / 2, digits)):
+        for candidate in (nice_number(b, digits), nice_number(middle, digits)):
             if a < candidate <= b:
                 return candidate
     return float(b)
