@@ -443,12 +443,90 @@ def test_type_override_to_boolean_of_a_parquet_int_column_with_gaps(tmp_path, ti
         ("flag", ["1", "0", "0", "1"], "numeric"),
         ("flag", [1, 0, 0, 1], "numeric"),
         ("score", ["1.5", "2", "NA", "-3"], "numeric"),
-        ("score", ["1.5", "2", "x", "-3"], "categorical"),
+        ("score", ["1.5", "x", "y", "z"], "categorical"),
     ],
 )
 def test_kind_inference(tiny, column, values, kind):
     leads = load_leads(tiny.assign(**{column: values}), outcome="won", id="id")
     assert leads.column_types[column] == kind
+
+
+def test_a_mostly_numeric_column_is_numeric_and_names_the_rest():
+    # One row in twenty is text: the numbers are kept, the text is missing and named.
+    values = [str(v) for v in range(19)] + ["about fifty"]
+    frame = pd.DataFrame(
+        {"id": range(20), "employees": values, "won": ["yes", "no"] * 10}
+    )
+    leads = load_leads(frame, outcome="won", id="id")
+    assert leads.column_types["employees"] == "numeric"
+    assert leads.features["employees"].isna().tolist() == [False] * 19 + [True]
+    (warning,) = leads.warnings
+    assert "'employees'" in warning and "row 20: 'about fifty'" in warning
+    assert "--type employees=categorical" in warning
+
+
+def test_a_partly_numeric_column_is_refused_with_rows_and_values():
+    values = ["12", "40", "about fifty", "7", "many", "3", "n/k"]
+    frame = pd.DataFrame({"id": range(7), "employees": values, "won": ["yes", "no"] * 3 + ["no"]})
+    with pytest.raises(DataError) as caught:
+        load_leads(frame, outcome="won", id="id")
+    message = str(caught.value)
+    assert "'employees'" in message and "57%" in message
+    assert "row 3: 'about fifty'" in message and "row 7: 'n/k'" in message
+
+
+@pytest.mark.parametrize(
+    ("values", "form"),
+    [
+        (["15 Apr, 2021 00:03:00", "2 May, 2021 13:30:00", "30 Dec, 2020 23:59:59"], "Zoho"),
+        (["04/15/2021 11:03 PM", "04/02/2021 09:00 AM", "12/30/2020 12:00 PM"], "US"),
+        (["2021-04-15T23:03:00Z", "2021-04-02T09:00:00Z", "2020-12-30T12:00:00Z"], "ISO"),
+        (["15.04.2021", "02.04.2021", "30.12.2020"], "day first"),
+        (["Apr 15, 2021", "Apr 2, 2021", "Dec 30, 2020"], "named month first"),
+    ],
+)
+def test_crm_export_dates_are_left_out_as_dates_and_read_as_dates(values, form):
+    frame = pd.DataFrame(
+        {"id": range(6), "created": values * 2, "size": range(6), "won": ["yes", "no"] * 3}
+    )
+    leads = load_leads(frame, outcome="won", id="id")
+    assert leads.excluded["created"] == "a date/time column; not used as a criterion"
+    dated = load_leads(frame, outcome="won", id="id", date="created")
+    assert dated.dates.dt.year.tolist() == [2021, 2021, 2020] * 2
+    assert dated.dates.dt.day.tolist() == [15, 2, 30] * 2
+
+
+def test_epoch_times_in_a_time_column_are_dates():
+    seconds = [1618527780, 1618527790, 1609372800, 1618000000]
+    frame = pd.DataFrame(
+        {
+            "id": range(4),
+            "created_at": seconds,
+            "updated_ms": [s * 1000 for s in seconds],
+            "visits": [1618527780, 2, 3, 4],  # not named like a time: a number
+            "won": ["yes", "no"] * 2,
+        }
+    )
+    leads = load_leads(frame, outcome="won", id="id", date="created_at")
+    assert leads.excluded["updated_ms"].startswith("a date/time column (epoch milliseconds)")
+    assert leads.column_types["visits"] == "numeric"
+    assert leads.dates.iloc[0] == pd.Timestamp("2021-04-15 23:03:00")
+    text = frame.astype(str)
+    assert load_leads(text, outcome="won", id="id", date="created_at").dates.equals(leads.dates)
+
+
+def test_an_ambiguous_day_month_order_is_refused_naming_the_column():
+    frame = pd.DataFrame(
+        {"id": range(4), "closed": ["04/05/2021", "03/02/2021"] * 2, "size": range(4),
+         "won": ["yes", "no"] * 2}
+    )
+    assert "closed" in load_leads(frame, outcome="won", id="id").excluded
+    with pytest.raises(DataError, match="date column 'closed'.*ambiguous"):
+        load_leads(frame, outcome="won", id="id", date="closed")
+    # A day past 12 settles the order.
+    settled = frame.assign(closed=["04/05/2021", "25/02/2021"] * 2)
+    dated = load_leads(settled, outcome="won", id="id", date="closed")
+    assert dated.dates.dt.month.tolist() == [5, 2] * 2
 
 
 def test_automatic_exclusions_with_reasons(leads_frame):

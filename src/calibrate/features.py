@@ -401,7 +401,7 @@ def _round_edge(a: float, b: float, integer_valued: bool) -> float:
 def _infer_kind(values: pd.Series, column: str) -> str:
     from .ingest import _infer_kind as infer
 
-    kind, reason, _ = infer(values, column, None)
+    kind, reason, _, _ = infer(values, column, None)
     if kind is None:
         raise DataError(f"column {column!r} cannot be a criterion: it {reason}")
     return kind
