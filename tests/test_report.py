@@ -231,10 +231,9 @@ def test_summary_calibration_rows_are_the_holdout_table(calibration, summary):
 
 def test_summary_warns_about_the_leaky_column(calibration, summary):
     assert summary["warnings"] == list(calibration.warnings)
-    assert len(summary["warnings"]) == 1
-    assert re.match(
-        rf"column '{LEAK}' alone ranks hold-out leads with AUC 0\.9", summary["warnings"][0]
-    )
+    leaks = [w for w in summary["warnings"] if LEAK in w]
+    assert len(leaks) == 1
+    assert re.match(rf"column '{LEAK}' alone ranks hold-out leads with AUC 0\.9", leaks[0])
 
 
 def test_gains_table_ends_with_every_win(summary):
@@ -393,7 +392,7 @@ def test_report_lists_excluded_columns_with_their_reasons(html):
 
 def test_report_shows_the_warnings(summary, html):
     assert "<h3>Warnings</h3>" in html
-    (warning,) = summary["warnings"]
+    (warning,) = [w for w in summary["warnings"] if "'" in w]
     escaped = warning.replace("'", "&#39;")
     assert escaped != warning
     assert f"<li>{escaped}</li>" in html

@@ -331,11 +331,14 @@ def fit(
         f"({m['holdout_auc_model']:.3f} unrounded), "
         f"{m['n_holdout']:,} {m['split']} hold-out leads."
     )
-    _out.print(
-        f"MQL threshold {m['threshold']} ({policy.replace('_', ' ')}): passes "
-        f"{m['share_passed']:.1%} of leads, captures {m['share_wins_captured']:.1%} of wins."
-    )
-    if not result.threshold.met:
+    if m["signal"] != "usable":
+        _out.print("No MQL threshold recommended: the sheet ranks leads no better than chance.")
+    else:
+        _out.print(
+            f"MQL threshold {m['threshold']} ({policy.replace('_', ' ')}): passes "
+            f"{m['share_passed']:.1%} of leads, captures {m['share_wins_captured']:.1%} of wins."
+        )
+    if not result.threshold.met and m["signal"] == "usable":
         _err.print(
             f"[yellow]warning:[/] the {escape(policy)} goal cannot be met on this history; "
             "the closest threshold is given"

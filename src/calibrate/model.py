@@ -8,8 +8,11 @@ latest leads when a date is known, a stratified random share otherwise.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+from scipy.stats import norm, rankdata
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -21,7 +24,14 @@ from ._params import check_params, integer, optional, real
 from .errors import DataError
 from .features import LeadBinner
 
-__all__ = ["LeadScoreModel", "evaluate_probabilities", "split_holdout"]
+__all__ = [
+    "LeadScoreModel",
+    "auc_interval",
+    "check_evidence",
+    "evaluate_probabilities",
+    "outcomes_needed",
+    "split_holdout",
+]
 
 #: Relative log-loss slack when choosing the penalty (see LeadScoreModel.fit): a
 #: weaker penalty shrinks small bands less, which the sheet's points and their
@@ -433,3 +443,143 @@ def evaluate_probabilities(y, p) -> dict:
         "brier": float(brier_score_loss(y, p)),
         "win_rate": float(y.mean()),
     }
+
+
+def auc_interval(y, scores, *, level: float = 0.95) -> tuple[float, float, float]:
+    """The AUC of scores and its confidence interval (DeLong's variance).
+
+    Parameters
+    ----------
+    y : array-like of bool
+        Outcomes (True for won).
+    scores : array-like of float
+        Scores, higher meaning likelier to win; ties count half.
+    level : float, default=0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    auc, low, high : float
+        The interval is clipped to [0, 1]; it is (auc, auc) when either
+        class holds a single lead.
+
+    References
+    ----------
+    E. R. DeLong, D. M. DeLong and D. L. Clarke-Pearson (1988), "Comparing the
+    areas under two or more correlated receiver operating characteristic
+    curves: a nonparametric approach", Biometrics 44:837-845.
+
+    Examples
+    --------
+    >>> auc, low, high = auc_interval([0, 0, 1, 1, 0, 1], [1, 2, 3, 4, 5, 6])
+    >>> round(auc, 3), low < auc < high
+    (0.778, True)
+    """
+    y = np.asarray(y).astype(bool)
+    scores = np.asarray(scores, dtype=float)
+    won, lost = scores[y], scores[~y]
+    m, n = len(won), len(lost)
+    if m == 0 or n == 0:
+        raise DataError("an AUC needs both won and lost leads")
+    # Placement values from mid-ranks: the share of the other class each
+    # lead outranks, ties counting half.
+    all_ranks = rankdata(np.concatenate([won, lost]))
+    won_ranks, lost_ranks = all_ranks[:m], all_ranks[m:]
+    v_won = (won_ranks - rankdata(won)) / n
+    v_lost = 1 - (lost_ranks - rankdata(lost)) / m
+    auc = float(v_won.mean())
+    if m < 2 or n < 2:
+        return auc, auc, auc
+    se = math.sqrt(v_won.var(ddof=1) / m + v_lost.var(ddof=1) / n)
+    z = float(norm.ppf(0.5 + level / 2))
+    return auc, max(0.0, auc - z * se), min(1.0, auc + z * se)
+
+
+def outcomes_needed(half_width: float, *, auc: float = 0.75, level: float = 0.95) -> int:
+    """Hold-out leads of the rarer outcome for an AUC interval of +-``half_width``.
+
+    Hanley and McNeil's variance of an AUC, with many more leads of the
+    common outcome than of the rare one, is ``(Q2 - auc**2) / m`` for ``m``
+    leads of the rare outcome, with ``Q2 = 2 auc**2 / (1 + auc)``.
+
+    Examples
+    --------
+    >>> outcomes_needed(0.15), outcomes_needed(0.075)
+    (14, 55)
+    """
+    return math.ceil((_half_width(1, auc=auc, level=level) / half_width) ** 2)
+
+
+def _half_width(m: int, *, auc: float = 0.75, level: float = 0.95) -> float:
+    """Half the width of an AUC's interval with ``m`` leads of the rare outcome."""
+    q2 = 2 * auc**2 / (1 + auc)
+    return float(norm.ppf(0.5 + level / 2)) * math.sqrt((q2 - auc**2) / m)
+
+
+#: A sheet of typical quality (hold-out AUC 0.75) is told from a weak one
+#: (0.6) when its 95% interval is at most +-0.15 wide: 14 hold-out wins.
+MIN_HOLDOUT_OUTCOMES = outcomes_needed(0.15)
+#: +-0.075 measures the sheet well enough to compare it with another: 55.
+COMFORTABLE_HOLDOUT_OUTCOMES = outcomes_needed(0.075)
+#: Ten leads of the rarer outcome per weight, for a sheet of three criteria
+#: (the usual rule for logistic regression): fewer cannot be learned from.
+MIN_TRAINING_OUTCOMES = 30
+
+
+def check_evidence(y, train=None, holdout=None) -> list[str]:
+    """Refuse a history with too few wins (or losses); name a thin one.
+
+    Parameters
+    ----------
+    y : array-like of bool
+        Every lead's outcome.
+    train, holdout : array-like of int, optional
+        Row positions of the split; without them only the whole history is
+        judged (before splitting it).
+
+    Returns
+    -------
+    list of str
+        Warnings: the hold-out holds fewer than
+        :data:`COMFORTABLE_HOLDOUT_OUTCOMES` leads of the rarer outcome, so
+        its AUC and win rates are uncertain.
+
+    Raises
+    ------
+    DataError
+        Fewer than :data:`MIN_TRAINING_OUTCOMES` training leads or
+        :data:`MIN_HOLDOUT_OUTCOMES` hold-out leads of the rarer outcome.
+
+    Examples
+    --------
+    >>> check_evidence(np.r_[np.ones(3), np.zeros(2997)])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    calibrate.errors.DataError: only 3 won leads among 3,000: a sheet needs at least 30 to ...
+    """
+    y = np.asarray(y).astype(bool)
+    rare = bool(y.mean() <= 0.5)  # the outcome that is rarer: usually won
+    name = "won" if rare else "lost"
+    total = int(np.sum(y == rare))
+    needs = (
+        f"a sheet needs at least {MIN_TRAINING_OUTCOMES} to learn from and "
+        f"{MIN_HOLDOUT_OUTCOMES} in the hold-out to measure it"
+    )
+    if total < MIN_TRAINING_OUTCOMES + MIN_HOLDOUT_OUTCOMES:
+        raise DataError(f"only {total:,} {name} leads among {len(y):,}: {needs}")
+    if train is None or holdout is None:
+        return []
+    n_train, n_held = (int(np.sum(y[np.asarray(part)] == rare)) for part in (train, holdout))
+    if n_train < MIN_TRAINING_OUTCOMES or n_held < MIN_HOLDOUT_OUTCOMES:
+        raise DataError(
+            f"the split leaves {n_train:,} {name} leads to learn from and {n_held:,} in the "
+            f"hold-out: {needs}; change --holdout, or use a longer history"
+        )
+    if n_held < COMFORTABLE_HOLDOUT_OUTCOMES:
+        return [
+            f"only {n_held:,} {name} leads in the hold-out: the hold-out AUC and every win "
+            "rate measured on it are uncertain (a 95% interval of about "
+            f"+-{_half_width(n_held):.2f} around a typical AUC); "
+            f"{COMFORTABLE_HOLDOUT_OUTCOMES} or more measure it to +-0.075"
+        ]
+    return []

@@ -27,7 +27,13 @@ from ._files import write_files
 from .export import ScoringConfig
 from .features import LeadBinner
 from .ingest import LeadData, load_leads
-from .model import LeadScoreModel, evaluate_probabilities, split_holdout
+from .model import (
+    LeadScoreModel,
+    auc_interval,
+    check_evidence,
+    evaluate_probabilities,
+    split_holdout,
+)
 from .points import Scorecard
 from .threshold import (
     ExpectedValue,
@@ -350,7 +356,9 @@ def fit(
     leads = _in_id_order(leads)
     step("split")
     y = leads.outcome.to_numpy()
+    check_evidence(y)
     train, held = split_holdout(y, fraction=holdout, dates=leads.dates, random_state=seed)
+    thin = check_evidence(y, train, held)
     X = leads.features
     column_types, groups = dict(leads.column_types), dict(leads.groups)
     behaviour = None
@@ -423,13 +431,23 @@ def fit(
         )
     ece, _ = expected_calibration_error(scores, y_hold, random_state=seed)
     tau = kendalltau(proba, scores).statistic
-    warnings = list(leads.warnings) + _leakage_warnings(card, X_hold, y_hold)
+    auc_points, auc_low, auc_high = auc_interval(y_hold, scores)
+    signal = "usable" if auc_low > 0.5 else "none"
+    warnings = [] if signal == "usable" else [_no_signal_warning(auc_points, auc_low, auc_high)]
+    leaks = _leakage_warnings(card, X_hold, y_hold)
+    warnings += thin + list(leads.warnings) + leaks
+    if not leaks:
+        warnings += _dominant_column_warnings(
+            card, X.iloc[train], y[train], X_hold, y_hold, quality["auc"], seed
+        )
     warnings += _scale_edge_warnings(card, scores)
     if behaviour is not None:
         warnings += behaviour.warnings
     metrics = {
         "holdout_auc_model": quality["auc"],
         "holdout_auc_points": float(roc_auc_score(y_hold, scores)),
+        "holdout_auc_points_interval": [auc_low, auc_high],
+        "signal": signal,
         "holdout_auc_lost_to_rounding": quality["auc"] - float(roc_auc_score(y_hold, scores)),
         "holdout_kendall_tau": float(tau),
         "holdout_brier": quality["brier"],
@@ -449,6 +467,7 @@ def fit(
     if comparison is not None:
         metrics["current_sheet_auc"] = comparison["current"]["auc"]
         metrics["current_sheet_share_wins_captured"] = comparison["current"]["share_wins_captured"]
+    metrics["warnings"] = list(warnings)
     step("export")
     decision = Decision(
         choice=choice,
@@ -496,6 +515,14 @@ def _in_id_order(leads: LeadData) -> LeadData:
     return leads.subset(order)
 
 
+def _no_signal_warning(auc: float, low: float, high: float) -> str:
+    return (
+        "this history shows no usable signal: the sheet ranks hold-out leads no better than "
+        f"chance (AUC {auc:.3f}, 95% interval {low:.3f} to {high:.3f}); no MQL threshold is "
+        "recommended, and the points are not evidence of what wins"
+    )
+
+
 def _leakage_warnings(card: Scorecard, X: pd.DataFrame, y: np.ndarray) -> list[str]:
     """Flag criteria that alone rank hold-out leads suspiciously well."""
     breakdown = card.score_breakdown(X)
@@ -511,6 +538,74 @@ def _leakage_warnings(card: Scorecard, X: pd.DataFrame, y: np.ndarray) -> list[s
                 "check it is known before the hand-off decision (it may leak the outcome)"
             )
     return found
+
+
+#: A column is flagged as possibly leaking when the sheet refitted without it
+#: ranks hold-out leads worse by this much (bank leads: 0.13-0.15 for the
+#: call duration, at most 0.02 for any other column), or when it alone ranks
+#: them this much better than the next best column does.
+DOMINANCE_AUC = 0.1
+#: Columns ranking hold-out leads worse than this alone are not refitted without.
+STRONG_COLUMN_AUC = 0.7
+#: Most training leads of the refit without the strongest column.
+DOMINANCE_MAX_LEADS = 50_000
+
+
+def _dominant_column_warnings(card, X_train, y_train, X_hold, y_hold, auc_model, seed):
+    """Flag a column that alone carries most of what the sheet knows.
+
+    A column known only after the outcome (the length of the sales call)
+    need not rank leads with AUC 0.9 on its own to leak: it is enough that
+    it is far better than any other column, or that the sheet is much worse
+    without it.
+    """
+    binner = card.model_.binner_
+    alone = {}
+    train_codes, hold_codes = binner.transform(X_train), binner.transform(X_hold)
+    for criterion in binner.criteria_:
+        k = len(criterion.bands)
+        codes = train_codes[criterion.name].to_numpy()
+        leads = np.bincount(codes, minlength=k)
+        wins = np.bincount(codes, weights=y_train, minlength=k)
+        rate = np.where(leads > 0, wins / np.maximum(leads, 1), y_train.mean())
+        held = rate[hold_codes[criterion.name].to_numpy()]
+        if np.unique(held).size > 1:
+            alone[criterion] = float(roc_auc_score(y_hold, held))
+    if len(alone) < 2:
+        return []
+    (best, best_auc), (second, second_auc) = sorted(alone.items(), key=lambda kv: -kv[1])[:2]
+    check = "check it is known before the hand-off decision (it may leak the outcome)"
+    if best_auc >= STRONG_COLUMN_AUC:
+        without = _auc_without(card, best.column, X_train, y_train, X_hold, y_hold, seed)
+        if auc_model - without >= DOMINANCE_AUC:
+            return [
+                f"column {best.column!r} carries most of what the sheet knows: without it the "
+                f"hold-out AUC falls from {auc_model:.3f} to {without:.3f} (alone it ranks "
+                f"leads with AUC {best_auc:.3f}, the next best column {second_auc:.3f}); "
+                + check
+            ]
+    if best_auc - second_auc >= DOMINANCE_AUC:
+        return [
+            f"column {best.column!r} alone ranks hold-out leads with AUC {best_auc:.3f}, far "
+            f"better than any other column (the next best, {second.column!r}: "
+            f"{second_auc:.3f}); " + check
+        ]
+    return []
+
+
+def _auc_without(card, column, X_train, y_train, X_hold, y_hold, seed) -> float:
+    """Hold-out AUC of the model refitted without one column (penalty C=1)."""
+    params = card.model.binner.get_params()
+    for key in ("column_types", "groups", "monotone"):
+        params[key] = {k: v for k, v in (params[key] or {}).items() if k != column}
+    if len(X_train) > DOMINANCE_MAX_LEADS:
+        rows = np.random.default_rng(seed).choice(
+            len(X_train), DOMINANCE_MAX_LEADS, replace=False
+        )
+        X_train, y_train = X_train.iloc[np.sort(rows)], y_train[np.sort(rows)]
+    model = LeadScoreModel(binner=LeadBinner(**params), Cs=1, random_state=seed)
+    model.fit(X_train.drop(columns=[column]), y_train)
+    return float(roc_auc_score(y_hold, model.predict_proba(X_hold.drop(columns=[column]))[:, 1]))
 
 
 def _scale_edge_warnings(card: Scorecard, scores: np.ndarray) -> list[str]:
@@ -789,6 +884,7 @@ def _build_config(card, leads, metrics, decision, table, train, held, seed, hold
         "n_holdout": int(len(held)),
         "outcome": {"column": leads.outcome.name, "positive": leads.positive_label},
         "excluded": [{"column": c, "reason": r} for c, r in leads.excluded.items()],
+        "warnings": list(metrics["warnings"]),
     }
     if leads.dates is not None:
         training["date_column"] = leads.dates.name
@@ -806,6 +902,8 @@ def _build_config(card, leads, metrics, decision, table, train, held, seed, hold
         "holdout": {
             "auc_model": _r(metrics["holdout_auc_model"]),
             "auc_points": _r(metrics["holdout_auc_points"]),
+            "auc_points_interval": [_r(x) for x in metrics["holdout_auc_points_interval"]],
+            "signal": metrics["signal"],
             "kendall_tau": _r(metrics["holdout_kendall_tau"]),
             "brier": _r(metrics["holdout_brier"]),
             "calibration_error": _r(metrics["holdout_calibration_error"]),
@@ -846,10 +944,12 @@ def _build_config(card, leads, metrics, decision, table, train, held, seed, hold
             "older_than_lookback_rows": counts["older_than_lookback_rows"],
             "unknown_lead_rows": counts["unknown_lead_rows"],
         }
+    threshold = _threshold_config(decision)
+    threshold["recommended"] = metrics["signal"] == "usable"
     return ScoringConfig(
         criteria=tuple(card.criteria_),
         base_points=card.base_points_,
-        threshold=_threshold_config(decision),
+        threshold=threshold,
         min_score=card.min_score,
         max_score=card.max_score,
         id_column=leads.id_column,
@@ -925,6 +1025,13 @@ def _r(x, digits: int = 6):
 
 
 def _json(values: dict) -> str:
-    clean = {k: (_r(v, 10) if isinstance(v, float) else v) for k, v in values.items()}
+    def clean_value(v):
+        if isinstance(v, float):
+            return _r(v, 10)
+        if isinstance(v, list):
+            return [clean_value(x) for x in v]
+        return v
+
+    clean = {k: clean_value(v) for k, v in values.items()}
     clean["calibrate_version"] = __version__
     return json.dumps(clean, indent=2, allow_nan=False) + "\n"

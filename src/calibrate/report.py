@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CalibrateError, DataError
+from .model import COMFORTABLE_HOLDOUT_OUTCOMES, auc_interval
 from .sources import describe
 from .threshold import (
     ExpectedValue,
@@ -374,6 +375,7 @@ def _fit_summary(calibration, evidence: _Evidence) -> dict:
             "goal_met": t.met,
             "mqls_per_week": None if t.mqls_per_week is None else f"{t.mqls_per_week:,.1f}",
             "at_fit": None,
+            "no_signal": _no_signal(m["signal"], m["holdout_auc_points_interval"], "hold-out"),
         },
         "policies": [
             {
@@ -438,6 +440,18 @@ def _fit_summary(calibration, evidence: _Evidence) -> dict:
         },
         "warnings": list(calibration.warnings),
     }
+
+
+def _no_signal(signal: str, interval, leads: str) -> str | None:
+    """The plain words for a sheet that ranks leads no better than chance, or None."""
+    if signal == "usable":
+        return None
+    low, high = interval
+    return (
+        "This history shows no usable signal: the sheet ranks leads no better than chance "
+        f"(on {leads} leads the AUC's 95% interval, {low:.3f} to {high:.3f}, includes 0.5). "
+        "No MQL threshold is recommended."
+    )
 
 
 def _levels_summary(levels: pd.DataFrame) -> list[dict]:
@@ -885,6 +899,8 @@ def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
     from sklearn.metrics import roc_auc_score
 
     auc = float(roc_auc_score(won, scores)) if len(np.unique(scores)) > 1 else 0.5
+    _, auc_low, auc_high = auc_interval(won, scores)
+    signal = "usable" if auc_low > 0.5 else "none"
     predicted = evidence.bands["predicted"].to_numpy()
     observed = evidence.bands["win_rate"].to_numpy()
     n_band = evidence.bands["leads"].to_numpy()
@@ -905,8 +921,16 @@ def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
     metrics.append(("Leads scored", f"{len(won):,}"))
     trained = config.training_data
     warnings = list(m.scored.attrs.get("warnings", []))
-    if won.sum() < 30:
-        warnings.append(f"only {int(won.sum())} won leads: every rate in this report is uncertain")
+    no_signal = _no_signal(signal, (auc_low, auc_high), "these")
+    if no_signal:
+        warnings.insert(0, no_signal)
+    rare = int(min(won.sum(), len(won) - won.sum()))
+    if rare < COMFORTABLE_HOLDOUT_OUTCOMES:
+        name = "won" if won.sum() <= len(won) - won.sum() else "lost"
+        warnings.append(
+            f"only {rare} {name} leads: every rate in this report is uncertain "
+            f"({COMFORTABLE_HOLDOUT_OUTCOMES} or more measure the AUC to +-0.075)"
+        )
     comparison = None
     if m.sheet is not None:
         from .current_sheet import compare_sheets
@@ -933,6 +957,7 @@ def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
             else " at the weekly lead volume of the fit",
             "at_fit": at_fit,
             "leads": f"{len(won):,}",
+            "no_signal": no_signal,
         },
         "policies": policies,
         "levels": _levels_summary(level_table(scores, won, levels, max_score=config.max_score))
