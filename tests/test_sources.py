@@ -645,3 +645,30 @@ def test_a_bare_sqlite_path_is_read_as_its_url(sqlite_file):
     assert read_table(source)["lead_id"].tolist() == ["a", "b"]
     with pytest.raises(DataError, match="is a database: name a table"):
         Source(str(renamed))
+
+
+def test_fit_without_an_id_gives_the_same_sheet_whatever_the_row_order(
+    runner, generated, pg, files, tmp_path
+):
+    # A table has no row order: without --id the split must follow the rows' content.
+    import psycopg
+
+    leads, _ = generated
+    shuffled = leads.sample(frac=1, random_state=7).reset_index(drop=True)
+    with psycopg.connect(pg.dsn, autocommit=True) as conn, conn.cursor() as cur:
+        load_frame(cur, shuffled, "crm", "leads_shuffled")
+    options = ["--outcome", "converted", "--bootstrap", "0"]
+    from_db = _invoke(
+        runner, ["fit", _url(pg), "--table", "crm.leads_shuffled", *options, "--out",
+                 tmp_path / "db"]
+    )  # fmt: skip
+    assert from_db.exit_code == 0, from_db.output
+    assert "no id column (--id)" in from_db.stderr
+    assert "a database returns rows in no set order" in from_db.stderr
+    from_csv = _invoke(runner, ["fit", files / "leads.csv", *options, "--out", tmp_path / "csv"])
+    assert from_csv.exit_code == 0, from_csv.output
+    db, csv = (json.loads(_config_text(tmp_path / d)) for d in ("db", "csv"))
+    assert db["criteria"] == csv["criteria"]
+    assert db["threshold"]["mql"] == csv["threshold"]["mql"]
+    assert db["score"] == csv["score"]
+    assert db["training_data"]["fingerprint"] == csv["training_data"]["fingerprint"]

@@ -168,17 +168,38 @@ class LeadData:
             warnings=self.warnings,
         )
 
+    def content_hash(self) -> np.ndarray:
+        """A 64-bit hash of every lead's values: criteria, outcome and dates.
+
+        Two leads with the same values have the same hash, wherever they
+        stand in the table and whatever their row number; it orders leads
+        that have no id (see :func:`calibrate.fit`).
+        """
+        parts = [self.features[c] for c in sorted(self.features.columns)]
+        for extra in (self.outcome, self.dates, self.decision_times):
+            if extra is not None:
+                parts.append(extra.reset_index(drop=True))
+        combined = np.zeros(self.n_leads, dtype=np.uint64)
+        for part in parts:
+            hashed = pd.util.hash_pandas_object(part.reset_index(drop=True), index=False)
+            # Mix column by column, so that equal values in two columns do
+            # not cancel (a plain XOR would).
+            combined = combined * np.uint64(0x100000001B3) ^ hashed.to_numpy()
+        return combined
+
     def fingerprint(self) -> str:
         """SHA-256 of the data as calibrate reads it (values, types, outcome, ids).
 
         The same leads give the same fingerprint whatever file format or
-        column order they came in.
+        column order they came in. Row numbers (no id column) are not part
+        of it.
         """
         digest = hashlib.sha256()
         for column in sorted(self.features.columns):
             digest.update(f"{column}\x1f{self.column_types[column]}\x1e".encode())
             digest.update(_hash_values(self.features[column]))
-        digest.update(b"ids\x1e" + _hash_values(self.ids))
+        if self.id_column is not None:
+            digest.update(b"ids\x1e" + _hash_values(self.ids))
         if self.outcome is not None:
             digest.update(b"outcome\x1e" + _hash_values(self.outcome.astype("int8")))
         return "sha256:" + digest.hexdigest()
@@ -495,6 +516,13 @@ def load_leads(
 
     n = len(raw)
     warnings: list[str] = []
+    if id is None and getattr(as_source(data), "kind", None) in ("duckdb", "database"):
+        warnings.append(
+            "no id column (--id): the leads are numbered by their row in what the database "
+            "returned, and a database returns rows in no set order, so those numbers do not "
+            "identify leads; the split follows each row's values, so the sheet does not "
+            "depend on that order"
+        )
     y, positive_label = (None, None)
     if outcome is not None:
         y, positive_label = _parse_outcome(raw[outcome], outcome, positive)
