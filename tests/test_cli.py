@@ -635,6 +635,57 @@ def test_validate_accepts_a_fitted_config_and_refuses_an_edited_one(runner, fitt
     _assert_one_clear_error(_invoke(runner, ["validate", edited]), "checksum does not match")
 
 
+def _out_of_bounds(fitted, tmp_path, edit) -> str:
+    """The fitted config edited by ``edit``, its checksum recomputed as a careful editor would."""
+    from calibrate.export import _checksum
+
+    data = json.loads((fitted["out"] / "scoring_config.json").read_text())
+    edit(data)
+    data["checksum"] = _checksum({k: v for k, v in data.items() if k != "checksum"})
+    path = tmp_path / "absurd.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (
+            lambda d: d["criteria"][0]["bands"][0].update(points=10**30),
+            r"^error: config does not match the schema at criteria/0/bands/0/points: 10{30} is "
+            "greater than the maximum of 10000$",
+        ),
+        (
+            lambda d: d["score"].update(base_points=1e30),
+            r"schema at score/base_points: 1e\+30 is not of type 'integer'$",
+        ),
+        (
+            lambda d: d["criteria"][0]["bands"][0].update(points=5000),
+            r"^error: criterion '\w+', band '[^']+': points 5000 are outside -1000 to 1000, 10 "
+            "times the width of the score scale 0-100$",
+        ),
+        (
+            lambda d: d["threshold"]["levels"][0].update(min_score=1e30),
+            r"schema at threshold/levels/0/min_score: 1e\+30 is not of type 'integer'$",
+        ),
+    ],
+)
+def test_validate_score_and_export_sql_refuse_absurd_numbers(
+    runner, fitted, tmp_path, edit, match
+):
+    path = _out_of_bounds(fitted, tmp_path, edit)
+    _assert_one_clear_error(_invoke(runner, ["validate", path]), match)
+    scores = tmp_path / "scores.csv"
+    _assert_one_clear_error(
+        _invoke(runner, ["score", path, fitted["data"], "--out", scores]), match
+    )
+    query = tmp_path / "score.sql"
+    _assert_one_clear_error(
+        _invoke(runner, ["export-sql", path, "--leads-table", "leads", "--out", query]), match
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["absurd.json"]
+
+
 def test_rules_csv_and_markdown(runner, fitted, tmp_path):
     path = fitted["out"] / "scoring_config.json"
     result = _invoke(runner, ["rules", path])

@@ -34,6 +34,13 @@ __all__ = ["SCHEMA_VERSION", "ScoringConfig", "config_schema", "diff_configs", "
 
 SCHEMA_VERSION = "1.0"
 
+#: A score scale lies within -SCALE_LIMIT to SCALE_LIMIT (calibrate fits 0-100).
+SCALE_LIMIT = 1000
+#: Band and base points lie within POINTS_WIDTHS widths of the score scale
+#: either way (-1000 to 1000 on a 0-100 scale), and within POINTS_LIMIT.
+POINTS_WIDTHS = 10
+POINTS_LIMIT = 10_000
+
 
 @cache
 def config_schema() -> dict:
@@ -286,7 +293,7 @@ def _validate_schema(data: dict) -> None:
     except ImportError:
         _check_structure(data, config_schema())
         return
-    validator = jsonschema.Draft202012Validator(config_schema())
+    validator = _strict_validator(jsonschema)(config_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
@@ -294,10 +301,19 @@ def _validate_schema(data: dict) -> None:
         raise ConfigError(f"config does not match the schema at {where}: {error.message}")
 
 
+@cache
+def _strict_validator(jsonschema):
+    """Draft 2020-12, but an integer must be written as one (1.0 and 1e30 are not)."""
+    checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool)
+    )
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=checker)
+
+
 #: JSON Schema keywords :func:`_check_structure` checks; others are annotations.
 STRUCTURE_KEYWORDS = frozenset(
     "$ref type const enum required properties additionalProperties items minItems minLength "
-    "pattern minimum exclusiveMinimum allOf oneOf if then else".split()
+    "pattern minimum maximum exclusiveMinimum allOf oneOf if then else".split()
 )
 
 _JSON_TYPES = {
@@ -307,9 +323,8 @@ _JSON_TYPES = {
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "integer": lambda v: (
-        isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and v.is_integer()
-    ),
+    # Strict: an integer is written as one; 1.0 or 1e30 is a number, not an integer.
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
 }
 
 
@@ -395,6 +410,8 @@ def _match(value, schema: dict, root: dict, path: list) -> None:
             fail(f"{value!r} is less than the minimum of {schema['minimum']!r}")
         if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
             fail(f"{value!r} is less than or equal to {schema['exclusiveMinimum']!r}")
+        if "maximum" in schema and value > schema["maximum"]:
+            fail(f"{value!r} is greater than the maximum of {schema['maximum']!r}")
     for part in schema.get("allOf", ()):
         _match(value, part, root, path)
     if "if" in schema:
@@ -409,10 +426,9 @@ def _match(value, schema: dict, root: dict, path: list) -> None:
 def _check_consistency(config: ScoringConfig) -> None:
     if not config.criteria:
         raise ConfigError("a config needs at least one criterion")
-    if config.max_score <= config.min_score:
-        raise ConfigError(f"score max {config.max_score} is not above min {config.min_score}")
+    _check_bounds(config)
     mql = config.threshold.get("mql") if isinstance(config.threshold, dict) else None
-    if isinstance(mql, bool) or not isinstance(mql, int):
+    if not _is_integer(mql):
         raise ConfigError(f"threshold mql must be an integer, got {mql!r}")
     if not config.min_score <= mql <= config.max_score:
         raise ConfigError(
@@ -429,10 +445,68 @@ def _check_consistency(config: ScoringConfig) -> None:
     _check_levels(config)
 
 
+def _is_integer(value, numpy: bool = False) -> bool:
+    """A Python int (or, with ``numpy``, a NumPy integer), never a bool or a float."""
+    return isinstance(value, int | np.integer if numpy else int) and not isinstance(value, bool)
+
+
+def _check_bounds(config: ScoringConfig) -> None:
+    """Refuse a score scale or points out of the sane range of a points sheet.
+
+    The scale lies within -:data:`SCALE_LIMIT` to :data:`SCALE_LIMIT`; base and
+    band points are integers within :data:`POINTS_WIDTHS` widths of the scale
+    either way (and :data:`POINTS_LIMIT`), so that no sum of points can
+    overflow a scorer's integers. A fitted sheet is far inside: the training
+    leads between the 1% and 99% quantiles of the model's log-odds span the
+    scale exactly, so a band worth ten widths of it would move a lead ten
+    times across the whole scale on its own.
+
+    The scorers call it too: scoring never starts on a config out of bounds.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field and its value.
+    """
+    for name, value in (("score min", config.min_score), ("score max", config.max_score)):
+        if not _is_integer(value, numpy=True):
+            raise ConfigError(f"{name} must be an integer, got {value!r}")
+        if not -SCALE_LIMIT <= value <= SCALE_LIMIT:
+            raise ConfigError(
+                f"{name} {value} is outside the supported scale -{SCALE_LIMIT} to {SCALE_LIMIT}"
+            )
+    if config.max_score <= config.min_score:
+        raise ConfigError(f"score max {config.max_score} is not above min {config.min_score}")
+    limit = min(POINTS_LIMIT, POINTS_WIDTHS * (config.max_score - config.min_score))
+    why = (
+        f"-{limit} to {limit}, {POINTS_WIDTHS} times the width of the score scale "
+        f"{config.min_score}-{config.max_score}"
+    )
+    if not _is_integer(config.base_points, numpy=True):
+        raise ConfigError(f"base points must be an integer, got {config.base_points!r}")
+    if abs(config.base_points) > limit:
+        raise ConfigError(f"base points {config.base_points} are outside {why}")
+    for criterion in config.criteria:
+        for band in criterion.bands:
+            where = f"criterion {criterion.name!r}, band {band.label!r}"
+            if not _is_integer(band.points):
+                raise ConfigError(f"{where}: points must be an integer, got {band.points!r}")
+            if abs(band.points) > limit:
+                raise ConfigError(f"{where}: points {band.points} are outside {why}")
+
+
 def _check_levels(config: ScoringConfig) -> None:
     levels = config.threshold.get("levels")
     if levels:
         starts = [level["min_score"] for level in levels]
+        bad = [s for s in starts if not _is_integer(s)]
+        if bad:
+            raise ConfigError(f"levels must start at integer scores; got {bad[0]!r}")
+        if starts[0] > config.max_score:
+            raise ConfigError(
+                f"level {levels[0]['name']!r} starts at {starts[0]}, above the scale's "
+                f"maximum {config.max_score}: no score reaches it"
+            )
         if starts != sorted(set(starts), reverse=True):
             raise ConfigError(f"levels must start at distinct, decreasing scores; got {starts}")
         if starts[-1] != config.min_score:
@@ -478,8 +552,6 @@ def _check_criterion(criterion: Criterion) -> None:
     where = f"criterion {criterion.name!r}"
     kinds = [b.kind for b in criterion.bands]
     for band in criterion.bands:
-        if isinstance(band.points, bool) or not isinstance(band.points, int):
-            raise ConfigError(f"{where}, band {band.label!r}: points must be an integer")
         if band.kind == "range" and not all(
             x is None or math.isfinite(x) for x in (band.lower, band.upper)
         ):
