@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -720,6 +721,80 @@ def test_rules_html_escapes_values(runner, tmp_path):
     assert _invoke(runner, ["rules", path, "--out", page]).exit_code == 0
     html = page.read_text()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+HOSTILE = (
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(1)</script>",
+    "[click](javascript:alert(1))",
+    "a|b \\| c",
+    "**loud** `code` ~~gone~~ &lt;",
+)
+
+
+def _hostile_rules_config(tmp_path):
+    from calibrate._criteria import Band, Criterion
+
+    bands = (
+        *(Band(v, "levels", values=(v,), points=i) for i, v in enumerate(HOSTILE)),
+        Band("Other", "other", points=0),
+        Band("Missing\r\nband", "missing", points=0),
+    )
+    crit = Criterion("role\nname | <b>x</b>", "role", "categorical", "explicit", bands=bands)
+    path = tmp_path / "config.json"
+    config = ScoringConfig(
+        criteria=(crit,), base_points=0, threshold={"mql": 5, "policy": {"name": "manual"}}
+    )
+    config.save(path)
+    return path, config
+
+
+def test_rules_markdown_shows_values_as_text_one_row_per_rule(runner, tmp_path):
+    from markdown_it import MarkdownIt
+
+    from calibrate.export import rule_sheet
+
+    path, config = _hostile_rules_config(tmp_path)
+    out = tmp_path / "rules.md"
+    result = _invoke(runner, ["rules", path, "--out", out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    sheet = rule_sheet(config)
+    assert text.count("\n") == len(sheet) + 2  # header, rule, one line per rule
+    # Rendered as a Markdown renderer does (HTML allowed): text, never markup.
+    page = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(text)
+    for tag in ("<img", "<script", "<a ", "<b>", "<strong", "<code", "<s>", "<del"):
+        assert tag not in page, tag
+    rows = re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)
+    assert len(rows) == len(sheet) + 1
+    cells = [re.findall(r"<t[dh]>(.*?)</t[dh]>", row, flags=re.S) for row in rows]
+    assert {len(c) for c in cells} == {len(sheet.columns)}
+    # Every cell renders as exactly the rule's text (a line break as <br>).
+    as_text = [
+        [html.escape(str(v), quote=False).replace('"', "&quot;") for v in row]
+        for row in [sheet.columns, *sheet.itertuples(index=False)]
+    ]
+    assert cells == [[re.sub(r"\r\n|\n", "<br>", v) for v in row] for row in as_text]
+    assert cells[2][0] == "role<br>name | &lt;b&gt;x&lt;/b&gt;"
+    assert "&lt;img src=x onerror=alert(1)&gt;" in cells[2][2]
+
+
+def test_rules_markdown_is_the_same_whatever_is_installed(runner, tmp_path, monkeypatch):
+    """An optional Markdown package (tabulate) changes nothing: one renderer, always escaping."""
+    import sys
+    import types
+
+    path, _ = _hostile_rules_config(tmp_path)
+    out = tmp_path / "rules.md"
+    assert _invoke(runner, ["rules", path, "--out", out]).exit_code == 0
+    expected = out.read_bytes()
+    fake = types.ModuleType("tabulate")
+    fake.__version__ = "0.9.0"
+    fake.tabulate = lambda *args, **kwargs: "<img src=x onerror=alert(1)>"
+    monkeypatch.setitem(sys.modules, "tabulate", fake)
+    result = _invoke(runner, ["rules", path, "--out", out])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == expected
 
 
 def test_diff_lists_changes_and_level_moves(runner, fitted, tmp_path):

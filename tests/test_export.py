@@ -789,3 +789,13 @@ def test_rule_sheet_in_practice_is_exact_for_decayed_counts(bound):
     weight = kernel.weights(np.array([days - 1, days]))
     assert n * weight[0] / 1000 >= bound > n * weight[1] / 1000
     assert (n - 1) * 1.0 < bound or n == 1
+
+
+def test_render_rules_refuses_an_unknown_format(small_config):
+    from calibrate.errors import ParameterError
+    from calibrate.export import render_rules, rule_sheet
+
+    with pytest.raises(
+        ParameterError, match="rules format must be csv, markdown or html; got 'pdf'"
+    ):
+        render_rules(rule_sheet(small_config), "pdf")

@@ -535,22 +535,13 @@ def rules(
 ):
     """The points sheet as rules (criterion, condition, points) for a marketing-automation tool."""
     from ._files import write_files
-    from .export import ScoringConfig, rule_sheet
+    from .export import RULE_FORMATS, ScoringConfig, render_rules, rule_sheet
 
     try:
         sheet = rule_sheet(ScoringConfig.load(config))
         suffix = out.suffix.lower() if out is not None else ".csv"
-        if suffix == ".md":
-            text = sheet.to_markdown(index=False) if _has_tabulate() else _markdown(sheet)
-        elif suffix in (".html", ".htm"):
-            # Values from the data are escaped: a category is text, never markup.
-            table = sheet.to_html(index=False, escape=True, border=0)
-            text = (
-                '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-                "<title>Scoring rules</title></head><body>\n" + table + "\n</body></html>\n"
-            )
-        else:
-            text = sheet.to_csv(index=False, lineterminator="\n")
+        # Values from the data are escaped: a category is text, never markup.
+        text = render_rules(sheet, RULE_FORMATS.get(suffix, "csv"))
         if out is None:
             sys.stdout.write(text)
             return
@@ -606,23 +597,6 @@ def export_sql(
     except (CalibrateError, OSError) as exc:
         _fail(exc)
     _out.print(escape(f"wrote the {dialect} scoring query to {out}"))
-
-
-def _has_tabulate() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("tabulate") is not None
-
-
-def _markdown(frame) -> str:
-    def cell(value) -> str:
-        return str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += [
-        "| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
-    ]
-    return "\n".join(lines) + "\n"
 
 
 @app.command()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import html
 import json
 import math
 import os
@@ -28,9 +29,16 @@ import pandas as pd
 from . import __version__
 from ._criteria import Criterion
 from ._files import write_files
-from .errors import ConfigError
+from .errors import ConfigError, ParameterError
 
-__all__ = ["SCHEMA_VERSION", "ScoringConfig", "config_schema", "diff_configs", "rule_sheet"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "ScoringConfig",
+    "config_schema",
+    "diff_configs",
+    "render_rules",
+    "rule_sheet",
+]
 
 SCHEMA_VERSION = "1.0"
 
@@ -684,6 +692,76 @@ def rule_sheet(config: ScoringConfig) -> pd.DataFrame:
         )
     columns = ["criterion", "group", "condition", "points", "in_practice"]
     return pd.DataFrame(rows, columns=columns).fillna("")
+
+
+#: Formats :func:`render_rules` writes, by file suffix.
+RULE_FORMATS = {".csv": "csv", ".md": "markdown", ".html": "html", ".htm": "html"}
+
+
+def render_rules(sheet: pd.DataFrame, fmt: str = "csv") -> str:
+    """The rule sheet as text: CSV, Markdown or an HTML page.
+
+    Values come from the data (criterion names, categories), so they are
+    text, never markup: HTML escapes ``&``, ``<`` and ``>``; Markdown escapes
+    them the same way, backslash-escapes what would start Markdown markup or
+    end a cell (``|``, ``[``, ``*``...), and writes a line break inside a
+    value as ``<br>``, so that every rule stays one table row. The Markdown
+    is the same whatever optional packages are installed.
+
+    Parameters
+    ----------
+    sheet : pandas.DataFrame
+        The rules, as :func:`rule_sheet` gives them.
+    fmt : {"csv", "markdown", "html"}, default="csv"
+        The format.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ParameterError
+        For an unknown format.
+
+    Examples
+    --------
+    >>> sheet = pd.DataFrame({"criterion": ["title"], "condition": ["title = '<b>VP|CEO'"]})
+    >>> print(render_rules(sheet, "markdown"), end="")
+    | criterion | condition |
+    |---|---|
+    | title | title = '&lt;b&gt;VP\\|CEO' |
+    """
+    if fmt == "csv":
+        return sheet.to_csv(index=False, lineterminator="\n")
+    if fmt == "markdown":
+        lines = [
+            "| " + " | ".join(_markdown_cell(c) for c in sheet.columns) + " |",
+            "|" + "---|" * len(sheet.columns),
+        ]
+        lines += [
+            "| " + " | ".join(_markdown_cell(v) for v in row) + " |"
+            for row in sheet.itertuples(index=False)
+        ]
+        return "\n".join(lines) + "\n"
+    if fmt == "html":
+        table = sheet.to_html(index=False, escape=True, border=0)
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            "<title>Scoring rules</title></head><body>\n" + table + "\n</body></html>\n"
+        )
+    raise ParameterError(f"rules format must be csv, markdown or html; got {fmt!r}")
+
+
+#: Markdown that a value could start: emphasis, code, links and images, strike-through.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def _markdown_cell(value) -> str:
+    """A value as the text of one Markdown table cell, never markup, always one line."""
+    text = html.escape(str(value), quote=False)
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return re.sub(r"\r\n|\r|\n", "<br>", text)
 
 
 def _condition(what: str, criterion: Criterion, band, listed) -> str:
