@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import html
 import io
 import json
+import os
 import re
 
 import numpy as np
@@ -795,6 +797,99 @@ def test_rules_markdown_is_the_same_whatever_is_installed(runner, tmp_path, monk
     result = _invoke(runner, ["rules", path, "--out", out])
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == expected
+
+
+# --------------------------------------------------------------------------- output folders
+
+
+def _os_error(code):
+    def fail(*args, **kwargs):
+        # As the system reports it: with the name of the temporary file.
+        raise OSError(code, os.strerror(code), "/out/.scoring_config.json.k2j4.tmp")
+
+    return fail
+
+
+def test_fit_on_a_full_disk_names_the_folder_and_leaves_nothing(
+    runner, fitted, tmp_path, monkeypatch
+):
+    out = tmp_path / "new" / "fit"
+    monkeypatch.setattr(os, "fsync", _os_error(errno.ENOSPC))
+    result = _invoke(runner, ["fit", fitted["data"], *FIT_ARGS, "--bootstrap", 0, "--out", out])
+    _assert_one_clear_error(result, f"^error: cannot write to {re.escape(str(out))}: no space ")
+    assert ".tmp" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(errno.EROFS, "read-only file system"), (errno.EACCES, "permission denied")],
+)
+@pytest.mark.parametrize("command", ["score", "rules", "export-sql", "make-leads"])
+def test_an_unwritable_folder_is_named_in_one_line(
+    runner, fitted, tmp_path, monkeypatch, command, code, reason
+):
+    import tempfile
+
+    config = fitted["out"] / "scoring_config.json"
+    out = tmp_path / "out" / "file.csv"
+    args = {
+        "score": ["score", config, fitted["data"], "--out", out],
+        "rules": ["rules", config, "--out", out],
+        "export-sql": ["export-sql", config, "--leads-table", "leads", "--out", out],
+        "make-leads": ["make-leads", out, "--n", 100],
+    }[command]
+    monkeypatch.setattr(tempfile, "mkstemp", _os_error(code))
+    result = _invoke(runner, args)
+    _assert_one_clear_error(result, f"^error: cannot write to {re.escape(str(out.parent))}: ")
+    assert result.stderr.endswith(f": {reason}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("at", "when"), [(1, "before"), (2, "before"), (4, "after")])
+def test_fit_interrupted_during_the_renames_completes_and_succeeds(
+    runner, fitted, tmp_path, monkeypatch, at, when
+):
+    """Ctrl-C before the 1st or 2nd of the four renames, or just after the last: exit 0."""
+    real, calls = os.replace, []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if (len(calls), when) == (at, "before"):
+            raise KeyboardInterrupt
+        real(src, dst)
+        if (len(calls), when) == (at, "after"):
+            raise KeyboardInterrupt
+
+    out = tmp_path / "fit"
+    monkeypatch.setattr(os, "replace", replace)
+    result = _invoke(runner, ["fit", fitted["data"], *FIT_ARGS, "--bootstrap", 0, "--out", out])
+    assert result.exit_code == 0, result.output
+    names = ["metrics.json", "report.html", "report.pdf", "scoring_config.json"]
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert f"wrote {out / 'scoring_config.json'}" in result.stdout
+    ScoringConfig.load(out / "scoring_config.json")
+
+
+def _raise_interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_says_whether_anything_was_written(runner, fitted, tmp_path, monkeypatch):
+    from calibrate import cli
+
+    config, out = fitted["out"] / "scoring_config.json", tmp_path / "rules.csv"
+    # While writing: nothing is left, and the message says so.
+    monkeypatch.setattr(os, "fsync", _raise_interrupt)
+    result = _invoke(runner, ["rules", config, "--out", out])
+    assert (result.exit_code, result.stderr) == (130, "interrupted; nothing written\n")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    # Once written, the message does not claim otherwise.
+    monkeypatch.setattr(cli._out, "print", _raise_interrupt)
+    result = _invoke(runner, ["rules", config, "--out", out])
+    assert (result.exit_code, result.stderr) == (130, f"interrupted after writing {out}\n")
+    assert out.exists()
 
 
 def test_diff_lists_changes_and_level_moves(runner, fitted, tmp_path):

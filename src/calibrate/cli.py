@@ -13,11 +13,27 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 
 from . import __version__
 from .errors import CalibrateError, DataError
+
+
+class _Commands(typer.core.TyperGroup):
+    """The commands; Ctrl-C says whether anything was written (files are all or none)."""
+
+    def invoke(self, ctx):
+        from ._files import written
+
+        before = len(written())
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _interrupted(written()[before:])
+            raise typer.Exit(130) from None
+
 
 app = typer.Typer(
     name="calibrate",
@@ -25,6 +41,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Commands,
 )
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 _out = Console(highlight=False, soft_wrap=True)
@@ -787,5 +804,14 @@ def main():
     try:
         app()
     except KeyboardInterrupt:
+        # Before or after a command ran (an interrupt in one is handled by _Commands).
         _err.print("interrupted; nothing written")
         sys.exit(130)
+
+
+def _interrupted(done: list) -> None:
+    """Say whether anything was written: output files are written all or none."""
+    if done:
+        _err.print(escape(f"interrupted after writing {', '.join(map(str, done))}"))
+    else:
+        _err.print("interrupted; nothing written")
