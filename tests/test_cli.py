@@ -689,6 +689,117 @@ def test_validate_score_and_export_sql_refuse_absurd_numbers(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["absurd.json"]
 
 
+# --------------------------------------------------------------------------- signing
+
+
+@pytest.fixture(scope="module")
+def signed(runner, fitted, tmp_path_factory):
+    """Two fits of the same leads, seed and key, signed through the command line."""
+    root = tmp_path_factory.mktemp("signed")
+    env = {"CALIBRATE_KEY": "correct horse battery staple"}
+    outs = [root / "a", root / "b"]
+    results = [
+        runner.invoke(
+            app,
+            [
+                "fit",
+                str(fitted["data"]),
+                *FIT_ARGS,
+                "--bootstrap",
+                "0",
+                "-q",
+                "--out",
+                str(out),
+                "--sign-key-env",
+                "CALIBRATE_KEY",
+            ],
+            env=env,
+        )
+        for out in outs
+    ]
+    return {
+        "env": env,
+        "outs": outs,
+        "results": results,
+        "config": outs[0] / "scoring_config.json",
+    }
+
+
+def test_fit_signs_the_config_deterministically(signed):
+    assert [r.exit_code for r in signed["results"]] == [0, 0], signed["results"][0].output
+    a, b = (out / "scoring_config.json" for out in signed["outs"])
+    assert a.read_bytes() == b.read_bytes()
+    data = json.loads(a.read_text())
+    assert re.fullmatch("hmac-sha256:[0-9a-f]{64}", data["signature"])
+    key = signed["env"]["CALIBRATE_KEY"].encode()
+    assert ScoringConfig.load(a, key=key) == ScoringConfig.load(a)
+
+
+def test_signing_leaves_the_rest_of_the_config_as_unsigned(signed, fitted):
+    """A signed config is the unsigned one, byte for byte, plus its signature line."""
+    unsigned = calibrate.fit(
+        fitted["data"], outcome="converted", id="lead_id", date="created_at", seed=0, bootstrap=0
+    ).config.to_json()
+    data = json.loads(signed["config"].read_text())
+    data.pop("signature")
+    assert json.dumps(data, indent=2, ensure_ascii=False) + "\n" == unsigned
+
+
+@pytest.mark.parametrize("command", ["validate", "score", "export-sql"])
+def test_a_key_verifies_the_signature(runner, fitted, signed, tmp_path, command):
+    out = tmp_path / "out.file"
+    args = {
+        "validate": ["validate", signed["config"]],
+        "score": ["score", signed["config"], fitted["data"], "--out", out],
+        "export-sql": ["export-sql", signed["config"], "--leads-table", "leads", "--out", out],
+    }[command]
+    key = ["--verify-key-env", "CALIBRATE_KEY"]
+    result = runner.invoke(app, [str(a) for a in [*args, *key]], env=signed["env"])
+    assert result.exit_code == 0, result.output
+    if command == "validate":
+        assert "signature verified)" in result.stdout
+    else:
+        assert out.exists()
+    # Another key, or a config that is not signed: one line, nothing written.
+    other = runner.invoke(
+        app, [str(a) for a in [*args, *key]], env={"CALIBRATE_KEY": "another key"}
+    )
+    unsigned = [
+        fitted["out"] / "scoring_config.json" if a == signed["config"] else a for a in args
+    ]
+    bare = runner.invoke(app, [str(a) for a in [*unsigned, *key]], env=signed["env"])
+    out.unlink(missing_ok=True)
+    for result, pattern in [
+        (other, "^error: signature does not match: the config was not signed with this key"),
+        (bare, "^error: config is not signed, but a signing key was given"),
+    ]:
+        _assert_one_clear_error(result, pattern)
+        assert not out.exists()
+
+
+@pytest.mark.parametrize("value", [None, ""])
+@pytest.mark.parametrize("command", ["fit", "validate", "score", "export-sql"])
+def test_a_missing_or_empty_key_variable_is_one_line(
+    runner, fitted, tmp_path, monkeypatch, command, value
+):
+    config, out = fitted["out"] / "scoring_config.json", tmp_path / "out"
+    verify = ["--verify-key-env", "NO_SUCH_KEY"]
+    args = {
+        "fit": ["fit", fitted["data"], *FIT_ARGS, "--out", out, "--sign-key-env", "NO_SUCH_KEY"],
+        "validate": ["validate", config, *verify],
+        "score": ["score", config, fitted["data"], "--out", out, *verify],
+        "export-sql": ["export-sql", config, "--leads-table", "l", "--out", out, *verify],
+    }[command]
+    monkeypatch.delenv("NO_SUCH_KEY", raising=False)
+    env = {} if value is None else {"NO_SUCH_KEY": value}
+    result = runner.invoke(app, [str(a) for a in args], env=env)
+    state = "not set" if value is None else "empty"
+    _assert_one_clear_error(
+        result, f"^error: environment variable NO_SUCH_KEY is {state}; it should hold the signing"
+    )
+    assert not out.exists()
+
+
 def test_rules_csv_and_markdown(runner, fitted, tmp_path):
     path = fitted["out"] / "scoring_config.json"
     result = _invoke(runner, ["rules", path])

@@ -44,8 +44,9 @@ TITLE = _title(
 
 def _resign(data: dict) -> dict:
     """The mapping with its checksum recomputed, as a careful hand edit would do."""
-    body = {k: v for k, v in data.items() if k != "checksum"}
-    return {**body, "checksum": _checksum(body)}
+    body = {k: v for k, v in data.items() if k not in ("checksum", "signature")}
+    signature = {"signature": data["signature"]} if "signature" in data else {}
+    return {**body, "checksum": _checksum(body), **signature}
 
 
 def _all_points(data: dict) -> list[tuple[int, int]]:
@@ -799,3 +800,108 @@ def test_render_rules_refuses_an_unknown_format(small_config):
         ParameterError, match="rules format must be csv, markdown or html; got 'pdf'"
     ):
         render_rules(rule_sheet(small_config), "pdf")
+
+
+# --- signing ---------------------------------------------------------------------
+
+KEY = b"a secret key \x00\xff"
+
+
+def test_unsigned_json_is_unchanged_and_signing_only_adds_the_signature(config):
+    unsigned = config.to_json()
+    assert config.to_json(sign_key=None) == unsigned
+    assert "signature" not in json.loads(unsigned)
+    signed = config.to_json(sign_key=KEY)
+    assert signed == config.to_json(sign_key=KEY)  # deterministic
+    data = json.loads(signed)
+    assert data.pop("signature").startswith("hmac-sha256:")
+    assert json.dumps(data, indent=2, ensure_ascii=False) + "\n" == unsigned
+    assert list(json.loads(signed))[-2:] == ["checksum", "signature"]
+
+
+def test_a_signed_config_loads_with_its_key_and_without_one(small_config, tmp_path):
+    path = tmp_path / "signed.json"
+    small_config.save(path, sign_key=KEY)
+    assert ScoringConfig.load(path, key=KEY) == small_config
+    assert ScoringConfig.load(path) == small_config  # no key: the signature is not checked
+    text_key = "clé"
+    small_config.save(path, sign_key=text_key)
+    assert ScoringConfig.load(path, key=text_key.encode("utf-8")) == small_config
+
+
+def _resigned_with(key):
+    from calibrate.export import _content, _signature
+
+    def edit(d):
+        d["signature"] = _signature(_content(d), key)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "match", "well_formed"),
+    [
+        (lambda d: d.pop("signature"), "config is not signed, but a signing key was given", True),
+        (
+            _resigned_with(b"other key"),
+            "signature does not match: the config was not signed",
+            True,
+        ),
+        (_put("signature", value="hmac-sha256:" + "0" * 64), "signature does not match", True),
+        (_put("signature", value="sha256:abc"), "signature does not match", False),
+        (_put("signature", value=12), "signature does not match", False),
+        # Edited and its checksum recomputed: the checksum holds, the signature does not.
+        (lambda d: d["score"].update(base_points=11), "signature does not match", True),
+    ],
+)
+def test_with_a_key_unsigned_or_differently_signed_configs_are_refused(
+    small_config, edit, match, well_formed
+):
+    data = small_config.to_dict(sign_key=KEY)
+    edit(data)
+    data = _resign(data)
+    with pytest.raises(ConfigError, match=match):
+        ScoringConfig.from_dict(data, key=KEY)
+    if well_formed:  # and its checksum holds: only the key tells
+        assert isinstance(ScoringConfig.from_dict(data), ScoringConfig)
+
+
+def test_a_malformed_signature_is_refused_without_a_key(small_config):
+    data = {**small_config.to_dict(), "signature": "hmac-sha256:xyz"}
+    with pytest.raises(ConfigError, match="schema at signature: 'hmac-sha256:xyz' does not match"):
+        ScoringConfig.from_dict(data)
+
+
+@pytest.mark.parametrize("key", [b"", "", 12])
+def test_an_empty_or_odd_key_is_a_parameter_error(small_config, key):
+    from calibrate.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="signing key"):
+        small_config.to_json(sign_key=key)
+    with pytest.raises(ParameterError, match="signing key"):
+        ScoringConfig.from_dict(small_config.to_dict(sign_key=KEY), key=key)
+
+
+def test_key_from_env_reads_the_bytes_and_names_a_missing_or_empty_variable(monkeypatch):
+    from calibrate.errors import ParameterError
+    from calibrate.export import key_from_env
+
+    monkeypatch.setenv("CALIBRATE_TEST_KEY", "s3cret é")
+    assert key_from_env("CALIBRATE_TEST_KEY") == "s3cret é".encode()
+    monkeypatch.setenv("CALIBRATE_TEST_KEY", "")
+    with pytest.raises(ParameterError, match="^environment variable CALIBRATE_TEST_KEY is empty"):
+        key_from_env("CALIBRATE_TEST_KEY")
+    monkeypatch.delenv("CALIBRATE_TEST_KEY")
+    with pytest.raises(ParameterError, match="CALIBRATE_TEST_KEY is not set"):
+        key_from_env("CALIBRATE_TEST_KEY")
+
+
+@PROPERTY_SETTINGS
+@given(config=configs(), key=st.binary(min_size=1, max_size=64), other=st.binary(min_size=1))
+def test_property_a_signature_holds_for_its_key_alone(config, key, other):
+    signed = config.to_dict(sign_key=key)
+    assert ScoringConfig.from_dict(signed, key=key) == config
+    # HMAC pads a short key with zero bytes: b"k" and b"k\x00" are the same key.
+    if other.rstrip(b"\x00") != key.rstrip(b"\x00"):
+        with pytest.raises(ConfigError, match="signature does not match"):
+            ScoringConfig.from_dict(signed, key=other)

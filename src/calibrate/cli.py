@@ -109,6 +109,21 @@ _PasswordEnv = Annotated[
 ]
 
 
+_VerifyKeyEnv = Annotated[
+    str | None,
+    typer.Option(
+        help="Environment variable holding the signing key: refuse the config unless it is "
+        "signed with it (see fit --sign-key-env)."
+    ),
+]
+
+
+def _key(variable: str | None) -> bytes | None:
+    from .export import key_from_env
+
+    return None if variable is None else key_from_env(variable)
+
+
 def _sources(data, table, query, activities, activities_table, activities_query, password_env):
     from .sources import from_arguments
 
@@ -266,11 +281,19 @@ def fit(
     max_bins: Annotated[int, typer.Option(help="Most ranges per numeric criterion.")] = 5,
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    sign_key_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Environment variable holding a secret key: sign the config with it "
+            "(HMAC-SHA256), so that scorers given the key refuse any other config."
+        ),
+    ] = None,
 ):
     """Learn a points sheet and an MQL threshold; write config, metrics and report (HTML, PDF)."""
     from .pipeline import fit as run_fit
 
     try:
+        sign_key = _key(sign_key_env)
         if out.exists() and not out.is_dir():
             raise CalibrateError(f"cannot write to {out}: it is a file, not a folder")
         data, activities = _sources(
@@ -337,7 +360,7 @@ def fit(
                 progress=step,
             )
             step("write")
-            paths = result.save(out)
+            paths = result.save(out, sign_key=sign_key)
     except (CalibrateError, OSError) as exc:
         _fail(exc)
     if quiet:
@@ -490,6 +513,7 @@ def score(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    verify_key_env: _VerifyKeyEnv = None,
 ):
     """Score leads with a scoring config alone: id, score (0-100) and mql per lead."""
     from ._files import write_files
@@ -500,7 +524,7 @@ def score(
         data, activities = _sources(
             data, table, query, activities, activities_table, activities_query, password_env
         )
-        cfg = ScoringConfig.load(config)
+        cfg = ScoringConfig.load(config, key=_key(verify_key_env))
         scored = cfg.score(
             data,
             sep=sep,
@@ -526,18 +550,21 @@ def score(
 @app.command()
 def validate(
     config: Annotated[Path, typer.Argument(help="A scoring config to check.")],
+    verify_key_env: _VerifyKeyEnv = None,
 ):
     """Check a config against its JSON Schema, its checksum and its own consistency."""
     from .export import ScoringConfig
 
     try:
-        cfg = ScoringConfig.load(config)
+        key = _key(verify_key_env)
+        cfg = ScoringConfig.load(config, key=key)
     except CalibrateError as exc:
         _fail(exc)
+    signed = ", signature verified" if key is not None else ""
     _out.print(
         escape(
             f"{config}: valid (schema {cfg.to_dict()['schema_version']}, "
-            f"{len(cfg.criteria)} criteria, MQL at {cfg.mql_threshold})"
+            f"{len(cfg.criteria)} criteria, MQL at {cfg.mql_threshold}{signed})"
         )
     )
 
@@ -591,6 +618,7 @@ def export_sql(
     out: Annotated[
         Path | None, typer.Option(help="Write the query here (default: stdout).")
     ] = None,
+    verify_key_env: _VerifyKeyEnv = None,
 ):
     """One SQL query that scores a lead table exactly as `calibrate score` does."""
     from ._files import write_files
@@ -599,7 +627,7 @@ def export_sql(
 
     try:
         text = scoring_sql(
-            ScoringConfig.load(config),
+            ScoringConfig.load(config, key=_key(verify_key_env)),
             dialect=dialect.lower(),
             leads_table=leads_table,
             activities_table=activities_table,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import hmac
 import html
 import json
 import math
@@ -36,6 +37,7 @@ __all__ = [
     "ScoringConfig",
     "config_schema",
     "diff_configs",
+    "key_from_env",
     "render_rules",
     "rule_sheet",
 ]
@@ -83,6 +85,18 @@ class ScoringConfig:
         :class:`calibrate._activity.ActivitySpec`) and the decision time rule;
         empty when the sheet uses the lead table alone.
 
+    Notes
+    -----
+    The ``checksum`` (SHA-256 of the content) proves integrity, not origin:
+    anyone editing the file can recompute it. A *signature* proves origin:
+    :meth:`save` with ``sign_key`` adds an HMAC-SHA256 of the same content
+    with a secret key, and :meth:`load` with ``key`` refuses a config that
+    has no signature or one that does not match. It protects against a
+    config edited or made by someone without the key; it does not protect
+    the key itself (whoever holds it can sign anything), does not hide the
+    config's content, does not stop an older config signed with the same key
+    from being used again, and is only checked where a key is given.
+
     Examples
     --------
     >>> from calibrate._criteria import Band
@@ -129,8 +143,16 @@ class ScoringConfig:
         """Leads scoring at least this are MQLs."""
         return int(self.threshold["mql"])
 
-    def to_dict(self) -> dict:
-        """Plain JSON-ready mapping, with its checksum."""
+    def to_dict(self, sign_key: bytes | str | None = None) -> dict:
+        """Plain JSON-ready mapping, with its checksum (and signature, with ``sign_key``).
+
+        Parameters
+        ----------
+        sign_key : bytes or str, optional
+            Secret key (text is encoded as UTF-8): adds ``signature``, an
+            HMAC-SHA256 of the content the checksum covers. Without it the
+            mapping has no ``signature`` field.
+        """
         body = {
             "schema_version": SCHEMA_VERSION,
             "calibrate_version": __version__,
@@ -152,16 +174,28 @@ class ScoringConfig:
         if self.training_data:
             body["training_data"] = copy.deepcopy(self.training_data)
         body["checksum"] = _checksum(body)
+        if sign_key is not None:
+            body["signature"] = _signature(_content(body), _signing_key(sign_key))
         return body
 
     @classmethod
-    def from_dict(cls, data: dict) -> ScoringConfig:
+    def from_dict(cls, data: dict, key: bytes | str | None = None) -> ScoringConfig:
         """Check a mapping against the schema, its checksum and its consistency.
+
+        Parameters
+        ----------
+        data : dict
+            The mapping, as read from JSON.
+        key : bytes or str, optional
+            The signing key: the config must carry a ``signature`` made with
+            it (checked first, before anything else is read).
 
         Raises
         ------
         ConfigError
             Naming the first problem found and where it is.
+        ParameterError
+            When ``key`` is empty.
         """
         if not isinstance(data, dict):
             raise ConfigError(f"a scoring config is a JSON object, got {type(data).__name__}")
@@ -170,11 +204,14 @@ class ScoringConfig:
             raise ConfigError(
                 f"unsupported schema_version {version!r}; this calibrate reads {SCHEMA_VERSION!r}"
             )
-        _validate_schema(data)
         try:
-            expected = _checksum({k: v for k, v in data.items() if k != "checksum"})
+            content = _content(data)
+            expected = _checksum(content)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"config is not plain JSON data: {exc}") from None
+        if key is not None:
+            _verify_signature(data.get("signature"), content, _signing_key(key))
+        _validate_schema(data)
         if data.get("checksum") != expected:
             raise ConfigError(
                 "checksum does not match the content: the config was edited by hand or damaged"
@@ -210,31 +247,71 @@ class ScoringConfig:
             activities=data.get("activities", {}),
         )
 
-    def to_json(self) -> str:
-        """The config as JSON text (deterministic: same config, same bytes).
+    def to_json(self, sign_key: bytes | str | None = None) -> str:
+        """The config as JSON text (deterministic: same config and key, same bytes).
+
+        Parameters
+        ----------
+        sign_key : bytes or str, optional
+            Secret key: the JSON ends with a ``signature`` (see :meth:`to_dict`).
+            Without it, the text is the same as that of an unsigned config
+            always was.
 
         Raises
         ------
         ConfigError
             When the config does not match the schema (so :meth:`load` would
             reject it).
+        ParameterError
+            When ``sign_key`` is empty.
         """
-        data = self.to_dict()
+        data = self.to_dict(sign_key=sign_key)
         _validate_schema(data)
         return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
-    def save(self, path: os.PathLike | str) -> Path:
-        """Write the config as JSON, atomically."""
-        return write_files({path: self.to_json()})[0]
+    def save(self, path: os.PathLike | str, sign_key: bytes | str | None = None) -> Path:
+        """Write the config as JSON, atomically; signed with ``sign_key`` when given.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from calibrate._criteria import Band
+        >>> crit = Criterion("title", "title", "categorical", "explicit", bands=(
+        ...     Band("VP", "levels", values=("VP",), points=30),
+        ...     Band("Other", "other", points=0), Band("Missing", "missing", points=0)))
+        >>> config = ScoringConfig(criteria=(crit,), base_points=10, threshold={
+        ...     "mql": 40, "policy": {"name": "manual"}})
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "config.json"
+        >>> _ = config.save(path, sign_key=b"secret")
+        >>> ScoringConfig.load(path, key=b"secret") == config
+        True
+        >>> ScoringConfig.load(path, key=b"guess")
+        Traceback (most recent call last):
+        ...
+        calibrate.errors.ConfigError: signature does not match: the config was not signed with \
+this key, or it was changed after signing
+        """
+        return write_files({path: self.to_json(sign_key=sign_key)})[0]
 
     @classmethod
-    def load(cls, path: os.PathLike | str) -> ScoringConfig:
+    def load(cls, path: os.PathLike | str, key: bytes | str | None = None) -> ScoringConfig:
         """Read and check a config file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The config file.
+        key : bytes or str, optional
+            The signing key (see :func:`key_from_env`): refuse the config
+            unless it carries a signature made with this key.
 
         Raises
         ------
         ConfigError
-            When the file is missing, not JSON, or not a valid config.
+            When the file is missing, not JSON, or not a valid config; with
+            ``key``, when it is not signed, or not with this key.
+        ParameterError
+            When ``key`` is empty.
         """
         path = Path(os.fspath(path))
         try:
@@ -249,7 +326,7 @@ class ScoringConfig:
             data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except (json.JSONDecodeError, ValueError) as exc:
             raise ConfigError(f"config {path} is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(data, key=key)
 
     def score(self, data, **kwargs) -> pd.DataFrame:
         """Score leads with this config alone.
@@ -283,9 +360,86 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def key_from_env(variable: str) -> bytes:
+    """The signing key held by an environment variable: its value, as bytes.
+
+    Keep the key out of the command line (where other users can read it in
+    the process list) and out of the config: set it in the environment of
+    the job that fits and of the jobs that score.
+
+    Raises
+    ------
+    ParameterError
+        When the variable is not set or empty, naming it.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["CALIBRATE_DOCTEST_KEY"] = "s3cret"
+    >>> key_from_env("CALIBRATE_DOCTEST_KEY")
+    b's3cret'
+    >>> key_from_env("CALIBRATE_DOCTEST_UNSET")
+    Traceback (most recent call last):
+    ...
+    calibrate.errors.ParameterError: environment variable CALIBRATE_DOCTEST_UNSET is not set; \
+it should hold the signing key
+    """
+    value = os.environ.get(variable)
+    if value is None:
+        raise ParameterError(
+            f"environment variable {variable} is not set; it should hold the signing key"
+        )
+    if not value:
+        raise ParameterError(
+            f"environment variable {variable} is empty; it should hold the signing key"
+        )
+    return os.fsencode(value)
+
+
+#: How a signature starts: the algorithm, then the hex digest.
+SIGNATURE_PREFIX = "hmac-sha256:"
+
+
+def _signing_key(key: bytes | str) -> bytes:
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, bytes | bytearray):
+        raise ParameterError(f"a signing key is bytes or text, got {type(key).__name__}")
+    if not key:
+        raise ParameterError("the signing key is empty")
+    return bytes(key)
+
+
+def _content(data: dict) -> dict:
+    """What the checksum and the signature cover: every field but themselves."""
+    return {k: v for k, v in data.items() if k not in ("checksum", "signature")}
+
+
+def _canonical(body: dict) -> bytes:
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def _signature(content: dict, key: bytes) -> str:
+    return SIGNATURE_PREFIX + hmac.new(key, _canonical(content), hashlib.sha256).hexdigest()
+
+
+def _verify_signature(signature, content: dict, key: bytes) -> None:
+    if signature is None:
+        raise ConfigError(
+            "config is not signed, but a signing key was given: refusing an unsigned config"
+        )
+    if not isinstance(signature, str) or not hmac.compare_digest(
+        signature.encode("utf-8", "replace"), _signature(content, key).encode("ascii")
+    ):
+        raise ConfigError(
+            "signature does not match: the config was not signed with this key, or it was "
+            "changed after signing"
+        )
+
+
 def _checksum(body: dict) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(_canonical(body)).hexdigest()
 
 
 def _validate_schema(data: dict) -> None:
