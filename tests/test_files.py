@@ -134,3 +134,12 @@ def test_a_real_ctrl_c_during_the_renames_waits_for_them(tmp_path, monkeypatch):
     write_files(_files(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.txt", "c.bin"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_failed_rename_names_the_file_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "replace", _os_error(errno.EACCES))
+    with pytest.raises(
+        OutputError, match=f"^cannot write {tmp_path / 'a.json'}: permission denied$"
+    ):
+        write_files(_files(tmp_path))
+    assert _everything(tmp_path) == {}

@@ -91,7 +91,7 @@ def write_files(files: Mapping[os.PathLike | str, bytes | str]) -> list[Path]:
 
 def _commit(staged: list[tuple[Path, Path]]) -> None:
     """Rename every staged file into place; Ctrl-C waits until all are."""
-    done = 0
+    done, retried = 0, False
     try:
         with _interrupts_held():
             while done < len(staged):
@@ -102,10 +102,13 @@ def _commit(staged: list[tuple[Path, Path]]) -> None:
                     # Raised around the rename (not by a signal, which is held):
                     # finish the commit; retry once if the rename did not happen.
                     if tmp.exists():
-                        os.replace(tmp, path)
+                        if retried:
+                            raise
+                        retried = True
+                        continue
                 except OSError as exc:
                     raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
-                done += 1
+                done, retried = done + 1, False
                 _WRITTEN.append(path)
     finally:
         # Renames rarely fail (a target that became a folder, a vanished
