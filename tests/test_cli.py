@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import html
 import io
 import json
+import os
 import re
 
 import numpy as np
@@ -635,6 +638,168 @@ def test_validate_accepts_a_fitted_config_and_refuses_an_edited_one(runner, fitt
     _assert_one_clear_error(_invoke(runner, ["validate", edited]), "checksum does not match")
 
 
+def _out_of_bounds(fitted, tmp_path, edit) -> str:
+    """The fitted config edited by ``edit``, its checksum recomputed as a careful editor would."""
+    from calibrate.export import _checksum
+
+    data = json.loads((fitted["out"] / "scoring_config.json").read_text())
+    edit(data)
+    data["checksum"] = _checksum({k: v for k, v in data.items() if k != "checksum"})
+    path = tmp_path / "absurd.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (
+            lambda d: d["criteria"][0]["bands"][0].update(points=10**30),
+            r"^error: config does not match the schema at criteria/0/bands/0/points: 10{30} is "
+            "greater than the maximum of 10000$",
+        ),
+        (
+            lambda d: d["score"].update(base_points=1e30),
+            r"schema at score/base_points: 1e\+30 is not of type 'integer'$",
+        ),
+        (
+            lambda d: d["criteria"][0]["bands"][0].update(points=5000),
+            r"^error: criterion '\w+', band '[^']+': points 5000 are outside -1000 to 1000, 10 "
+            "times the width of the score scale 0-100$",
+        ),
+        (
+            lambda d: d["threshold"]["levels"][0].update(min_score=1e30),
+            r"schema at threshold/levels/0/min_score: 1e\+30 is not of type 'integer'$",
+        ),
+    ],
+)
+def test_validate_score_and_export_sql_refuse_absurd_numbers(
+    runner, fitted, tmp_path, edit, match
+):
+    path = _out_of_bounds(fitted, tmp_path, edit)
+    _assert_one_clear_error(_invoke(runner, ["validate", path]), match)
+    scores = tmp_path / "scores.csv"
+    _assert_one_clear_error(
+        _invoke(runner, ["score", path, fitted["data"], "--out", scores]), match
+    )
+    query = tmp_path / "score.sql"
+    _assert_one_clear_error(
+        _invoke(runner, ["export-sql", path, "--leads-table", "leads", "--out", query]), match
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["absurd.json"]
+
+
+# --------------------------------------------------------------------------- signing
+
+
+@pytest.fixture(scope="module")
+def signed(runner, fitted, tmp_path_factory):
+    """Two fits of the same leads, seed and key, signed through the command line."""
+    root = tmp_path_factory.mktemp("signed")
+    env = {"CALIBRATE_KEY": "correct horse battery staple"}
+    outs = [root / "a", root / "b"]
+    results = [
+        runner.invoke(
+            app,
+            [
+                "fit",
+                str(fitted["data"]),
+                *FIT_ARGS,
+                "--bootstrap",
+                "0",
+                "-q",
+                "--out",
+                str(out),
+                "--sign-key-env",
+                "CALIBRATE_KEY",
+            ],
+            env=env,
+        )
+        for out in outs
+    ]
+    return {
+        "env": env,
+        "outs": outs,
+        "results": results,
+        "config": outs[0] / "scoring_config.json",
+    }
+
+
+def test_fit_signs_the_config_deterministically(signed):
+    assert [r.exit_code for r in signed["results"]] == [0, 0], signed["results"][0].output
+    a, b = (out / "scoring_config.json" for out in signed["outs"])
+    assert a.read_bytes() == b.read_bytes()
+    data = json.loads(a.read_text())
+    assert re.fullmatch("hmac-sha256:[0-9a-f]{64}", data["signature"])
+    key = signed["env"]["CALIBRATE_KEY"].encode()
+    assert ScoringConfig.load(a, key=key) == ScoringConfig.load(a)
+
+
+def test_signing_leaves_the_rest_of_the_config_as_unsigned(signed, fitted):
+    """A signed config is the unsigned one, byte for byte, plus its signature line."""
+    unsigned = calibrate.fit(
+        fitted["data"], outcome="converted", id="lead_id", date="created_at", seed=0, bootstrap=0
+    ).config.to_json()
+    data = json.loads(signed["config"].read_text())
+    data.pop("signature")
+    assert json.dumps(data, indent=2, ensure_ascii=False) + "\n" == unsigned
+
+
+@pytest.mark.parametrize("command", ["validate", "score", "export-sql"])
+def test_a_key_verifies_the_signature(runner, fitted, signed, tmp_path, command):
+    out = tmp_path / "out.file"
+    args = {
+        "validate": ["validate", signed["config"]],
+        "score": ["score", signed["config"], fitted["data"], "--out", out],
+        "export-sql": ["export-sql", signed["config"], "--leads-table", "leads", "--out", out],
+    }[command]
+    key = ["--verify-key-env", "CALIBRATE_KEY"]
+    result = runner.invoke(app, [str(a) for a in [*args, *key]], env=signed["env"])
+    assert result.exit_code == 0, result.output
+    if command == "validate":
+        assert "signature verified)" in result.stdout
+    else:
+        assert out.exists()
+    # Another key, or a config that is not signed: one line, nothing written.
+    other = runner.invoke(
+        app, [str(a) for a in [*args, *key]], env={"CALIBRATE_KEY": "another key"}
+    )
+    unsigned = [
+        fitted["out"] / "scoring_config.json" if a == signed["config"] else a for a in args
+    ]
+    bare = runner.invoke(app, [str(a) for a in [*unsigned, *key]], env=signed["env"])
+    out.unlink(missing_ok=True)
+    for result, pattern in [
+        (other, "^error: signature does not match: the config was not signed with this key"),
+        (bare, "^error: config is not signed, but a signing key was given"),
+    ]:
+        _assert_one_clear_error(result, pattern)
+        assert not out.exists()
+
+
+@pytest.mark.parametrize("value", [None, ""])
+@pytest.mark.parametrize("command", ["fit", "validate", "score", "export-sql"])
+def test_a_missing_or_empty_key_variable_is_one_line(
+    runner, fitted, tmp_path, monkeypatch, command, value
+):
+    config, out = fitted["out"] / "scoring_config.json", tmp_path / "out"
+    verify = ["--verify-key-env", "NO_SUCH_KEY"]
+    args = {
+        "fit": ["fit", fitted["data"], *FIT_ARGS, "--out", out, "--sign-key-env", "NO_SUCH_KEY"],
+        "validate": ["validate", config, *verify],
+        "score": ["score", config, fitted["data"], "--out", out, *verify],
+        "export-sql": ["export-sql", config, "--leads-table", "l", "--out", out, *verify],
+    }[command]
+    monkeypatch.delenv("NO_SUCH_KEY", raising=False)
+    env = {} if value is None else {"NO_SUCH_KEY": value}
+    result = runner.invoke(app, [str(a) for a in args], env=env)
+    state = "not set" if value is None else "empty"
+    _assert_one_clear_error(
+        result, f"^error: environment variable NO_SUCH_KEY is {state}; it should hold the signing"
+    )
+    assert not out.exists()
+
+
 def test_rules_csv_and_markdown(runner, fitted, tmp_path):
     path = fitted["out"] / "scoring_config.json"
     result = _invoke(runner, ["rules", path])
@@ -669,6 +834,173 @@ def test_rules_html_escapes_values(runner, tmp_path):
     assert _invoke(runner, ["rules", path, "--out", page]).exit_code == 0
     html = page.read_text()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+HOSTILE = (
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(1)</script>",
+    "[click](javascript:alert(1))",
+    "a|b \\| c",
+    "**loud** `code` ~~gone~~ &lt;",
+)
+
+
+def _hostile_rules_config(tmp_path):
+    from calibrate._criteria import Band, Criterion
+
+    bands = (
+        *(Band(v, "levels", values=(v,), points=i) for i, v in enumerate(HOSTILE)),
+        Band("Other", "other", points=0),
+        Band("Missing\r\nband", "missing", points=0),
+    )
+    crit = Criterion("role\nname | <b>x</b>", "role", "categorical", "explicit", bands=bands)
+    path = tmp_path / "config.json"
+    config = ScoringConfig(
+        criteria=(crit,), base_points=0, threshold={"mql": 5, "policy": {"name": "manual"}}
+    )
+    config.save(path)
+    return path, config
+
+
+def test_rules_markdown_shows_values_as_text_one_row_per_rule(runner, tmp_path):
+    from markdown_it import MarkdownIt
+
+    from calibrate.export import rule_sheet
+
+    path, config = _hostile_rules_config(tmp_path)
+    out = tmp_path / "rules.md"
+    result = _invoke(runner, ["rules", path, "--out", out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    sheet = rule_sheet(config)
+    assert text.count("\n") == len(sheet) + 2  # header, rule, one line per rule
+    # Rendered as a Markdown renderer does (HTML allowed): text, never markup.
+    page = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(text)
+    for tag in ("<img", "<script", "<a ", "<b>", "<strong", "<code", "<s>", "<del"):
+        assert tag not in page, tag
+    rows = re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)
+    assert len(rows) == len(sheet) + 1
+    cells = [re.findall(r"<t[dh]>(.*?)</t[dh]>", row, flags=re.S) for row in rows]
+    assert {len(c) for c in cells} == {len(sheet.columns)}
+    # Every cell renders as exactly the rule's text (a line break as <br>).
+    as_text = [
+        [html.escape(str(v), quote=False).replace('"', "&quot;") for v in row]
+        for row in [sheet.columns, *sheet.itertuples(index=False)]
+    ]
+    assert cells == [[re.sub(r"\r\n|\n", "<br>", v) for v in row] for row in as_text]
+    assert cells[2][0] == "role<br>name | &lt;b&gt;x&lt;/b&gt;"
+    assert "&lt;img src=x onerror=alert(1)&gt;" in cells[2][2]
+
+
+def test_rules_markdown_is_the_same_whatever_is_installed(runner, tmp_path, monkeypatch):
+    """An optional Markdown package (tabulate) changes nothing: one renderer, always escaping."""
+    import sys
+    import types
+
+    path, _ = _hostile_rules_config(tmp_path)
+    out = tmp_path / "rules.md"
+    assert _invoke(runner, ["rules", path, "--out", out]).exit_code == 0
+    expected = out.read_bytes()
+    fake = types.ModuleType("tabulate")
+    fake.__version__ = "0.9.0"
+    fake.tabulate = lambda *args, **kwargs: "<img src=x onerror=alert(1)>"
+    monkeypatch.setitem(sys.modules, "tabulate", fake)
+    result = _invoke(runner, ["rules", path, "--out", out])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == expected
+
+
+# --------------------------------------------------------------------------- output folders
+
+
+def _os_error(code):
+    def fail(*args, **kwargs):
+        # As the system reports it: with the name of the temporary file.
+        raise OSError(code, os.strerror(code), "/out/.scoring_config.json.k2j4.tmp")
+
+    return fail
+
+
+def test_fit_on_a_full_disk_names_the_folder_and_leaves_nothing(
+    runner, fitted, tmp_path, monkeypatch
+):
+    out = tmp_path / "new" / "fit"
+    monkeypatch.setattr(os, "fsync", _os_error(errno.ENOSPC))
+    result = _invoke(runner, ["fit", fitted["data"], *FIT_ARGS, "--bootstrap", 0, "--out", out])
+    _assert_one_clear_error(result, f"^error: cannot write to {re.escape(str(out))}: no space ")
+    assert ".tmp" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(errno.EROFS, "read-only file system"), (errno.EACCES, "permission denied")],
+)
+@pytest.mark.parametrize("command", ["score", "rules", "export-sql", "make-leads"])
+def test_an_unwritable_folder_is_named_in_one_line(
+    runner, fitted, tmp_path, monkeypatch, command, code, reason
+):
+    import tempfile
+
+    config = fitted["out"] / "scoring_config.json"
+    out = tmp_path / "out" / "file.csv"
+    args = {
+        "score": ["score", config, fitted["data"], "--out", out],
+        "rules": ["rules", config, "--out", out],
+        "export-sql": ["export-sql", config, "--leads-table", "leads", "--out", out],
+        "make-leads": ["make-leads", out, "--n", 100],
+    }[command]
+    monkeypatch.setattr(tempfile, "mkstemp", _os_error(code))
+    result = _invoke(runner, args)
+    _assert_one_clear_error(result, f"^error: cannot write to {re.escape(str(out.parent))}: ")
+    assert result.stderr.endswith(f": {reason}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("at", "when"), [(1, "before"), (2, "before"), (4, "after")])
+def test_fit_interrupted_during_the_renames_completes_and_succeeds(
+    runner, fitted, tmp_path, monkeypatch, at, when
+):
+    """Ctrl-C before the 1st or 2nd of the four renames, or just after the last: exit 0."""
+    real, calls = os.replace, []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if (len(calls), when) == (at, "before"):
+            raise KeyboardInterrupt
+        real(src, dst)
+        if (len(calls), when) == (at, "after"):
+            raise KeyboardInterrupt
+
+    out = tmp_path / "fit"
+    monkeypatch.setattr(os, "replace", replace)
+    result = _invoke(runner, ["fit", fitted["data"], *FIT_ARGS, "--bootstrap", 0, "--out", out])
+    assert result.exit_code == 0, result.output
+    names = ["metrics.json", "report.html", "report.pdf", "scoring_config.json"]
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert f"wrote {out / 'scoring_config.json'}" in result.stdout
+    ScoringConfig.load(out / "scoring_config.json")
+
+
+def _raise_interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_says_whether_anything_was_written(runner, fitted, tmp_path, monkeypatch):
+    from calibrate import cli
+
+    config, out = fitted["out"] / "scoring_config.json", tmp_path / "rules.csv"
+    # While writing: nothing is left, and the message says so.
+    monkeypatch.setattr(os, "fsync", _raise_interrupt)
+    result = _invoke(runner, ["rules", config, "--out", out])
+    assert (result.exit_code, result.stderr) == (130, "interrupted; nothing written\n")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    # Once written, the message does not claim otherwise.
+    monkeypatch.setattr(cli._out, "print", _raise_interrupt)
+    result = _invoke(runner, ["rules", config, "--out", out])
+    assert (result.exit_code, result.stderr) == (130, f"interrupted after writing {out}\n")
+    assert out.exists()
 
 
 def test_diff_lists_changes_and_level_moves(runner, fitted, tmp_path):

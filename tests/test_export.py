@@ -44,8 +44,9 @@ TITLE = _title(
 
 def _resign(data: dict) -> dict:
     """The mapping with its checksum recomputed, as a careful hand edit would do."""
-    body = {k: v for k, v in data.items() if k != "checksum"}
-    return {**body, "checksum": _checksum(body)}
+    body = {k: v for k, v in data.items() if k not in ("checksum", "signature")}
+    signature = {"signature": data["signature"]} if "signature" in data else {}
+    return {**body, "checksum": _checksum(body), **signature}
 
 
 def _all_points(data: dict) -> list[tuple[int, int]]:
@@ -301,6 +302,96 @@ def test_from_dict_rejects_inconsistent_configs_with_a_valid_checksum(small_conf
         ScoringConfig.from_dict(_resign(data))
 
 
+# --- bounds: numbers a points sheet on a 0-100 scale never holds ---------------
+
+
+def _put(*where, value):
+    def edit(d):
+        target = d
+        for key in where[:-1]:
+            target = target[key]
+        target[where[-1]] = value
+
+    return edit
+
+
+def _levels(first):
+    return _put(
+        "threshold",
+        "levels",
+        value=[{"name": "hot", "min_score": first}, {"name": "rest", "min_score": 0}],
+    )
+
+
+POINTS_AT = ("criteria", 0, "bands", 0, "points")
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (_put(*POINTS_AT, value=1e30), "criteria/0/bands/0/points: 1e\\+30 is not of type 'int"),
+        (_put(*POINTS_AT, value=10**30), "criteria/0/bands/0/points: 10{30} is greater than the"),
+        (_put(*POINTS_AT, value=5.0), "criteria/0/bands/0/points: 5.0 is not of type 'integer'"),
+        (
+            _put(*POINTS_AT, value=1001),
+            "criterion 'size', band '<10': points 1001 are outside -1000 to 1000, 10 times the "
+            "width of the score scale 0-100",
+        ),
+        (_put(*POINTS_AT, value=-1001), "band '<10': points -1001 are outside -1000 to 1000"),
+        (_put("score", "base_points", value=1e30), "score/base_points: 1e\\+30 is not of type"),
+        (_put("score", "base_points", value=-(10**20)), "score/base_points: -10{20} is less"),
+        (_put("score", "base_points", value=2000), "base points 2000 are outside -1000 to 1000"),
+        (_put("score", "max", value=10**6), "score/max: 1000000 is greater than the maximum"),
+        (_put("score", "min", value=-1001), "score/min: -1001 is less than the minimum of -1000"),
+        (_put("score", "max", value=100.0), "score/max: 100.0 is not of type 'integer'"),
+        (_put("threshold", "mql", value=40.0), "threshold/mql: 40.0 is not of type 'integer'"),
+        (_put("threshold", "mql", value=10**30), "threshold/mql: 10{30} is greater than the"),
+        (_levels(1e30), "threshold/levels/0/min_score: 1e\\+30 is not of type 'integer'"),
+        (_levels(10**9), "threshold/levels/0/min_score: 1000000000 is greater than the maximum"),
+        (_levels(101), "level 'hot' starts at 101, above the scale's maximum 100"),
+    ],
+)
+def test_from_dict_rejects_numbers_out_of_bounds_with_a_valid_checksum(small_config, edit, match):
+    data = small_config.to_dict()
+    edit(data)
+    with pytest.raises(ConfigError, match=match):
+        ScoringConfig.from_dict(_resign(data))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"base_points": 10**30}, "base points 10{30} are outside -1000 to 1000"),
+        ({"base_points": 1e30}, "base points must be an integer, got 1e\\+30"),
+        ({"max_score": 10**6}, "score max 1000000 is outside the supported scale -1000 to 1000"),
+        ({"min_score": 0.5}, "score min must be an integer, got 0.5"),
+    ],
+)
+def test_construction_rejects_numbers_out_of_bounds(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        ScoringConfig(criteria=(SIZE, TITLE), **{"base_points": 10, "threshold": THRESHOLD,
+                                                 **kwargs})  # fmt: skip
+
+
+def test_construction_bounds_points_by_the_width_of_the_scale():
+    wide = _size(Band("<10", "range", upper=10.0, points=0),
+                 Band(">=10", "range", lower=10.0, points=5000),
+                 Band("Missing", "missing", points=0))  # fmt: skip
+    config = ScoringConfig(criteria=(wide,), base_points=0, threshold=THRESHOLD, max_score=1000)
+    assert config.criteria[0].bands[1].points == 5000
+    with pytest.raises(ConfigError, match="points 5000 are outside -1000 to 1000"):
+        ScoringConfig(criteria=(wide,), base_points=0, threshold=THRESHOLD)
+
+
+def test_fitted_config_lies_well_inside_the_bounds(fitted):
+    """The bounds leave room: a fitted sheet uses a fraction of them."""
+    config = fitted.config
+    width = config.max_score - config.min_score
+    points = [b.points for c in config.criteria for b in c.bands] + [config.base_points]
+    assert (config.min_score, config.max_score) == (0, 100)
+    assert max(abs(p) for p in points) <= 2 * width
+
+
 # --- constructing a config rejects -------------------------------------------
 
 
@@ -516,7 +607,8 @@ NASTY_TEXT = st.one_of(
     ),
     st.text(max_size=12),
 )
-POINTS = st.integers(min_value=-(10**6), max_value=10**6)
+#: Points within the bounds of every scale the strategies draw (at least 100 wide).
+POINTS = st.integers(min_value=-1000, max_value=1000)
 EDGES = st.lists(
     st.floats(allow_nan=False, allow_infinity=False),
     max_size=5,
@@ -560,12 +652,18 @@ def configs(draw):
     criteria = tuple(
         draw(st.one_of(numeric_criteria(name), categorical_criteria(name))) for name in names
     )
-    low = draw(st.integers(-1000, 1000))
-    high = low + draw(st.integers(1, 1000))
+    low = draw(st.integers(-1000, 900))
+    high = draw(st.integers(low + 100, 1000))
     threshold = {
         "mql": draw(st.integers(low, high)),
         "policy": {"name": draw(NASTY_TEXT), "win_value": draw(st.floats(0, 1e9))},
     }
+    starts = draw(st.lists(st.integers(low + 1, high), max_size=3, unique=True))
+    if starts:
+        starts = [*sorted(starts, reverse=True), low]
+        threshold["levels"] = [
+            {"name": draw(NASTY_TEXT.filter(bool)), "min_score": start} for start in starts
+        ]
     return ScoringConfig(
         criteria=criteria,
         base_points=draw(POINTS),
@@ -613,6 +711,55 @@ def test_property_edited_points_break_the_checksum(config, data):
     assert ScoringConfig.from_dict(original) == config
 
 
+def _number_sites(data: dict) -> list[tuple[tuple, int, int]]:
+    """Every bounded number of a config: where it is and the integers it may take."""
+    score = data["score"]
+    low, high = score["min"], score["max"]
+    limit = min(10_000, 10 * (high - low))
+    sites = [
+        (("score", "min"), -1000, high - 1),
+        (("score", "max"), low + 1, 1000),
+        (("score", "base_points"), -limit, limit),
+        (("threshold", "mql"), low, high),
+    ]
+    sites += [(("criteria", i, "bands", j, "points"), -limit, limit) for i, j in _all_points(data)]
+    levels = data["threshold"].get("levels", [])
+    if levels:
+        # The first level starts above the second and at most at the maximum; the last at min.
+        sites.append((("threshold", "levels", 0, "min_score"), levels[1]["min_score"] + 1, high))
+        sites.append((("threshold", "levels", len(levels) - 1, "min_score"), low, low))
+    return sites
+
+
+@st.composite
+def out_of_range(draw, low, high):
+    """An integer outside ``low..high``, or a float (never an integer, whatever its value)."""
+    return draw(
+        st.one_of(
+            st.integers(high + 1, high + 10**40),
+            st.integers(low - 10**40, low - 1),
+            st.integers(low, high).map(float),
+            st.floats(allow_nan=False, allow_infinity=False),
+        )
+    )
+
+
+@PROPERTY_SETTINGS
+@given(config=configs(), data=st.data())
+def test_property_numbers_out_of_bounds_are_refused(property_dir, config, data):
+    """A bounded number set out of its range, checksum recomputed: a ConfigError, nothing else."""
+    edited = config.to_dict()
+    where, low, high = data.draw(st.sampled_from(_number_sites(edited)))
+    _put(*where, value=data.draw(out_of_range(low, high)))(edited)
+    edited = _resign(edited)
+    with pytest.raises(ConfigError):
+        ScoringConfig.from_dict(edited)
+    path = property_dir / "out_of_bounds.json"
+    path.write_text(json.dumps(edited), encoding="utf-8")
+    with pytest.raises(ConfigError):
+        ScoringConfig.load(path)
+
+
 @pytest.mark.parametrize("bound", [0.3, 0.5, 1.0, 1.7, 2.4])
 def test_rule_sheet_in_practice_is_exact_for_decayed_counts(bound):
     """n activities inside the stated window reach the band; one day older they do not."""
@@ -643,3 +790,118 @@ def test_rule_sheet_in_practice_is_exact_for_decayed_counts(bound):
     weight = kernel.weights(np.array([days - 1, days]))
     assert n * weight[0] / 1000 >= bound > n * weight[1] / 1000
     assert (n - 1) * 1.0 < bound or n == 1
+
+
+def test_render_rules_refuses_an_unknown_format(small_config):
+    from calibrate.errors import ParameterError
+    from calibrate.export import render_rules, rule_sheet
+
+    with pytest.raises(
+        ParameterError, match="rules format must be csv, markdown or html; got 'pdf'"
+    ):
+        render_rules(rule_sheet(small_config), "pdf")
+
+
+# --- signing ---------------------------------------------------------------------
+
+KEY = b"a secret key \x00\xff"
+
+
+def test_unsigned_json_is_unchanged_and_signing_only_adds_the_signature(config):
+    unsigned = config.to_json()
+    assert config.to_json(sign_key=None) == unsigned
+    assert "signature" not in json.loads(unsigned)
+    signed = config.to_json(sign_key=KEY)
+    assert signed == config.to_json(sign_key=KEY)  # deterministic
+    data = json.loads(signed)
+    assert data.pop("signature").startswith("hmac-sha256:")
+    assert json.dumps(data, indent=2, ensure_ascii=False) + "\n" == unsigned
+    assert list(json.loads(signed))[-2:] == ["checksum", "signature"]
+
+
+def test_a_signed_config_loads_with_its_key_and_without_one(small_config, tmp_path):
+    path = tmp_path / "signed.json"
+    small_config.save(path, sign_key=KEY)
+    assert ScoringConfig.load(path, key=KEY) == small_config
+    assert ScoringConfig.load(path) == small_config  # no key: the signature is not checked
+    text_key = "clé"
+    small_config.save(path, sign_key=text_key)
+    assert ScoringConfig.load(path, key=text_key.encode("utf-8")) == small_config
+
+
+def _resigned_with(key):
+    from calibrate.export import _content, _signature
+
+    def edit(d):
+        d["signature"] = _signature(_content(d), key)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "match", "well_formed"),
+    [
+        (lambda d: d.pop("signature"), "config is not signed, but a signing key was given", True),
+        (
+            _resigned_with(b"other key"),
+            "signature does not match: the config was not signed",
+            True,
+        ),
+        (_put("signature", value="hmac-sha256:" + "0" * 64), "signature does not match", True),
+        (_put("signature", value="sha256:abc"), "signature does not match", False),
+        (_put("signature", value=12), "signature does not match", False),
+        # Edited and its checksum recomputed: the checksum holds, the signature does not.
+        (lambda d: d["score"].update(base_points=11), "signature does not match", True),
+    ],
+)
+def test_with_a_key_unsigned_or_differently_signed_configs_are_refused(
+    small_config, edit, match, well_formed
+):
+    data = small_config.to_dict(sign_key=KEY)
+    edit(data)
+    data = _resign(data)
+    with pytest.raises(ConfigError, match=match):
+        ScoringConfig.from_dict(data, key=KEY)
+    if well_formed:  # and its checksum holds: only the key tells
+        assert isinstance(ScoringConfig.from_dict(data), ScoringConfig)
+
+
+def test_a_malformed_signature_is_refused_without_a_key(small_config):
+    data = {**small_config.to_dict(), "signature": "hmac-sha256:xyz"}
+    with pytest.raises(ConfigError, match="schema at signature: 'hmac-sha256:xyz' does not match"):
+        ScoringConfig.from_dict(data)
+
+
+@pytest.mark.parametrize("key", [b"", "", 12])
+def test_an_empty_or_odd_key_is_a_parameter_error(small_config, key):
+    from calibrate.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="signing key"):
+        small_config.to_json(sign_key=key)
+    with pytest.raises(ParameterError, match="signing key"):
+        ScoringConfig.from_dict(small_config.to_dict(sign_key=KEY), key=key)
+
+
+def test_key_from_env_reads_the_bytes_and_names_a_missing_or_empty_variable(monkeypatch):
+    from calibrate.errors import ParameterError
+    from calibrate.export import key_from_env
+
+    monkeypatch.setenv("CALIBRATE_TEST_KEY", "s3cret é")
+    assert key_from_env("CALIBRATE_TEST_KEY") == "s3cret é".encode()
+    monkeypatch.setenv("CALIBRATE_TEST_KEY", "")
+    with pytest.raises(ParameterError, match="^environment variable CALIBRATE_TEST_KEY is empty"):
+        key_from_env("CALIBRATE_TEST_KEY")
+    monkeypatch.delenv("CALIBRATE_TEST_KEY")
+    with pytest.raises(ParameterError, match="CALIBRATE_TEST_KEY is not set"):
+        key_from_env("CALIBRATE_TEST_KEY")
+
+
+@PROPERTY_SETTINGS
+@given(config=configs(), key=st.binary(min_size=1, max_size=64), other=st.binary(min_size=1))
+def test_property_a_signature_holds_for_its_key_alone(config, key, other):
+    signed = config.to_dict(sign_key=key)
+    assert ScoringConfig.from_dict(signed, key=key) == config
+    # HMAC pads a short key with zero bytes: b"k" and b"k\x00" are the same key.
+    if other.rstrip(b"\x00") != key.rstrip(b"\x00"):
+        with pytest.raises(ConfigError, match="signature does not match"):
+            ScoringConfig.from_dict(signed, key=other)

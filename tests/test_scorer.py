@@ -11,7 +11,7 @@ import pytest
 import calibrate
 from calibrate._criteria import Band, Criterion
 from calibrate.datasets import make_leads
-from calibrate.errors import DataError
+from calibrate.errors import ConfigError, DataError
 from calibrate.export import ScoringConfig
 from calibrate.scorer import score_leads
 
@@ -312,3 +312,19 @@ def test_bad_boolean_value_names_column_and_row():
     data = pd.DataFrame({"demo_requested": ["yes", "no", "maybe"]})
     with pytest.raises(DataError, match=r"column 'demo_requested'.*true or false.*row 3: 'maybe'"):
         config.score(data)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("base_points", 10**30, "base points 10{30} are outside -1000 to 1000"),
+        ("base_points", 1e30, r"base points must be an integer, got 1e\+30"),
+        ("max_score", 10**6, "score max 1000000 is outside the supported scale"),
+    ],
+)
+def test_scorer_refuses_a_config_out_of_bounds(config, field, value, match):
+    """Scoring checks the bounds itself, so no sum of points can overflow its integers."""
+    bent = dataclasses.replace(config)
+    object.__setattr__(bent, field, value)  # past the checks a config runs when made
+    with pytest.raises(ConfigError, match=match):
+        score_leads(bent, LEADS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import duckdb
@@ -17,7 +18,7 @@ import calibrate
 from calibrate._activity import ActivityFeature, ActivitySpec, DetailRule, Kernel
 from calibrate._criteria import MISSING_TOKENS, WHITESPACE, Band, Criterion
 from calibrate.cli import app
-from calibrate.errors import ParameterError
+from calibrate.errors import ConfigError, ParameterError
 from calibrate.sql_export import DIALECTS, scoring_sql
 from sql_cases import assert_same_scores, messy_leads, python_scores, rich_config
 
@@ -194,6 +195,16 @@ def test_cli_errors_name_the_problem_and_write_nothing(config, tmp_path):
     assert result.exit_code == 1
     assert "activity table" in result.output
     assert not out.exists()
+
+
+def test_a_config_out_of_bounds_gets_no_query(config):
+    """The export checks the bounds itself: no literal too large for the engine's integers."""
+    bent = dataclasses.replace(config)
+    band = dataclasses.replace(bent.criteria[0].bands[0], points=10**30)
+    criterion = dataclasses.replace(bent.criteria[0], bands=(band, *bent.criteria[0].bands[1:]))
+    object.__setattr__(bent, "criteria", (criterion, *bent.criteria[1:]))  # past the checks
+    with pytest.raises(ConfigError, match=r"points 10{30} are outside -1000 to 1000"):
+        scoring_sql(bent, leads_table="leads", activities_table="acts")
 
 
 # -- hostile names and values -------------------------------------------------------------

@@ -13,11 +13,27 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 
 from . import __version__
 from .errors import CalibrateError, DataError
+
+
+class _Commands(typer.core.TyperGroup):
+    """The commands; Ctrl-C says whether anything was written (files are all or none)."""
+
+    def invoke(self, ctx):
+        from ._files import written
+
+        before = len(written())
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _interrupted(written()[before:])
+            raise typer.Exit(130) from None
+
 
 app = typer.Typer(
     name="calibrate",
@@ -25,6 +41,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Commands,
 )
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 _out = Console(highlight=False, soft_wrap=True)
@@ -90,6 +107,21 @@ _PasswordEnv = Annotated[
         "PGUSER... also work)."
     ),
 ]
+
+
+_VerifyKeyEnv = Annotated[
+    str | None,
+    typer.Option(
+        help="Environment variable holding the signing key: refuse the config unless it is "
+        "signed with it (see fit --sign-key-env)."
+    ),
+]
+
+
+def _key(variable: str | None) -> bytes | None:
+    from .export import key_from_env
+
+    return None if variable is None else key_from_env(variable)
 
 
 def _sources(data, table, query, activities, activities_table, activities_query, password_env):
@@ -249,11 +281,19 @@ def fit(
     max_bins: Annotated[int, typer.Option(help="Most ranges per numeric criterion.")] = 5,
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    sign_key_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Environment variable holding a secret key: sign the config with it "
+            "(HMAC-SHA256), so that scorers given the key refuse any other config."
+        ),
+    ] = None,
 ):
     """Learn a points sheet and an MQL threshold; write config, metrics and report (HTML, PDF)."""
     from .pipeline import fit as run_fit
 
     try:
+        sign_key = _key(sign_key_env)
         if out.exists() and not out.is_dir():
             raise CalibrateError(f"cannot write to {out}: it is a file, not a folder")
         data, activities = _sources(
@@ -320,7 +360,7 @@ def fit(
                 progress=step,
             )
             step("write")
-            paths = result.save(out)
+            paths = result.save(out, sign_key=sign_key)
     except (CalibrateError, OSError) as exc:
         _fail(exc)
     if quiet:
@@ -476,6 +516,7 @@ def score(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    verify_key_env: _VerifyKeyEnv = None,
 ):
     """Score leads with a scoring config alone: id, score (0-100) and mql per lead."""
     from ._files import write_files
@@ -486,7 +527,7 @@ def score(
         data, activities = _sources(
             data, table, query, activities, activities_table, activities_query, password_env
         )
-        cfg = ScoringConfig.load(config)
+        cfg = ScoringConfig.load(config, key=_key(verify_key_env))
         scored = cfg.score(
             data,
             sep=sep,
@@ -512,18 +553,21 @@ def score(
 @app.command()
 def validate(
     config: Annotated[Path, typer.Argument(help="A scoring config to check.")],
+    verify_key_env: _VerifyKeyEnv = None,
 ):
     """Check a config against its JSON Schema, its checksum and its own consistency."""
     from .export import ScoringConfig
 
     try:
-        cfg = ScoringConfig.load(config)
+        key = _key(verify_key_env)
+        cfg = ScoringConfig.load(config, key=key)
     except CalibrateError as exc:
         _fail(exc)
+    signed = ", signature verified" if key is not None else ""
     _out.print(
         escape(
             f"{config}: valid (schema {cfg.to_dict()['schema_version']}, "
-            f"{len(cfg.criteria)} criteria, MQL at {cfg.mql_threshold})"
+            f"{len(cfg.criteria)} criteria, MQL at {cfg.mql_threshold}{signed})"
         )
     )
 
@@ -538,22 +582,13 @@ def rules(
 ):
     """The points sheet as rules (criterion, condition, points) for a marketing-automation tool."""
     from ._files import write_files
-    from .export import ScoringConfig, rule_sheet
+    from .export import RULE_FORMATS, ScoringConfig, render_rules, rule_sheet
 
     try:
         sheet = rule_sheet(ScoringConfig.load(config))
         suffix = out.suffix.lower() if out is not None else ".csv"
-        if suffix == ".md":
-            text = sheet.to_markdown(index=False) if _has_tabulate() else _markdown(sheet)
-        elif suffix in (".html", ".htm"):
-            # Values from the data are escaped: a category is text, never markup.
-            table = sheet.to_html(index=False, escape=True, border=0)
-            text = (
-                '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-                "<title>Scoring rules</title></head><body>\n" + table + "\n</body></html>\n"
-            )
-        else:
-            text = sheet.to_csv(index=False, lineterminator="\n")
+        # Values from the data are escaped: a category is text, never markup.
+        text = render_rules(sheet, RULE_FORMATS.get(suffix, "csv"))
         if out is None:
             sys.stdout.write(text)
             return
@@ -586,6 +621,7 @@ def export_sql(
     out: Annotated[
         Path | None, typer.Option(help="Write the query here (default: stdout).")
     ] = None,
+    verify_key_env: _VerifyKeyEnv = None,
 ):
     """One SQL query that scores a lead table exactly as `calibrate score` does."""
     from ._files import write_files
@@ -594,7 +630,7 @@ def export_sql(
 
     try:
         text = scoring_sql(
-            ScoringConfig.load(config),
+            ScoringConfig.load(config, key=_key(verify_key_env)),
             dialect=dialect.lower(),
             leads_table=leads_table,
             activities_table=activities_table,
@@ -609,23 +645,6 @@ def export_sql(
     except (CalibrateError, OSError) as exc:
         _fail(exc)
     _out.print(escape(f"wrote the {dialect} scoring query to {out}"))
-
-
-def _has_tabulate() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("tabulate") is not None
-
-
-def _markdown(frame) -> str:
-    def cell(value) -> str:
-        return str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += [
-        "| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
-    ]
-    return "\n".join(lines) + "\n"
 
 
 @app.command()
@@ -816,5 +835,14 @@ def main():
     try:
         app()
     except KeyboardInterrupt:
+        # Before or after a command ran (an interrupt in one is handled by _Commands).
         _err.print("interrupted; nothing written")
         sys.exit(130)
+
+
+def _interrupted(done: list) -> None:
+    """Say whether anything was written: output files are written all or none."""
+    if done:
+        _err.print(escape(f"interrupted after writing {', '.join(map(str, done))}"))
+    else:
+        _err.print("interrupted; nothing written")

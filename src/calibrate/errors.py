@@ -7,7 +7,7 @@ from the user's data or settings and report them in one line.
 
 from __future__ import annotations
 
-__all__ = ["CalibrateError", "ConfigError", "DataError", "ParameterError"]
+__all__ = ["CalibrateError", "ConfigError", "DataError", "OutputError", "ParameterError"]
 
 
 class CalibrateError(Exception):
@@ -28,6 +28,14 @@ class ParameterError(CalibrateError, ValueError):
 
 class ConfigError(CalibrateError, ValueError):
     """A scoring config is malformed, inconsistent or of an unknown version."""
+
+
+class OutputError(CalibrateError, OSError):
+    """An output file cannot be written (a read-only or full disk, no permission).
+
+    The message names the output folder or file and the reason; nothing was
+    written.
+    """
 
 
 def format_examples(values, limit: int = 5) -> str:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import hmac
+import html
 import json
 import math
 import os
@@ -28,11 +30,26 @@ import pandas as pd
 from . import __version__
 from ._criteria import Criterion
 from ._files import write_files
-from .errors import ConfigError
+from .errors import ConfigError, ParameterError
 
-__all__ = ["SCHEMA_VERSION", "ScoringConfig", "config_schema", "diff_configs", "rule_sheet"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "ScoringConfig",
+    "config_schema",
+    "diff_configs",
+    "key_from_env",
+    "render_rules",
+    "rule_sheet",
+]
 
 SCHEMA_VERSION = "1.0"
+
+#: A score scale lies within -SCALE_LIMIT to SCALE_LIMIT (calibrate fits 0-100).
+SCALE_LIMIT = 1000
+#: Band and base points lie within POINTS_WIDTHS widths of the score scale
+#: either way (-1000 to 1000 on a 0-100 scale), and within POINTS_LIMIT.
+POINTS_WIDTHS = 10
+POINTS_LIMIT = 10_000
 
 
 @cache
@@ -67,6 +84,18 @@ class ScoringConfig:
         How behaviour features are computed from an activity log (see
         :class:`calibrate._activity.ActivitySpec`) and the decision time rule;
         empty when the sheet uses the lead table alone.
+
+    Notes
+    -----
+    The ``checksum`` (SHA-256 of the content) proves integrity, not origin:
+    anyone editing the file can recompute it. A *signature* proves origin:
+    :meth:`save` with ``sign_key`` adds an HMAC-SHA256 of the same content
+    with a secret key, and :meth:`load` with ``key`` refuses a config that
+    has no signature or one that does not match. It protects against a
+    config edited or made by someone without the key; it does not protect
+    the key itself (whoever holds it can sign anything), does not hide the
+    config's content, does not stop an older config signed with the same key
+    from being used again, and is only checked where a key is given.
 
     Examples
     --------
@@ -114,8 +143,16 @@ class ScoringConfig:
         """Leads scoring at least this are MQLs."""
         return int(self.threshold["mql"])
 
-    def to_dict(self) -> dict:
-        """Plain JSON-ready mapping, with its checksum."""
+    def to_dict(self, sign_key: bytes | str | None = None) -> dict:
+        """Plain JSON-ready mapping, with its checksum (and signature, with ``sign_key``).
+
+        Parameters
+        ----------
+        sign_key : bytes or str, optional
+            Secret key (text is encoded as UTF-8): adds ``signature``, an
+            HMAC-SHA256 of the content the checksum covers. Without it the
+            mapping has no ``signature`` field.
+        """
         body = {
             "schema_version": SCHEMA_VERSION,
             "calibrate_version": __version__,
@@ -137,16 +174,28 @@ class ScoringConfig:
         if self.training_data:
             body["training_data"] = copy.deepcopy(self.training_data)
         body["checksum"] = _checksum(body)
+        if sign_key is not None:
+            body["signature"] = _signature(_content(body), _signing_key(sign_key))
         return body
 
     @classmethod
-    def from_dict(cls, data: dict) -> ScoringConfig:
+    def from_dict(cls, data: dict, key: bytes | str | None = None) -> ScoringConfig:
         """Check a mapping against the schema, its checksum and its consistency.
+
+        Parameters
+        ----------
+        data : dict
+            The mapping, as read from JSON.
+        key : bytes or str, optional
+            The signing key: the config must carry a ``signature`` made with
+            it (checked first, before anything else is read).
 
         Raises
         ------
         ConfigError
             Naming the first problem found and where it is.
+        ParameterError
+            When ``key`` is empty.
         """
         if not isinstance(data, dict):
             raise ConfigError(f"a scoring config is a JSON object, got {type(data).__name__}")
@@ -155,11 +204,14 @@ class ScoringConfig:
             raise ConfigError(
                 f"unsupported schema_version {version!r}; this calibrate reads {SCHEMA_VERSION!r}"
             )
-        _validate_schema(data)
         try:
-            expected = _checksum({k: v for k, v in data.items() if k != "checksum"})
+            content = _content(data)
+            expected = _checksum(content)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"config is not plain JSON data: {exc}") from None
+        if key is not None:
+            _verify_signature(data.get("signature"), content, _signing_key(key))
+        _validate_schema(data)
         if data.get("checksum") != expected:
             raise ConfigError(
                 "checksum does not match the content: the config was edited by hand or damaged"
@@ -195,31 +247,71 @@ class ScoringConfig:
             activities=data.get("activities", {}),
         )
 
-    def to_json(self) -> str:
-        """The config as JSON text (deterministic: same config, same bytes).
+    def to_json(self, sign_key: bytes | str | None = None) -> str:
+        """The config as JSON text (deterministic: same config and key, same bytes).
+
+        Parameters
+        ----------
+        sign_key : bytes or str, optional
+            Secret key: the JSON ends with a ``signature`` (see :meth:`to_dict`).
+            Without it, the text is the same as that of an unsigned config
+            always was.
 
         Raises
         ------
         ConfigError
             When the config does not match the schema (so :meth:`load` would
             reject it).
+        ParameterError
+            When ``sign_key`` is empty.
         """
-        data = self.to_dict()
+        data = self.to_dict(sign_key=sign_key)
         _validate_schema(data)
         return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
-    def save(self, path: os.PathLike | str) -> Path:
-        """Write the config as JSON, atomically."""
-        return write_files({path: self.to_json()})[0]
+    def save(self, path: os.PathLike | str, sign_key: bytes | str | None = None) -> Path:
+        """Write the config as JSON, atomically; signed with ``sign_key`` when given.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from calibrate._criteria import Band
+        >>> crit = Criterion("title", "title", "categorical", "explicit", bands=(
+        ...     Band("VP", "levels", values=("VP",), points=30),
+        ...     Band("Other", "other", points=0), Band("Missing", "missing", points=0)))
+        >>> config = ScoringConfig(criteria=(crit,), base_points=10, threshold={
+        ...     "mql": 40, "policy": {"name": "manual"}})
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "config.json"
+        >>> _ = config.save(path, sign_key=b"secret")
+        >>> ScoringConfig.load(path, key=b"secret") == config
+        True
+        >>> ScoringConfig.load(path, key=b"guess")
+        Traceback (most recent call last):
+        ...
+        calibrate.errors.ConfigError: signature does not match: the config was not signed with \
+this key, or it was changed after signing
+        """
+        return write_files({path: self.to_json(sign_key=sign_key)})[0]
 
     @classmethod
-    def load(cls, path: os.PathLike | str) -> ScoringConfig:
+    def load(cls, path: os.PathLike | str, key: bytes | str | None = None) -> ScoringConfig:
         """Read and check a config file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The config file.
+        key : bytes or str, optional
+            The signing key (see :func:`key_from_env`): refuse the config
+            unless it carries a signature made with this key.
 
         Raises
         ------
         ConfigError
-            When the file is missing, not JSON, or not a valid config.
+            When the file is missing, not JSON, or not a valid config; with
+            ``key``, when it is not signed, or not with this key.
+        ParameterError
+            When ``key`` is empty.
         """
         path = Path(os.fspath(path))
         try:
@@ -234,7 +326,7 @@ class ScoringConfig:
             data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except (json.JSONDecodeError, ValueError) as exc:
             raise ConfigError(f"config {path} is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(data, key=key)
 
     def score(self, data, **kwargs) -> pd.DataFrame:
         """Score leads with this config alone.
@@ -268,9 +360,86 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def key_from_env(variable: str) -> bytes:
+    """The signing key held by an environment variable: its value, as bytes.
+
+    Keep the key out of the command line (where other users can read it in
+    the process list) and out of the config: set it in the environment of
+    the job that fits and of the jobs that score.
+
+    Raises
+    ------
+    ParameterError
+        When the variable is not set or empty, naming it.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["CALIBRATE_DOCTEST_KEY"] = "s3cret"
+    >>> key_from_env("CALIBRATE_DOCTEST_KEY")
+    b's3cret'
+    >>> key_from_env("CALIBRATE_DOCTEST_UNSET")
+    Traceback (most recent call last):
+    ...
+    calibrate.errors.ParameterError: environment variable CALIBRATE_DOCTEST_UNSET is not set; \
+it should hold the signing key
+    """
+    value = os.environ.get(variable)
+    if value is None:
+        raise ParameterError(
+            f"environment variable {variable} is not set; it should hold the signing key"
+        )
+    if not value:
+        raise ParameterError(
+            f"environment variable {variable} is empty; it should hold the signing key"
+        )
+    return os.fsencode(value)
+
+
+#: How a signature starts: the algorithm, then the hex digest.
+SIGNATURE_PREFIX = "hmac-sha256:"
+
+
+def _signing_key(key: bytes | str) -> bytes:
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, bytes | bytearray):
+        raise ParameterError(f"a signing key is bytes or text, got {type(key).__name__}")
+    if not key:
+        raise ParameterError("the signing key is empty")
+    return bytes(key)
+
+
+def _content(data: dict) -> dict:
+    """What the checksum and the signature cover: every field but themselves."""
+    return {k: v for k, v in data.items() if k not in ("checksum", "signature")}
+
+
+def _canonical(body: dict) -> bytes:
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def _signature(content: dict, key: bytes) -> str:
+    return SIGNATURE_PREFIX + hmac.new(key, _canonical(content), hashlib.sha256).hexdigest()
+
+
+def _verify_signature(signature, content: dict, key: bytes) -> None:
+    if signature is None:
+        raise ConfigError(
+            "config is not signed, but a signing key was given: refusing an unsigned config"
+        )
+    if not isinstance(signature, str) or not hmac.compare_digest(
+        signature.encode("utf-8", "replace"), _signature(content, key).encode("ascii")
+    ):
+        raise ConfigError(
+            "signature does not match: the config was not signed with this key, or it was "
+            "changed after signing"
+        )
+
+
 def _checksum(body: dict) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(_canonical(body)).hexdigest()
 
 
 def _validate_schema(data: dict) -> None:
@@ -286,7 +455,7 @@ def _validate_schema(data: dict) -> None:
     except ImportError:
         _check_structure(data, config_schema())
         return
-    validator = jsonschema.Draft202012Validator(config_schema())
+    validator = _strict_validator(jsonschema)(config_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
@@ -294,10 +463,19 @@ def _validate_schema(data: dict) -> None:
         raise ConfigError(f"config does not match the schema at {where}: {error.message}")
 
 
+@cache
+def _strict_validator(jsonschema):
+    """Draft 2020-12, but an integer must be written as one (1.0 and 1e30 are not)."""
+    checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool)
+    )
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=checker)
+
+
 #: JSON Schema keywords :func:`_check_structure` checks; others are annotations.
 STRUCTURE_KEYWORDS = frozenset(
     "$ref type const enum required properties additionalProperties items minItems minLength "
-    "pattern minimum exclusiveMinimum allOf oneOf if then else".split()
+    "pattern minimum maximum exclusiveMinimum allOf oneOf if then else".split()
 )
 
 _JSON_TYPES = {
@@ -307,9 +485,8 @@ _JSON_TYPES = {
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "integer": lambda v: (
-        isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and v.is_integer()
-    ),
+    # Strict: an integer is written as one; 1.0 or 1e30 is a number, not an integer.
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
 }
 
 
@@ -395,6 +572,8 @@ def _match(value, schema: dict, root: dict, path: list) -> None:
             fail(f"{value!r} is less than the minimum of {schema['minimum']!r}")
         if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
             fail(f"{value!r} is less than or equal to {schema['exclusiveMinimum']!r}")
+        if "maximum" in schema and value > schema["maximum"]:
+            fail(f"{value!r} is greater than the maximum of {schema['maximum']!r}")
     for part in schema.get("allOf", ()):
         _match(value, part, root, path)
     if "if" in schema:
@@ -409,10 +588,9 @@ def _match(value, schema: dict, root: dict, path: list) -> None:
 def _check_consistency(config: ScoringConfig) -> None:
     if not config.criteria:
         raise ConfigError("a config needs at least one criterion")
-    if config.max_score <= config.min_score:
-        raise ConfigError(f"score max {config.max_score} is not above min {config.min_score}")
+    _check_bounds(config)
     mql = config.threshold.get("mql") if isinstance(config.threshold, dict) else None
-    if isinstance(mql, bool) or not isinstance(mql, int):
+    if not _is_integer(mql):
         raise ConfigError(f"threshold mql must be an integer, got {mql!r}")
     if not config.min_score <= mql <= config.max_score:
         raise ConfigError(
@@ -429,10 +607,68 @@ def _check_consistency(config: ScoringConfig) -> None:
     _check_levels(config)
 
 
+def _is_integer(value, numpy: bool = False) -> bool:
+    """A Python int (or, with ``numpy``, a NumPy integer), never a bool or a float."""
+    return isinstance(value, int | np.integer if numpy else int) and not isinstance(value, bool)
+
+
+def _check_bounds(config: ScoringConfig) -> None:
+    """Refuse a score scale or points out of the sane range of a points sheet.
+
+    The scale lies within -:data:`SCALE_LIMIT` to :data:`SCALE_LIMIT`; base and
+    band points are integers within :data:`POINTS_WIDTHS` widths of the scale
+    either way (and :data:`POINTS_LIMIT`), so that no sum of points can
+    overflow a scorer's integers. A fitted sheet is far inside: the training
+    leads between the 1% and 99% quantiles of the model's log-odds span the
+    scale exactly, so a band worth ten widths of it would move a lead ten
+    times across the whole scale on its own.
+
+    The scorers call it too: scoring never starts on a config out of bounds.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field and its value.
+    """
+    for name, value in (("score min", config.min_score), ("score max", config.max_score)):
+        if not _is_integer(value, numpy=True):
+            raise ConfigError(f"{name} must be an integer, got {value!r}")
+        if not -SCALE_LIMIT <= value <= SCALE_LIMIT:
+            raise ConfigError(
+                f"{name} {value} is outside the supported scale -{SCALE_LIMIT} to {SCALE_LIMIT}"
+            )
+    if config.max_score <= config.min_score:
+        raise ConfigError(f"score max {config.max_score} is not above min {config.min_score}")
+    limit = min(POINTS_LIMIT, POINTS_WIDTHS * (config.max_score - config.min_score))
+    why = (
+        f"-{limit} to {limit}, {POINTS_WIDTHS} times the width of the score scale "
+        f"{config.min_score}-{config.max_score}"
+    )
+    if not _is_integer(config.base_points, numpy=True):
+        raise ConfigError(f"base points must be an integer, got {config.base_points!r}")
+    if abs(config.base_points) > limit:
+        raise ConfigError(f"base points {config.base_points} are outside {why}")
+    for criterion in config.criteria:
+        for band in criterion.bands:
+            where = f"criterion {criterion.name!r}, band {band.label!r}"
+            if not _is_integer(band.points):
+                raise ConfigError(f"{where}: points must be an integer, got {band.points!r}")
+            if abs(band.points) > limit:
+                raise ConfigError(f"{where}: points {band.points} are outside {why}")
+
+
 def _check_levels(config: ScoringConfig) -> None:
     levels = config.threshold.get("levels")
     if levels:
         starts = [level["min_score"] for level in levels]
+        bad = [s for s in starts if not _is_integer(s)]
+        if bad:
+            raise ConfigError(f"levels must start at integer scores; got {bad[0]!r}")
+        if starts[0] > config.max_score:
+            raise ConfigError(
+                f"level {levels[0]['name']!r} starts at {starts[0]}, above the scale's "
+                f"maximum {config.max_score}: no score reaches it"
+            )
         if starts != sorted(set(starts), reverse=True):
             raise ConfigError(f"levels must start at distinct, decreasing scores; got {starts}")
         if starts[-1] != config.min_score:
@@ -478,8 +714,6 @@ def _check_criterion(criterion: Criterion) -> None:
     where = f"criterion {criterion.name!r}"
     kinds = [b.kind for b in criterion.bands]
     for band in criterion.bands:
-        if isinstance(band.points, bool) or not isinstance(band.points, int):
-            raise ConfigError(f"{where}, band {band.label!r}: points must be an integer")
         if band.kind == "range" and not all(
             x is None or math.isfinite(x) for x in (band.lower, band.upper)
         ):
@@ -612,6 +846,76 @@ def rule_sheet(config: ScoringConfig) -> pd.DataFrame:
         )
     columns = ["criterion", "group", "condition", "points", "in_practice"]
     return pd.DataFrame(rows, columns=columns).fillna("")
+
+
+#: Formats :func:`render_rules` writes, by file suffix.
+RULE_FORMATS = {".csv": "csv", ".md": "markdown", ".html": "html", ".htm": "html"}
+
+
+def render_rules(sheet: pd.DataFrame, fmt: str = "csv") -> str:
+    """The rule sheet as text: CSV, Markdown or an HTML page.
+
+    Values come from the data (criterion names, categories), so they are
+    text, never markup: HTML escapes ``&``, ``<`` and ``>``; Markdown escapes
+    them the same way, backslash-escapes what would start Markdown markup or
+    end a cell (``|``, ``[``, ``*``...), and writes a line break inside a
+    value as ``<br>``, so that every rule stays one table row. The Markdown
+    is the same whatever optional packages are installed.
+
+    Parameters
+    ----------
+    sheet : pandas.DataFrame
+        The rules, as :func:`rule_sheet` gives them.
+    fmt : {"csv", "markdown", "html"}, default="csv"
+        The format.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ParameterError
+        For an unknown format.
+
+    Examples
+    --------
+    >>> sheet = pd.DataFrame({"criterion": ["title"], "condition": ["title = '<b>VP|CEO'"]})
+    >>> print(render_rules(sheet, "markdown"), end="")
+    | criterion | condition |
+    |---|---|
+    | title | title = '&lt;b&gt;VP\\|CEO' |
+    """
+    if fmt == "csv":
+        return sheet.to_csv(index=False, lineterminator="\n")
+    if fmt == "markdown":
+        lines = [
+            "| " + " | ".join(_markdown_cell(c) for c in sheet.columns) + " |",
+            "|" + "---|" * len(sheet.columns),
+        ]
+        lines += [
+            "| " + " | ".join(_markdown_cell(v) for v in row) + " |"
+            for row in sheet.itertuples(index=False)
+        ]
+        return "\n".join(lines) + "\n"
+    if fmt == "html":
+        table = sheet.to_html(index=False, escape=True, border=0)
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            "<title>Scoring rules</title></head><body>\n" + table + "\n</body></html>\n"
+        )
+    raise ParameterError(f"rules format must be csv, markdown or html; got {fmt!r}")
+
+
+#: Markdown that a value could start: emphasis, code, links and images, strike-through.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def _markdown_cell(value) -> str:
+    """A value as the text of one Markdown table cell, never markup, always one line."""
+    text = html.escape(str(value), quote=False)
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return re.sub(r"\r\n|\r|\n", "<br>", text)
 
 
 def _condition(what: str, criterion: Criterion, band, listed) -> str:

@@ -148,11 +148,16 @@ class Calibration:
         """The review report as standalone HTML."""
         return self.report().html
 
-    def save(self, out_dir: os.PathLike | str) -> dict[str, Path]:
+    def save(
+        self, out_dir: os.PathLike | str, sign_key: bytes | str | None = None
+    ) -> dict[str, Path]:
         """Write the config, the metrics and the report (HTML and PDF), all or none.
 
         Writes ``scoring_config.json``, ``metrics.json``, ``report.html`` and
-        ``report.pdf``; if any of them cannot be written, none is.
+        ``report.pdf``; if any of them cannot be written, none is. With
+        ``sign_key`` (bytes, or text encoded as UTF-8), the config is signed
+        (see :class:`~calibrate.export.ScoringConfig`); without it, it is the
+        same file as ever.
 
         Returns
         -------
@@ -166,7 +171,7 @@ class Calibration:
             raise CalibrateError(f"cannot write to {out}: it is a file, not a folder")
         report = self.report()
         files = {
-            "config": (out / "scoring_config.json", self.config.to_json()),
+            "config": (out / "scoring_config.json", self.config.to_json(sign_key=sign_key)),
             "metrics": (out / "metrics.json", _json(self.metrics)),
             "report": (out / "report.html", report.html),
             "report_pdf": (out / "report.pdf", report.pdf),

@@ -71,8 +71,14 @@ def score_leads(
         When a criterion's column is missing or holds a value of the wrong
         type (naming the column, rows and values), or the config needs an
         activity log and none is given.
+    ConfigError
+        When the config's scale or points are out of bounds (see
+        :func:`calibrate.export._check_bounds`): no sum of points overflows.
     """
+    from .export import _check_bounds
     from .ingest import read_table
+
+    _check_bounds(config)
 
     frame = read_table(data, sep=sep, encoding=encoding, copy=False)
     warnings: list[str] = []

@@ -93,6 +93,9 @@ def scoring_sql(
         For an unknown dialect, an empty table name, a config without an id
         column (and no ``id_column``), a behaviour config without
         ``activities_table``, or an as-of time that is not a timestamp.
+    ConfigError
+        When the config's scale or points are out of bounds (see
+        :func:`calibrate.export._check_bounds`).
 
     Examples
     --------
@@ -113,6 +116,9 @@ def scoring_sql(
     """
     from sqlglot import exp
 
+    from .export import _check_bounds
+
+    _check_bounds(config)
     if dialect not in DIALECTS:
         raise ParameterError(f"dialect must be one of {', '.join(DIALECTS)}; got {dialect!r}")
     id_name = id_column if id_column is not None else config.id_column
