@@ -129,6 +129,19 @@ class ScoringConfig:
             object.__setattr__(self, name, copy.deepcopy(getattr(self, name)))
         _check_consistency(self)
 
+    def check_bounds(self) -> None:
+        """Refuse a scale or points out of the sane range of a points sheet.
+
+        Every config is checked when it is made or loaded; the scorers check
+        again before they start, so that no sum of points can overflow.
+
+        Raises
+        ------
+        ConfigError
+            Naming the field and its value.
+        """
+        _check_bounds(self)
+
     @property
     def activity_spec(self):
         """The behaviour features as an ``ActivitySpec``, or None without activities."""

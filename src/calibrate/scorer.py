@@ -73,12 +73,11 @@ def score_leads(
         activity log and none is given.
     ConfigError
         When the config's scale or points are out of bounds (see
-        :func:`calibrate.export._check_bounds`): no sum of points overflows.
+        :meth:`~calibrate.export.ScoringConfig.check_bounds`): no sum of points overflows.
     """
-    from .export import _check_bounds
     from .ingest import read_table
 
-    _check_bounds(config)
+    config.check_bounds()
 
     frame = read_table(data, sep=sep, encoding=encoding, copy=False)
     warnings: list[str] = []

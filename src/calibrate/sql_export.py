@@ -95,7 +95,7 @@ def scoring_sql(
         ``activities_table``, or an as-of time that is not a timestamp.
     ConfigError
         When the config's scale or points are out of bounds (see
-        :func:`calibrate.export._check_bounds`).
+        :meth:`~calibrate.export.ScoringConfig.check_bounds`).
 
     Examples
     --------
@@ -116,9 +116,7 @@ def scoring_sql(
     """
     from sqlglot import exp
 
-    from .export import _check_bounds
-
-    _check_bounds(config)
+    config.check_bounds()
     if dialect not in DIALECTS:
         raise ParameterError(f"dialect must be one of {', '.join(DIALECTS)}; got {dialect!r}")
     id_name = id_column if id_column is not None else config.id_column
