@@ -84,8 +84,9 @@ def _lit(value) -> str:
 def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | None = None) -> dict:
     """Read and check an activity log into the DuckDB view ``calibrate_activities``.
 
-    The view has columns ``lead_id`` (text), ``activity_type`` (text, after
-    the detail rules), ``occurred_at`` (UTC timestamp, whole seconds) and
+    The view has columns ``lead_id`` (text, written as the lead table's
+    ids are: see :func:`calibrate._activity.lead_id_text`), ``activity_type``
+    (text, after the detail rules), ``occurred_at`` (UTC timestamp, whole seconds) and
     ``detail`` (text).
 
     Parameters
@@ -130,7 +131,7 @@ def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | Non
         "SELECT row_number() OVER () AS calibrate_row, * FROM calibrate_raw"
     )
     lead, kind, when = _ident(spec.lead_id), _ident(spec.activity_type), _ident(spec.occurred_at)
-    lead_text, kind_text = f"CAST({lead} AS VARCHAR)", f"CAST({kind} AS VARCHAR)"
+    lead_text, kind_text = _id_text_sql(lead, types[spec.lead_id]), f"CAST({kind} AS VARCHAR)"
     timestamp = _timestamp_sql(con, when, spec.occurred_at, types[spec.occurred_at])
     now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
     future = f"{timestamp} > TIMESTAMP {_lit(now.strftime('%Y-%m-%d %H:%M:%S'))}"
@@ -140,6 +141,11 @@ def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | Non
         "empty_type": f"{kind} IS NULL OR {kind_text} = ''",
         "future": future,
     }
+    if types[spec.lead_id].upper() == "VARCHAR":
+        # Ids are read as the lead table's: without surrounding whitespace.
+        # Trimming costs seconds per hundred million rows, so only a log
+        # that has a padded id is trimmed.
+        checks["padded_lead"] = f"{lead_text} <> {_trim(lead_text)}"
     found = dict(
         zip(
             checks,
@@ -163,12 +169,16 @@ def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | Non
     for name, (message, shown) in messages.items():
         if found[name]:
             _refuse_rows(con, checks[name], message, shown)
+    lead_clean = lead_text
+    if found.get("padded_lead"):
+        lead_clean = _trim(lead_text)
+        _refuse_rows(con, f"{lead_clean} = ''", messages["empty_lead"][0], lead)
     detail = (
         f"CAST({_ident(spec.detail)} AS VARCHAR)" if spec.detail is not None else "NULL::VARCHAR"
     )
-    # Ids and types are used as stored (no trimming: it would cost seconds per
-    # hundred million rows); a padded id shows up as an unknown lead.
-    lead_clean, kind_clean = lead_text, kind_text
+    # Types and details are used as stored (trimming them would cost seconds
+    # per hundred million rows).
+    kind_clean = kind_text
     con.execute(
         "CREATE OR REPLACE TEMP VIEW calibrate_activities AS SELECT "
         f"{lead_clean} AS lead_id, "
@@ -179,6 +189,16 @@ def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | Non
         "SELECT activity_type, COUNT(*) FROM calibrate_activities GROUP BY 1 ORDER BY 1"
     ).fetchall()
     return {"rows": int(sum(c for _, c in counts)), "types": {t: int(c) for t, c in counts}}
+
+
+def _id_text_sql(column: str, duck_type: str) -> str:
+    """SQL of a lead id as text; whole-number floats written as integers, as the lead table's."""
+    if duck_type.upper() in ("DOUBLE", "FLOAT", "REAL"):
+        return (
+            f"CASE WHEN {column} = TRUNC({column}) AND ABS({column}) < 9007199254740992 "
+            f"THEN CAST(CAST({column} AS BIGINT) AS VARCHAR) ELSE CAST({column} AS VARCHAR) END"
+        )
+    return f"CAST({column} AS VARCHAR)"
 
 
 def _trim(text_sql: str) -> str:
@@ -809,7 +829,8 @@ def _check_ids_meet(con, n_leads: int) -> None:
     raise DataError(
         f"none of the activity log's {int(total):,} activities belongs to any of the "
         f"{n_leads:,} leads fitted: their ids look like {ours}, the log's like {theirs}. "
-        "Ids are matched as text, exactly; write them the same way on both sides"
+        "Ids are matched as text without surrounding whitespace; write them the same way on both "
+        "sides"
     )
 
 
