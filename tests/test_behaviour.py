@@ -1120,3 +1120,24 @@ def test_cli_diff_and_report_read_padded_ids_as_score_does(runner, cli, padded, 
     refused = report(padded / "L.csv", padded / "Z.parquet", tmp_path / "r3")
     _assert_one_clear_error(refused, r"belong to none of the 1,500 leads scored")
     assert not (tmp_path / "r3").exists()
+
+
+# --------------------------------------------------------------------------- what fit learns from
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_cli_fit_refuses_an_empty_activity_log(runner, cli, tmp_path, suffix):
+    log = pd.read_parquet(cli["root"] / "A.parquet").iloc[:0]
+    path = tmp_path / f"empty{suffix}"
+    if suffix == ".parquet":
+        log.to_parquet(path, index=False)
+    else:
+        log.to_csv(path, index=False)
+    out = tmp_path / "out"
+    result = _invoke(runner, _full_fit(cli["root"] / "L.csv", path, out))
+    _assert_one_clear_error(
+        result,
+        r"error: the activity log has no rows \(only the columns 'lead_id', 'activity_type', "
+        r"'occurred_at', 'detail'\): there is no behaviour to learn from",
+    )
+    assert not out.exists()

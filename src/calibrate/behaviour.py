@@ -537,6 +537,13 @@ class ActivityFeaturizer(BaseEstimator):
             detail=self.detail,
         )
         read = read_activities(con, activities, base)
+        if read["rows"] == 0:
+            columns = [row[0] for row in con.execute("DESCRIBE calibrate_raw").fetchall()]
+            raise DataError(
+                f"the activity log has no rows (only the columns {format_examples(columns, 8)}): "
+                "there is no behaviour to learn from; give the log with its activities, or fit "
+                "without one"
+            )
         leads = _check_leads(leads)
         _register_leads(con, leads)
         _check_ids_meet(con, len(leads))
