@@ -1125,6 +1125,80 @@ def test_cli_diff_and_report_read_padded_ids_as_score_does(runner, cli, padded, 
 # --------------------------------------------------------------------------- what fit learns from
 
 
+def test_activity_after_the_decision_teaches_the_featurizer_nothing(featurizer, small):
+    # New types, new details and more of the known types, all on or after the
+    # decision (or older than the look-back): the same types, features,
+    # families, kernels and combinations are learned.
+    frame, y, log = small
+    won = frame[y].reset_index(drop=True)
+    extra = [
+        (lead, kind, when + offset, detail)
+        for lead, when in zip(won["lead_id"], won["decision_time"], strict=True)
+        for offset in (pd.Timedelta(0), SECOND, 3 * DAY)
+        for kind, detail in [
+            ("post_sale_call", None),
+            ("whitepaper_download", "Renewal guide"),
+            ("page_view", "/careers/after"),
+            ("support_ticket_video", "Onboarding"),
+        ]
+    ]
+    first = zip(won["lead_id"][:3], won["decision_time"][:3], strict=True)
+    extra += [(lead, "legacy_fax", when - 1200 * DAY, None) for lead, when in first]
+    leaky = pd.concat([log, _log(extra)], ignore_index=True)
+    again = ActivityFeaturizer(
+        detail="detail", detail_rules=RULES, combos=[COMBO], random_state=0
+    ).fit(frame, y, leaky)
+    assert again.spec_ == featurizer.spec_
+    pd.testing.assert_frame_equal(again.decay_, featurizer.decay_)
+    assert again.left_out_types_ == {
+        "legacy_fax": 3,
+        "post_sale_call": 3 * len(won),
+        "support_ticket_video": 3 * len(won),
+    }
+    assert featurizer.left_out_types_ == {}
+    # A combination of a type seen only after the decisions is refused.
+    with pytest.raises(DataError, match=r"combination 'demo_request\+post_sale_call' needs"):
+        ActivityFeaturizer(combos=["demo_request+post_sale_call"]).fit(frame, y, leaky)
+
+
+def _post_sale_calls(leads: pd.DataFrame) -> pd.DataFrame:
+    """Eight calls per won lead, all after its decision."""
+    won = leads[leads["converted"]]
+    return _log(
+        [
+            (lead, "post_sale_call", pd.Timestamp(when) + (k + 1) * DAY, None)
+            for lead, when in zip(won["lead_id"], won["decided_at"], strict=True)
+            for k in range(8)
+        ]
+    )
+
+
+def test_cli_types_seen_only_after_the_decision_change_no_point(runner, cli, tmp_path):
+    root = cli["root"]
+    leads = pd.read_csv(root / "L.csv")
+    log = pd.read_parquet(root / "A.parquet")
+    extra = _post_sale_calls(leads).astype({"occurred_at": log["occurred_at"].dtype})
+    pd.concat([log, extra], ignore_index=True).to_parquet(tmp_path / "A.parquet", index=False)
+    result = _invoke(runner, _full_fit(root / "L.csv", tmp_path / "A.parquet", tmp_path / "fit"))
+    assert result.exit_code == 0, result.output
+    assert _sheet(tmp_path / "fit" / "scoring_config.json") == _sheet(
+        root / "fit" / "scoring_config.json"
+    )
+    assert (
+        f"warning: no activity of type(s) 'post_sale_call' ({len(extra):,}) is before the "
+        "decision time of a training lead (within the 1,095-day look-back): they are not "
+        "criteria"
+    ) in " ".join(result.stderr.split())
+    # Nor can it be a fast-track rule.
+    refused = _invoke(
+        runner,
+        _full_fit(root / "L.csv", tmp_path / "A.parquet", tmp_path / "ft", "--fast-track",
+                  "post_sale_call"),
+    )  # fmt: skip
+    _assert_one_clear_error(refused, r"fast-track candidate 'post_sale_call' is neither")
+    assert not (tmp_path / "ft").exists()
+
+
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
 def test_cli_fit_refuses_an_empty_activity_log(runner, cli, tmp_path, suffix):
     log = pd.read_parquet(cli["root"] / "A.parquet").iloc[:0]
@@ -1141,3 +1215,29 @@ def test_cli_fit_refuses_an_empty_activity_log(runner, cli, tmp_path, suffix):
         r"'occurred_at', 'detail'\): there is no behaviour to learn from",
     )
     assert not out.exists()
+
+
+def test_cli_fit_refuses_a_log_with_nothing_before_the_decisions(runner, cli, tmp_path):
+    root = cli["root"]
+    leads = pd.read_csv(root / "L.csv", parse_dates=["decided_at"])
+    log = pd.read_parquet(root / "A.parquet")
+    # Every activity a day after its lead's decision (e.g. a log of the wrong period).
+    decided = log["lead_id"].map(leads.set_index("lead_id")["decided_at"])
+    late = log.assign(occurred_at=(decided + DAY).astype(log["occurred_at"].dtype))
+    late.to_parquet(tmp_path / "late.parquet", index=False)
+    out = tmp_path / "out"
+    result = _invoke(runner, _full_fit(root / "L.csv", tmp_path / "late.parquet", out))
+    first = leads.sort_values("lead_id").iloc[0]
+    _assert_one_clear_error(
+        result,
+        r"error: none of the [\d,]+ activities of the [\d,]+ leads fitted is before its lead's "
+        r"decision time and within the 1,095-day look-back \([\d,]+ on or after it, 0 older; "
+        f"e.g. lead '{first['lead_id']}' decided {first['decided_at']:%Y-%m-%d %H:%M:%S}, "
+        r"activities from .*check the decision time and the log's column 'occurred_at'",
+    )
+    assert not out.exists()
+    # At score time, leads that have not acted yet are valid: an empty log scores.
+    empty = tmp_path / "empty.csv"
+    log.iloc[:0].to_csv(empty, index=False)
+    scored = _score(runner, root, root / "L.csv", empty, tmp_path / "s.csv", "--quiet")
+    assert scored.exit_code == 0 and scored.output == ""

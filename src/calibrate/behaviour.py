@@ -464,6 +464,17 @@ class ActivityFeaturizer(BaseEstimator):
         decay, and the improvement.
     activity_counts_ : dict
         ``rows`` read and ``types`` (rows per activity type).
+    left_out_types_ : dict
+        ``{activity type: rows}`` of the types in the log none of whose
+        activities counts for a lead fitted (all on or after the decision,
+        older than the look-back, or of other leads): they are no features.
+
+    Notes
+    -----
+    Everything learned (the types, so the features, families, combinations
+    and kernels) comes from the activities that count: those of the leads
+    fitted, strictly before each one's decision time and within the
+    look-back. Activities after the decision change nothing.
     """
 
     _rules = {
@@ -546,8 +557,10 @@ class ActivityFeaturizer(BaseEstimator):
             )
         leads = _check_leads(leads)
         _register_leads(con, leads)
-        _check_ids_meet(con, len(leads))
-        types = sorted(read["types"])
+        # Everything learned comes from the activities that count: of the
+        # training leads, before their decision, within the look-back.
+        counted = _counted_types(con, base, len(leads), read["rows"])
+        types = sorted(counted)
         families = {t: (self.families or {}).get(t) or family_of(t) for t in types}
         combos = [tuple(c.split("+")) if isinstance(c, str) else tuple(c) for c in self.combos]
         for combo in combos:
@@ -555,7 +568,8 @@ class ActivityFeaturizer(BaseEstimator):
             if len(combo) < 2 or unknown:
                 raise DataError(
                     f"combination {'+'.join(combo)!r} needs two or more activity types seen in "
-                    f"the log; unknown: {format_examples(unknown)}"
+                    "the log before the decisions of the leads fitted; unknown: "
+                    f"{format_examples(unknown)}"
                 )
         kernels = {f: Kernel("all") for f in sorted(set(families.values()))}
         decay_rows = []
@@ -579,6 +593,7 @@ class ActivityFeaturizer(BaseEstimator):
             ],
         )
         self.activity_counts_ = read
+        self.left_out_types_ = {t: n for t, n in read["types"].items() if t not in counted}
         self._con = con
         return self
 
@@ -815,18 +830,12 @@ def _register_leads(con, leads: pd.DataFrame):
     con.register("calibrate_leads_frame", leads)
 
 
-def _check_ids_meet(con, n_leads: int) -> None:
+def _refuse_ids_apart(con, total: int, n_leads: int):
     """Refuse a log none of whose activities belongs to these leads.
 
     Every behaviour feature would then be 0: the ids are almost always
     written differently on the two sides (a prefix, leading zeros).
     """
-    total, matched = con.execute(
-        "SELECT COUNT(*), COUNT(*) FILTER (WHERE a.lead_id IN "
-        "(SELECT CAST(lead_id AS VARCHAR) FROM calibrate_leads_frame)) FROM calibrate_activities a"
-    ).fetchall()[0]
-    if total == 0 or matched > 0:
-        return
 
     def examples(sql):
         return format_examples([str(r[0]) for r in con.execute(sql).fetchall()], 3)
@@ -838,6 +847,49 @@ def _check_ids_meet(con, n_leads: int) -> None:
         f"{n_leads:,} leads fitted: their ids look like {ours}, the log's like {theirs}. "
         "Ids are matched as text without surrounding whitespace; write them the same way on both "
         "sides"
+    )
+
+
+def _counted_types(con, spec: ActivitySpec, n_leads: int, total: int) -> dict:
+    """``{type: activities}`` that count for these leads; refuses a log of which none does.
+
+    An activity counts when it belongs to one of the leads, strictly before
+    its decision time and within the look-back (as in :func:`activity_sql`).
+    A log none of whose ``total`` activities belongs to the leads is refused
+    first, naming ids of both sides.
+    """
+    age_s = "(EPOCH(l.decision_time) - EPOCH(a.occurred_at))"
+    horizon = spec.lookback_days * SECONDS_PER_DAY
+    leads = (
+        "(SELECT CAST(lead_id AS VARCHAR) AS lead_id, CAST(decision_time AS TIMESTAMP) "
+        "AS decision_time FROM calibrate_leads_frame) l"
+    )
+    rows = con.execute(
+        f"SELECT a.activity_type, COUNT(*) FILTER (WHERE {age_s} > 0 AND {age_s} <= {horizon}), "
+        f"COUNT(*) FILTER (WHERE {age_s} <= 0), COUNT(*) FILTER (WHERE {age_s} > {horizon}) "
+        f"FROM calibrate_activities a JOIN {leads} ON a.lead_id = l.lead_id GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    if not rows:
+        _refuse_ids_apart(con, total, n_leads)
+    counted = {t: int(n) for t, n, _, _ in rows if n}
+    if counted:
+        return counted
+    after, old = sum(r[2] for r in rows), sum(r[3] for r in rows)
+    examples = con.execute(
+        f"SELECT l.lead_id, l.decision_time, MIN(a.occurred_at), MAX(a.occurred_at) "
+        f"FROM calibrate_activities a JOIN {leads} ON a.lead_id = l.lead_id "
+        "GROUP BY 1, 2 ORDER BY 1 LIMIT 2"
+    ).fetchall()
+    shown = "; ".join(
+        f"lead {lead!r} decided {decided:%Y-%m-%d %H:%M:%S}, activities from "
+        f"{first:%Y-%m-%d %H:%M:%S} to {last:%Y-%m-%d %H:%M:%S}"
+        for lead, decided, first, last in examples
+    )
+    raise DataError(
+        f"none of the {after + old:,} activities of the {n_leads:,} leads fitted is before its "
+        f"lead's decision time and within the {spec.lookback_days:,}-day look-back ({after:,} "
+        f"on or after it, {old:,} older; e.g. {shown}): there is no behaviour to learn from; "
+        f"check the decision time and the log's column {spec.occurred_at!r}"
     )
 
 
