@@ -69,7 +69,7 @@ def messy_leads(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     Categories come padded with spaces, as missing-value tokens, in another
     case, or unseen in training; some numbers are missing; some leads have
-    no activity at all.
+    no activity at all; some of the log's lead ids are padded.
     """
     leads, log = make_leads(n, seed=seed, activities=True)
     leads = with_flag(leads.drop(columns=["converted", "created_at"]), seed)
@@ -90,6 +90,12 @@ def messy_leads(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     log = log[~log["lead_id"].isin(quiet)].reset_index(drop=True)
     for column in ("lead_id", "activity_type", "detail"):
         log[column] = log[column].astype(object)
+    # Some of the log's ids are padded: they are the same leads.
+    ids = log["lead_id"].to_numpy(copy=True)
+    pad = rng.random(len(log))
+    ids[pad < 0.03] = [f" {i}" for i in ids[pad < 0.03]]
+    ids[(pad >= 0.03) & (pad < 0.05)] = [f"{i}\t\n" for i in ids[(pad >= 0.03) & (pad < 0.05)]]
+    log["lead_id"] = pd.Series(ids, dtype=object)
     return leads.reset_index(drop=True), log
 
 

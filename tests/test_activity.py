@@ -375,13 +375,31 @@ def test_empty_ids_and_types_are_refused(spec, column, match):
         normalise_activities(log, spec)
 
 
-def test_ids_types_and_details_are_used_as_stored(spec):
-    # As the SQL engines read them: a padded id is another (unknown) lead.
-    log = _log([[" L1\t", " email_open ", T - DAY, " /a "]])
+def test_ids_are_read_as_the_lead_tables_types_and_details_as_stored(spec):
+    # The lead table's ids are stripped: a padded id in the log is the same lead.
+    log = _log([[" L1\t", " email_open ", T - DAY, " /a "], ["L1 ", "email_open", T - DAY, None]])
     got = normalise_activities(log, spec)
-    assert got.iloc[0].tolist() == [" L1\t", " email_open ", T - DAY, " /a "]
-    _, counts = aggregate_frame(spec, pd.Series(["L1"]), pd.Series([T]), log)
-    assert counts["unknown_leads"] == 1
+    assert got.iloc[0].tolist() == ["L1", " email_open ", T - DAY, " /a "]
+    features, counts = aggregate_frame(spec, pd.Series(["L1"]), pd.Series([T]), log)
+    assert counts["unknown_leads"] == 0
+    assert features["opens"].tolist() == [0.952]
+
+
+def test_whole_number_float_ids_are_written_as_integers(spec):
+    # As the lead table's ids: 7.0 read from a float column is lead "7".
+    log = _log([[7.0, "email_open", T - DAY, None], [8.5, "email_open", T - DAY, None]])
+    log["lead_id"] = log["lead_id"].astype("float64")
+    assert normalise_activities(log, spec)["lead_id"].tolist() == ["7", "8.5"]
+    features, counts = aggregate_frame(spec, pd.Series(["7", "8"]), pd.Series([T, T]), log)
+    assert features["opens"].tolist() == [0.952, 0.0]
+    assert counts["unknown_leads"] == 1 and counts["unknown_lead_examples"] == ["8.5"]
+
+
+def test_an_id_of_whitespace_only_is_empty(spec):
+    log = _log([["L1", "email_open", T - DAY, None], [" \t", "email_open", T - DAY, None]])
+    expected = r"column 'lead_id' is empty in 1 row\(s\) \(row 2: ' \\t'\)"
+    with pytest.raises(DataError, match=expected):
+        normalise_activities(log, spec)
 
 
 def test_unknown_leads_and_types_are_counted_not_scored(spec):
@@ -395,7 +413,11 @@ def test_unknown_leads_and_types_are_counted_not_scored(spec):
         ]
     )
     features, counts = aggregate_frame(spec, pd.Series(["L1", "L2"]), pd.Series([T, T]), log)
-    assert counts == {"unknown_leads": 2, "unknown_types": {"chat_started": 1}}
+    assert counts == {
+        "unknown_leads": 2,
+        "unknown_lead_examples": ["ghost"],
+        "unknown_types": {"chat_started": 1},
+    }
     assert features["opens"].tolist() == [0.952, 0.0]
     assert features["recency"].fillna(-1).tolist() == [1.0, -1.0]
 

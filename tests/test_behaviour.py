@@ -205,6 +205,23 @@ def test_activity_exactly_at_the_lookback_counts(engine, hand_spec, hand_leads, 
     assert got["days_since"].iloc[2] == 1095.0
 
 
+@pytest.mark.parametrize(
+    "stored",
+    [[" A", "A\t", "B "], [1.0, 1.0, 2.0]],
+    ids=["padded", "whole-floats"],
+)
+def test_log_ids_are_read_as_the_lead_tables(engine, stored):
+    # The lead table's ids are stripped text, whole floats written as integers.
+    spec = ActivitySpec(
+        features=(ActivityFeature("opens", "count", ("email_open",), kernel=Kernel("all")),),
+        known_types=("email_open",),
+    )
+    log = _log([(i, "email_open", T - DAY, None) for i in stored])
+    leads = pd.DataFrame({"lead_id": ["A", "B"] if isinstance(stored[0], str) else ["1", "2"]})
+    leads["decision_time"] = T
+    assert engine(spec, leads, log)["opens"].tolist() == [2.0, 1.0]
+
+
 # --------------------------------------------------------------------------- DuckDB == pandas
 
 _LEAD_IDS = ["L1", "L2", "O'Brien", "x;y", "é"]
@@ -387,6 +404,10 @@ HEADER = "lead_id,activity_type,occurred_at\n"
             r"activity log: column 'lead_id' is empty in 1 row\(s\) \(row 2: ",
         ),
         (
+            HEADER + "L1,email_open,2024-01-01\n \t,email_open,2024-01-02\n",
+            r"activity log: column 'lead_id' is empty in 1 row\(s\) \(row 2: ' \\t'\)",
+        ),
+        (
             HEADER + "L1,email_open,2024-01-01\nL1,,2024-01-02\nL2,,2024-01-03\n",
             r"activity log: column 'activity_type' is empty in 2 row\(s\) \(row 2: .*; row 3: ",
         ),
@@ -404,6 +425,7 @@ HEADER = "lead_id,activity_type,occurred_at\n"
         "unparseable",
         "mixed-zones",
         "empty-lead-id",
+        "blank-lead-id",
         "empty-type",
         "named-zone",
         "missing-columns",
@@ -544,7 +566,7 @@ def test_featurizer_agrees_with_the_pandas_evaluator(featurizer, small):
         featurizer.spec_, frame["lead_id"], frame["decision_time"], log
     )
     pd.testing.assert_frame_equal(featurizer.transform(frame, log), features, check_exact=True)
-    assert counts == {"unknown_leads": 0, "unknown_types": {}}
+    assert counts == {"unknown_leads": 0, "unknown_lead_examples": [], "unknown_types": {}}
 
 
 def test_featurizer_learns_types_families_and_features(featurizer):
@@ -850,23 +872,33 @@ def cli(runner, tmp_path_factory):
     made = _invoke(
         runner, ["make-leads", root / "L.csv", "--n", "1500", "--activities", root / "A.parquet"]
     )
-    rules = [arg for rule in RULES for arg in ("--detail-rule", rule)]
-    fit = _invoke(
-        runner,
-        _fit_args(
-            root,
-            "--decided-at",
-            "decided_at",
-            "--activity-detail-col",
-            "detail",
-            *rules,
-            "--combo",
-            COMBO,
-            "--out",
-            root / "fit",
-        ),
-    )
+    fit = _invoke(runner, _full_fit(root / "L.csv", root / "A.parquet", root / "fit"))
     return {"root": root, "made": made, "fit": fit}
+
+
+def _full_fit(leads, log, out, *extra):
+    """The arguments of the fit of :func:`cli`: detail rules, a combination."""
+    rules = [arg for rule in RULES for arg in ("--detail-rule", rule)]
+    return [
+        "fit",
+        leads,
+        "--outcome",
+        "converted",
+        "--id",
+        "lead_id",
+        "--activities",
+        log,
+        "--decided-at",
+        "decided_at",
+        "--activity-detail-col",
+        "detail",
+        *rules,
+        "--combo",
+        COMBO,
+        "--out",
+        out,
+        *extra,
+    ]
 
 
 def _assert_one_clear_error(result, pattern):
@@ -984,3 +1016,228 @@ def test_an_empty_activity_log_scores_no_behaviour(loaded, few, tmp_path):
     for column in counts:
         # Every count criterion scores its "did nothing" band.
         assert from_empty[column].nunique() == 1
+
+
+# --------------------------------------------------------------------------- lead ids
+
+
+def _sheet(path):
+    """What a fitted config scores with: criteria and points, base, threshold, levels."""
+    body = ScoringConfig.load(path).to_dict()
+    return {k: body[k] for k in ("criteria", "score", "threshold", "activities")}
+
+
+@pytest.fixture(scope="module")
+def padded(cli):
+    """The lead table and log of :func:`cli`, every id padded (differently on each side)."""
+    root = cli["root"]
+    lines = (root / "L.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    rows = [" " + line.replace(",", " ,", 1) for line in lines[1:]]
+    (root / "P.csv").write_text(lines[0] + "".join(rows), encoding="utf-8")
+    log = pd.read_parquet(root / "A.parquet")
+    log.assign(lead_id="\t" + log["lead_id"] + "  ").to_parquet(root / "P.parquet", index=False)
+    # Written differently: a leading zero on the log's side only.
+    log.assign(lead_id="0" + log["lead_id"]).to_parquet(root / "Z.parquet", index=False)
+    return root
+
+
+def test_cli_fit_matches_ids_padded_on_both_sides(runner, cli, padded):
+    result = _invoke(runner, _full_fit(padded / "P.csv", padded / "P.parquet", padded / "pfit"))
+    assert result.exit_code == 0, result.output
+    assert "not in the lead table" not in result.stderr
+    got = _sheet(padded / "pfit" / "scoring_config.json")
+    assert got == _sheet(cli["root"] / "fit" / "scoring_config.json")
+
+
+def _score(runner, root, leads, log, out, *extra):
+    config = root / "fit" / "scoring_config.json"
+    return _invoke(runner, ["score", config, leads, "--activities", log, "--out", out, *extra])
+
+
+def test_cli_score_matches_ids_padded_on_both_sides(runner, cli, padded):
+    plain = _score(runner, padded, padded / "L.csv", padded / "A.parquet", padded / "s1.csv")
+    result = _score(runner, padded, padded / "P.csv", padded / "P.parquet", padded / "s2.csv")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert result.stdout.split(";")[0] == plain.stdout.split(";")[0]  # as many MQLs
+    first, second = pd.read_csv(padded / "s1.csv"), pd.read_csv(padded / "s2.csv")
+    pd.testing.assert_frame_equal(second, first)
+
+
+def test_cli_score_refuses_a_log_whose_ids_are_written_differently(runner, cli, padded):
+    out = padded / "s3.csv"
+    result = _score(runner, padded, padded / "L.csv", padded / "Z.parquet", out)
+    _assert_one_clear_error(
+        result,
+        r"error: [\d,]+ of the activity log's [\d,]+ activities belong to none of the 1,500 "
+        r"leads scored: their ids \('lead_id'\) look like 'L0000001', 'L0000002', 'L0000003', "
+        r"the log's like '0L0000001', '0L0000002', '0L0000003'",
+    )
+    assert not out.exists()
+
+
+def test_python_score_refuses_a_log_mostly_of_other_leads(loaded, few, history):
+    leads, log = few
+    _, everyone = history
+    # A few of the log's activities belonging to other leads are listed, not refused.
+    some = pd.concat([log, everyone[~everyone["lead_id"].isin(leads["lead_id"])].head(5)])
+    assert loaded.score(leads, activities=some).attrs["warnings"] == [
+        "5 activities belong to leads not in the scored table"
+    ]
+    with pytest.raises(DataError, match=r"belong to none of the 40 leads scored"):
+        loaded.score(leads, activities=everyone)
+    # An empty log is valid: those leads have not acted yet.
+    assert loaded.score(leads, activities=log.iloc[:0]).attrs["warnings"] == []
+
+
+def test_cli_diff_and_report_read_padded_ids_as_score_does(runner, cli, padded, tmp_path):
+    import dataclasses
+
+    config = ScoringConfig.load(padded / "fit" / "scoring_config.json")
+    other = dataclasses.replace(config, base_points=config.base_points + 5)
+    other.save(tmp_path / "other.json")
+    old, new = padded / "fit" / "scoring_config.json", tmp_path / "other.json"
+
+    def diff(leads, log):
+        return _invoke(runner, ["diff", old, new, "--leads", leads, "--activities", log])
+
+    plain = diff(padded / "L.csv", padded / "A.parquet")
+    result = diff(padded / "P.csv", padded / "P.parquet")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == plain.stdout
+    _assert_one_clear_error(
+        diff(padded / "L.csv", padded / "Z.parquet"), r"belong to none of the 1,500 leads scored"
+    )
+
+    def report(leads, log, out):
+        return _invoke(runner, ["report", old, leads, "--activities", log, "--out", out])
+
+    plain = report(padded / "L.csv", padded / "A.parquet", tmp_path / "r1")
+    result = report(padded / "P.csv", padded / "P.parquet", tmp_path / "r2")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == plain.stderr
+    assert result.stdout.splitlines()[0] == plain.stdout.splitlines()[0]  # AUC, MQL share
+    refused = report(padded / "L.csv", padded / "Z.parquet", tmp_path / "r3")
+    _assert_one_clear_error(refused, r"belong to none of the 1,500 leads scored")
+    assert not (tmp_path / "r3").exists()
+
+
+# --------------------------------------------------------------------------- what fit learns from
+
+
+def test_activity_after_the_decision_teaches_the_featurizer_nothing(featurizer, small):
+    # New types, new details and more of the known types, all on or after the
+    # decision (or older than the look-back): the same types, features,
+    # families, kernels and combinations are learned.
+    frame, y, log = small
+    won = frame[y].reset_index(drop=True)
+    extra = [
+        (lead, kind, when + offset, detail)
+        for lead, when in zip(won["lead_id"], won["decision_time"], strict=True)
+        for offset in (pd.Timedelta(0), SECOND, 3 * DAY)
+        for kind, detail in [
+            ("post_sale_call", None),
+            ("whitepaper_download", "Renewal guide"),
+            ("page_view", "/careers/after"),
+            ("support_ticket_video", "Onboarding"),
+        ]
+    ]
+    first = zip(won["lead_id"][:3], won["decision_time"][:3], strict=True)
+    extra += [(lead, "legacy_fax", when - 1200 * DAY, None) for lead, when in first]
+    leaky = pd.concat([log, _log(extra)], ignore_index=True)
+    again = ActivityFeaturizer(
+        detail="detail", detail_rules=RULES, combos=[COMBO], random_state=0
+    ).fit(frame, y, leaky)
+    assert again.spec_ == featurizer.spec_
+    pd.testing.assert_frame_equal(again.decay_, featurizer.decay_)
+    assert again.left_out_types_ == {
+        "legacy_fax": 3,
+        "post_sale_call": 3 * len(won),
+        "support_ticket_video": 3 * len(won),
+    }
+    assert featurizer.left_out_types_ == {}
+    # A combination of a type seen only after the decisions is refused.
+    with pytest.raises(DataError, match=r"combination 'demo_request\+post_sale_call' needs"):
+        ActivityFeaturizer(combos=["demo_request+post_sale_call"]).fit(frame, y, leaky)
+
+
+def _post_sale_calls(leads: pd.DataFrame) -> pd.DataFrame:
+    """Eight calls per won lead, all after its decision."""
+    won = leads[leads["converted"]]
+    return _log(
+        [
+            (lead, "post_sale_call", pd.Timestamp(when) + (k + 1) * DAY, None)
+            for lead, when in zip(won["lead_id"], won["decided_at"], strict=True)
+            for k in range(8)
+        ]
+    )
+
+
+def test_cli_types_seen_only_after_the_decision_change_no_point(runner, cli, tmp_path):
+    root = cli["root"]
+    leads = pd.read_csv(root / "L.csv")
+    log = pd.read_parquet(root / "A.parquet")
+    extra = _post_sale_calls(leads).astype({"occurred_at": log["occurred_at"].dtype})
+    pd.concat([log, extra], ignore_index=True).to_parquet(tmp_path / "A.parquet", index=False)
+    result = _invoke(runner, _full_fit(root / "L.csv", tmp_path / "A.parquet", tmp_path / "fit"))
+    assert result.exit_code == 0, result.output
+    assert _sheet(tmp_path / "fit" / "scoring_config.json") == _sheet(
+        root / "fit" / "scoring_config.json"
+    )
+    assert (
+        f"warning: no activity of type(s) 'post_sale_call' ({len(extra):,}) is before the "
+        "decision time of a training lead (within the 1,095-day look-back): they are not "
+        "criteria"
+    ) in " ".join(result.stderr.split())
+    # Nor can it be a fast-track rule.
+    refused = _invoke(
+        runner,
+        _full_fit(root / "L.csv", tmp_path / "A.parquet", tmp_path / "ft", "--fast-track",
+                  "post_sale_call"),
+    )  # fmt: skip
+    _assert_one_clear_error(refused, r"fast-track candidate 'post_sale_call' is neither")
+    assert not (tmp_path / "ft").exists()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_cli_fit_refuses_an_empty_activity_log(runner, cli, tmp_path, suffix):
+    log = pd.read_parquet(cli["root"] / "A.parquet").iloc[:0]
+    path = tmp_path / f"empty{suffix}"
+    if suffix == ".parquet":
+        log.to_parquet(path, index=False)
+    else:
+        log.to_csv(path, index=False)
+    out = tmp_path / "out"
+    result = _invoke(runner, _full_fit(cli["root"] / "L.csv", path, out))
+    _assert_one_clear_error(
+        result,
+        r"error: the activity log has no rows \(only the columns 'lead_id', 'activity_type', "
+        r"'occurred_at', 'detail'\): there is no behaviour to learn from",
+    )
+    assert not out.exists()
+
+
+def test_cli_fit_refuses_a_log_with_nothing_before_the_decisions(runner, cli, tmp_path):
+    root = cli["root"]
+    leads = pd.read_csv(root / "L.csv", parse_dates=["decided_at"])
+    log = pd.read_parquet(root / "A.parquet")
+    # Every activity a day after its lead's decision (e.g. a log of the wrong period).
+    decided = log["lead_id"].map(leads.set_index("lead_id")["decided_at"])
+    late = log.assign(occurred_at=(decided + DAY).astype(log["occurred_at"].dtype))
+    late.to_parquet(tmp_path / "late.parquet", index=False)
+    out = tmp_path / "out"
+    result = _invoke(runner, _full_fit(root / "L.csv", tmp_path / "late.parquet", out))
+    first = leads.sort_values("lead_id").iloc[0]
+    _assert_one_clear_error(
+        result,
+        r"error: none of the [\d,]+ activities of the [\d,]+ leads fitted is before its lead's "
+        r"decision time and within the 1,095-day look-back \([\d,]+ on or after it, 0 older; "
+        f"e.g. lead '{first['lead_id']}' decided {first['decided_at']:%Y-%m-%d %H:%M:%S}, "
+        r"activities from .*check the decision time and the log's column 'occurred_at'",
+    )
+    assert not out.exists()
+    # At score time, leads that have not acted yet are valid: an empty log scores.
+    empty = tmp_path / "empty.csv"
+    log.iloc[:0].to_csv(empty, index=False)
+    scored = _score(runner, root, root / "L.csv", empty, tmp_path / "s.csv", "--quiet")
+    assert scored.exit_code == 0 and scored.output == ""

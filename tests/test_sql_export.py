@@ -84,6 +84,15 @@ def test_as_of_now_reads_the_clock_when_the_query_runs(config, scored):
         assert_same_scores(first, got, "lead_id", "duckdb")
 
 
+def test_padded_log_ids_are_the_same_leads(config, scored):
+    # The lead table's ids are read stripped: the log's are matched the same way.
+    leads, log = scored
+    expected = python_scores(config, leads, log.assign(lead_id=log["lead_id"].str.strip()))
+    padded = log.assign(lead_id=" " + log["lead_id"] + "\t")
+    sql = scoring_sql(config, leads_table="leads", activities_table="acts")
+    assert_same_scores(expected, duck(leads, padded).execute(sql).df(), "lead_id", "duckdb")
+
+
 def test_lead_table_only_config_and_a_config_without_id(leads_5k):
     result = calibrate.fit(leads_5k, outcome="converted", bootstrap=0, exclude=["lead_id"])
     config = result.config

@@ -32,6 +32,7 @@ the DuckDB aggregation in :mod:`calibrate.behaviour` must agree with it.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._criteria import WHITESPACE
+from ._criteria import WHITESPACE, _float_text
 from .errors import DataError
 
 SECONDS_PER_DAY = 86_400
@@ -381,7 +382,9 @@ class ActivitySpec:
 def normalise_activities(frame: pd.DataFrame, spec: ActivitySpec) -> pd.DataFrame:
     """Activities as ``lead_id, activity_type, occurred_at, detail``, re-typed by the rules.
 
-    Timestamps become timezone-naive UTC, truncated to whole seconds.
+    Lead ids are read as the lead table's are (see :func:`lead_id_text`);
+    types and details are used as stored. Timestamps become timezone-naive
+    UTC, truncated to whole seconds.
     """
     missing = [
         c
@@ -393,12 +396,13 @@ def normalise_activities(frame: pd.DataFrame, spec: ActivitySpec) -> pd.DataFram
             f"activity log: column(s) {', '.join(map(repr, missing))} not found "
             f"(columns: {', '.join(map(repr, frame.columns[:8]))})"
         )
-    for column in (spec.lead_id, spec.activity_type):
-        _refuse_empty(frame[column], column)
+    ids = lead_id_text(frame[spec.lead_id])
+    _refuse_empty(frame[spec.lead_id], spec.lead_id, ids)
+    _refuse_empty(frame[spec.activity_type], spec.activity_type)
     out = pd.DataFrame(
         {
-            # Used as stored, as the SQL engines read them (no trimming).
-            "lead_id": frame[spec.lead_id].astype("string").astype(object),
+            # Types as stored, as the SQL engines read them (no trimming).
+            "lead_id": ids.astype(object),
             "activity_type": frame[spec.activity_type].astype("string").astype(object),
             "occurred_at": to_utc_seconds(frame[spec.occurred_at], spec.occurred_at),
             "detail": (
@@ -414,9 +418,33 @@ def normalise_activities(frame: pd.DataFrame, spec: ActivitySpec) -> pd.DataFram
     return out
 
 
-def _refuse_empty(values: pd.Series, column: str):
-    """Refuse missing or empty text, naming the rows (as the DuckDB reader does)."""
-    text = values.astype("string")
+def lead_id_text(values: pd.Series) -> pd.Series:
+    """The activity log's lead ids as text, written as the lead table's ids are.
+
+    The lead table's ids are read as text without surrounding ASCII
+    whitespace (:data:`calibrate._criteria.WHITESPACE`), and whole numbers
+    stored as floats are written as integers (``7.0`` is ``"7"``); the log's
+    ids are read the same way, so that an id matches however either side
+    stores it. The DuckDB reader and the SQL export do the same.
+
+    Examples
+    --------
+    >>> lead_id_text(pd.Series([" L1\t", "L2"])).tolist()
+    ['L1', 'L2']
+    >>> lead_id_text(pd.Series([7.0, 8.5])).tolist()
+    ['7', '8.5']
+    """
+    if pd.api.types.is_float_dtype(values.dtype):
+        values = values.map(_float_text, na_action="ignore")
+    return values.astype("string").str.strip(WHITESPACE)
+
+
+def _refuse_empty(values: pd.Series, column: str, text: pd.Series | None = None):
+    """Refuse missing or empty text, naming the rows (as the DuckDB reader does).
+
+    ``text`` is the values as read (e.g. stripped ids), when not as stored.
+    """
+    text = values.astype("string") if text is None else text
     rows = np.flatnonzero((text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True))
     if len(rows):
         shown = "; ".join(
@@ -524,7 +552,8 @@ def aggregate_frame(
     features : pandas.DataFrame
         One row per lead, one column per feature.
     counts : dict
-        ``unknown_leads`` (activities of leads not in ``lead_ids``) and
+        ``unknown_leads`` (activities of leads not in ``lead_ids``),
+        ``unknown_lead_examples`` (the three first of their ids in sort order) and
         ``unknown_types`` (``{type: activities}`` of types not in
         ``spec.known_types``, which score no points).
     """
@@ -533,8 +562,10 @@ def aggregate_frame(
     T = to_utc_seconds(pd.Series(decision_times).reset_index(drop=True), "decision time")
     position = pd.Series(np.arange(len(ids)), index=pd.Index(ids))
     lead = acts["lead_id"].map(position)
-    unknown_leads = int(lead.isna().sum())
     known = lead.notna().to_numpy()
+    unknown_leads = int(len(known) - known.sum())
+    unknown_ids = pd.unique(acts["lead_id"].to_numpy()[~known]) if unknown_leads else []
+    examples = heapq.nsmallest(3, unknown_ids)
     acts, lead = acts[known], lead[known].to_numpy(dtype=np.int64)
     t_lead = T.to_numpy().astype("datetime64[s]").astype(np.int64)[lead]
     t_act = acts["occurred_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
@@ -571,7 +602,12 @@ def aggregate_frame(
             for activity_type in feature.types:
                 did_all &= np.bincount(lead[types == activity_type], minlength=n) > 0
             out[feature.name] = did_all
-    return pd.DataFrame(out), {"unknown_leads": unknown_leads, "unknown_types": unknown_types}
+    counts = {
+        "unknown_leads": unknown_leads,
+        "unknown_lead_examples": examples,
+        "unknown_types": unknown_types,
+    }
+    return pd.DataFrame(out), counts
 
 
 def half_life_grid(low: float = 3.5, high: float = 400.0, per_doubling: int = 4) -> np.ndarray:

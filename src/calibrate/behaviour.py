@@ -84,8 +84,9 @@ def _lit(value) -> str:
 def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | None = None) -> dict:
     """Read and check an activity log into the DuckDB view ``calibrate_activities``.
 
-    The view has columns ``lead_id`` (text), ``activity_type`` (text, after
-    the detail rules), ``occurred_at`` (UTC timestamp, whole seconds) and
+    The view has columns ``lead_id`` (text, written as the lead table's
+    ids are: see :func:`calibrate._activity.lead_id_text`), ``activity_type``
+    (text, after the detail rules), ``occurred_at`` (UTC timestamp, whole seconds) and
     ``detail`` (text).
 
     Parameters
@@ -130,7 +131,7 @@ def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | Non
         "SELECT row_number() OVER () AS calibrate_row, * FROM calibrate_raw"
     )
     lead, kind, when = _ident(spec.lead_id), _ident(spec.activity_type), _ident(spec.occurred_at)
-    lead_text, kind_text = f"CAST({lead} AS VARCHAR)", f"CAST({kind} AS VARCHAR)"
+    lead_text, kind_text = _id_text_sql(lead, types[spec.lead_id]), f"CAST({kind} AS VARCHAR)"
     timestamp = _timestamp_sql(con, when, spec.occurred_at, types[spec.occurred_at])
     now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
     future = f"{timestamp} > TIMESTAMP {_lit(now.strftime('%Y-%m-%d %H:%M:%S'))}"
@@ -140,6 +141,11 @@ def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | Non
         "empty_type": f"{kind} IS NULL OR {kind_text} = ''",
         "future": future,
     }
+    if types[spec.lead_id].upper() == "VARCHAR":
+        # Ids are read as the lead table's: without surrounding whitespace.
+        # Trimming costs seconds per hundred million rows, so only a log
+        # that has a padded id is trimmed, and in it only the padded ids.
+        checks["padded_lead"] = _padded_sql(lead_text)
     found = dict(
         zip(
             checks,
@@ -163,12 +169,17 @@ def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | Non
     for name, (message, shown) in messages.items():
         if found[name]:
             _refuse_rows(con, checks[name], message, shown)
+    lead_clean = lead_text
+    if found.get("padded_lead"):
+        padded = _padded_sql(lead_text)
+        lead_clean = f"CASE WHEN {padded} THEN {_trim(lead_text)} ELSE {lead_text} END"
+        _refuse_rows(con, f"{lead_clean} = ''", messages["empty_lead"][0], lead)
     detail = (
         f"CAST({_ident(spec.detail)} AS VARCHAR)" if spec.detail is not None else "NULL::VARCHAR"
     )
-    # Ids and types are used as stored (no trimming: it would cost seconds per
-    # hundred million rows); a padded id shows up as an unknown lead.
-    lead_clean, kind_clean = lead_text, kind_text
+    # Types and details are used as stored (trimming them would cost seconds
+    # per hundred million rows).
+    kind_clean = kind_text
     con.execute(
         "CREATE OR REPLACE TEMP VIEW calibrate_activities AS SELECT "
         f"{lead_clean} AS lead_id, "
@@ -179,6 +190,26 @@ def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | Non
         "SELECT activity_type, COUNT(*) FROM calibrate_activities GROUP BY 1 ORDER BY 1"
     ).fetchall()
     return {"rows": int(sum(c for _, c in counts)), "types": {t: int(c) for t, c in counts}}
+
+
+def _id_text_sql(column: str, duck_type: str) -> str:
+    """SQL of a lead id as text; whole-number floats written as integers, as the lead table's."""
+    if duck_type.upper() in ("DOUBLE", "FLOAT", "REAL"):
+        return (
+            f"CASE WHEN {column} = TRUNC({column}) AND ABS({column}) < 9007199254740992 "
+            f"THEN CAST(CAST({column} AS BIGINT) AS VARCHAR) ELSE CAST({column} AS VARCHAR) END"
+        )
+    return f"CAST({column} AS VARCHAR)"
+
+
+def _padded_sql(text_sql: str) -> str:
+    """SQL true when the text may start or end with whitespace (a control character or space).
+
+    Much cheaper than comparing the text with its trimmed self: it compares
+    the first and the last character with ``!``, the first character after
+    the space. Every character of :data:`WHITESPACE` sorts before it.
+    """
+    return f"({text_sql} < '!' OR {text_sql}[-1] < '!')"
 
 
 def _trim(text_sql: str) -> str:
@@ -444,6 +475,17 @@ class ActivityFeaturizer(BaseEstimator):
         decay, and the improvement.
     activity_counts_ : dict
         ``rows`` read and ``types`` (rows per activity type).
+    left_out_types_ : dict
+        ``{activity type: rows}`` of the types in the log none of whose
+        activities counts for a lead fitted (all on or after the decision,
+        older than the look-back, or of other leads): they are no features.
+
+    Notes
+    -----
+    Everything learned (the types, so the features, families, combinations
+    and kernels) comes from the activities that count: those of the leads
+    fitted, strictly before each one's decision time and within the
+    look-back. Activities after the decision change nothing.
     """
 
     _rules = {
@@ -517,10 +559,19 @@ class ActivityFeaturizer(BaseEstimator):
             detail=self.detail,
         )
         read = read_activities(con, activities, base)
+        if read["rows"] == 0:
+            columns = [row[0] for row in con.execute("DESCRIBE calibrate_raw").fetchall()]
+            raise DataError(
+                f"the activity log has no rows (only the columns {format_examples(columns, 8)}): "
+                "there is no behaviour to learn from; give the log with its activities, or fit "
+                "without one"
+            )
         leads = _check_leads(leads)
         _register_leads(con, leads)
-        _check_ids_meet(con, len(leads))
-        types = sorted(read["types"])
+        # Everything learned comes from the activities that count: of the
+        # training leads, before their decision, within the look-back.
+        counted = _counted_types(con, base, len(leads), read["rows"])
+        types = sorted(counted)
         families = {t: (self.families or {}).get(t) or family_of(t) for t in types}
         combos = [tuple(c.split("+")) if isinstance(c, str) else tuple(c) for c in self.combos]
         for combo in combos:
@@ -528,7 +579,8 @@ class ActivityFeaturizer(BaseEstimator):
             if len(combo) < 2 or unknown:
                 raise DataError(
                     f"combination {'+'.join(combo)!r} needs two or more activity types seen in "
-                    f"the log; unknown: {format_examples(unknown)}"
+                    "the log before the decisions of the leads fitted; unknown: "
+                    f"{format_examples(unknown)}"
                 )
         kernels = {f: Kernel("all") for f in sorted(set(families.values()))}
         decay_rows = []
@@ -552,6 +604,7 @@ class ActivityFeaturizer(BaseEstimator):
             ],
         )
         self.activity_counts_ = read
+        self.left_out_types_ = {t: n for t, n in read["types"].items() if t not in counted}
         self._con = con
         return self
 
@@ -788,18 +841,12 @@ def _register_leads(con, leads: pd.DataFrame):
     con.register("calibrate_leads_frame", leads)
 
 
-def _check_ids_meet(con, n_leads: int) -> None:
+def _refuse_ids_apart(con, total: int, n_leads: int):
     """Refuse a log none of whose activities belongs to these leads.
 
     Every behaviour feature would then be 0: the ids are almost always
     written differently on the two sides (a prefix, leading zeros).
     """
-    total, matched = con.execute(
-        "SELECT COUNT(*), COUNT(*) FILTER (WHERE a.lead_id IN "
-        "(SELECT CAST(lead_id AS VARCHAR) FROM calibrate_leads_frame)) FROM calibrate_activities a"
-    ).fetchall()[0]
-    if total == 0 or matched > 0:
-        return
 
     def examples(sql):
         return format_examples([str(r[0]) for r in con.execute(sql).fetchall()], 3)
@@ -809,7 +856,51 @@ def _check_ids_meet(con, n_leads: int) -> None:
     raise DataError(
         f"none of the activity log's {int(total):,} activities belongs to any of the "
         f"{n_leads:,} leads fitted: their ids look like {ours}, the log's like {theirs}. "
-        "Ids are matched as text, exactly; write them the same way on both sides"
+        "Ids are matched as text without surrounding whitespace; write them the same way on both "
+        "sides"
+    )
+
+
+def _counted_types(con, spec: ActivitySpec, n_leads: int, total: int) -> dict:
+    """``{type: activities}`` that count for these leads; refuses a log of which none does.
+
+    An activity counts when it belongs to one of the leads, strictly before
+    its decision time and within the look-back (as in :func:`activity_sql`).
+    A log none of whose ``total`` activities belongs to the leads is refused
+    first, naming ids of both sides.
+    """
+    age_s = "(EPOCH(l.decision_time) - EPOCH(a.occurred_at))"
+    horizon = spec.lookback_days * SECONDS_PER_DAY
+    leads = (
+        "(SELECT CAST(lead_id AS VARCHAR) AS lead_id, CAST(decision_time AS TIMESTAMP) "
+        "AS decision_time FROM calibrate_leads_frame) l"
+    )
+    rows = con.execute(
+        f"SELECT a.activity_type, COUNT(*) FILTER (WHERE {age_s} > 0 AND {age_s} <= {horizon}), "
+        f"COUNT(*) FILTER (WHERE {age_s} <= 0), COUNT(*) FILTER (WHERE {age_s} > {horizon}) "
+        f"FROM calibrate_activities a JOIN {leads} ON a.lead_id = l.lead_id GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    if not rows:
+        _refuse_ids_apart(con, total, n_leads)
+    counted = {t: int(n) for t, n, _, _ in rows if n}
+    if counted:
+        return counted
+    after, old = sum(r[2] for r in rows), sum(r[3] for r in rows)
+    examples = con.execute(
+        f"SELECT l.lead_id, l.decision_time, MIN(a.occurred_at), MAX(a.occurred_at) "
+        f"FROM calibrate_activities a JOIN {leads} ON a.lead_id = l.lead_id "
+        "GROUP BY 1, 2 ORDER BY 1 LIMIT 2"
+    ).fetchall()
+    shown = "; ".join(
+        f"lead {lead!r} decided {decided:%Y-%m-%d %H:%M:%S}, activities from "
+        f"{first:%Y-%m-%d %H:%M:%S} to {last:%Y-%m-%d %H:%M:%S}"
+        for lead, decided, first, last in examples
+    )
+    raise DataError(
+        f"none of the {after + old:,} activities of the {n_leads:,} leads fitted is before its "
+        f"lead's decision time and within the {spec.lookback_days:,}-day look-back ({after:,} "
+        f"on or after it, {old:,} older; e.g. {shown}): there is no behaviour to learn from; "
+        f"check the decision time and the log's column {spec.occurred_at!r}"
     )
 
 

@@ -724,6 +724,13 @@ def _behaviour_features(
             f"lead ids not in the lead table (e.g. {', '.join(counts['unknown_lead_examples'])}); "
             "they were not used"
         )
+    left_out = featurizer.left_out_types_
+    if left_out:
+        listed = ", ".join(f"{t!r} ({n:,})" for t, n in left_out.items())
+        warnings.append(
+            f"no activity of type(s) {listed} is before the decision time of a training lead "
+            f"(within the {featurizer.lookback_days:,}-day look-back): they are not criteria"
+        )
     return Behaviour(
         featurizer=featurizer, features=features, counts=counts, warnings=tuple(warnings)
     )

@@ -69,8 +69,9 @@ def score_leads(
     ------
     DataError
         When a criterion's column is missing or holds a value of the wrong
-        type (naming the column, rows and values), or the config needs an
-        activity log and none is given.
+        type (naming the column, rows and values), the config needs an
+        activity log and none is given, or most of the log's activities belong
+        to none of the leads (naming ids of both sides).
     ConfigError
         When the config's scale or points are out of bounds (see
         :meth:`~calibrate.export.ScoringConfig.check_bounds`): no sum of points overflows.
@@ -214,6 +215,7 @@ def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
     features, counts = aggregate_frame(
         replace(spec, features=spec.features + extra), ids, times, log
     )
+    _check_ids_meet(config.id_column, ids, len(log), counts)
     fast_track = np.zeros(len(frame), dtype=bool)
     for feature in extra:
         fast_track |= features.pop(feature.name).to_numpy() > 0
@@ -231,3 +233,25 @@ def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
     frame = frame.drop(columns=[c for c in features.columns if c in frame.columns])
     frame = pd.concat([frame.reset_index(drop=True), features], axis=1)
     return frame, warnings, fast_track
+
+
+def _check_ids_meet(column, ids, n_activities: int, counts: dict) -> None:
+    """Refuse a log most of whose activities belong to none of the scored leads.
+
+    The leads would then be scored without most of their behaviour: the ids
+    are almost always written differently on the two sides (a prefix,
+    leading zeros), or the log is not the one of these leads.
+    """
+    unknown = counts["unknown_leads"]
+    if 2 * unknown <= n_activities:
+        return
+    import heapq
+
+    ours = format_examples(heapq.nsmallest(3, pd.unique(np.asarray(ids, dtype=object))), 3)
+    theirs = format_examples(counts["unknown_lead_examples"], 3)
+    raise DataError(
+        f"{unknown:,} of the activity log's {n_activities:,} activities belong to none of the "
+        f"{len(ids):,} leads scored: their ids ({column!r}) look like {ours}, the log's like "
+        f"{theirs}. Ids are matched as text without surrounding whitespace; write them the "
+        "same way on both sides, and give the activities of the leads scored"
+    )

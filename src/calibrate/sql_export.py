@@ -19,6 +19,10 @@ How each step matches the Python scorer (:func:`calibrate.score_leads`):
   the lead's score NULL (the Python scorer refuses it).
 - **Numbers** are cast to double precision and compared with band edges
   written as exact decimal text, so an edge is the same double everywhere.
+- **Lead ids** of the lead table and of the activity log are matched as
+  text stripped of the same whitespace (ids stored as integers or text; the
+  Python scorer also writes whole-number floats as integers, which a query
+  cannot know to do).
 - **Activity** counts only strictly before each lead's decision time (or the
   as-of time) and at most the config's look-back before it. Ages are whole
   days of whole-second differences; decayed weights are
@@ -394,7 +398,8 @@ class _Builder:
         """Activities of the scored leads, re-typed, with their age in whole days."""
         from sqlglot import exp
 
-        key = self.text(self.column(spec.lead_id, "a"))
+        # The log's lead ids are read as the lead table's: trimmed text.
+        key = self.trim(self.text(self.column(spec.lead_id, "a")))
         kind = self.text(self.column(spec.activity_type, "a"))
         detail = (
             self.text(self.column(spec.detail, "a")) if spec.detail is not None else exp.null()
