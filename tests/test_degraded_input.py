@@ -240,3 +240,18 @@ def test_the_call_duration_of_the_bank_leads_is_named(runner, tmp_path, shared_d
     excluded = runner.invoke(app, [*args[:-1], str(tmp_path / "ex"), "--exclude", "duration"])
     assert excluded.exit_code == 0
     assert not json.loads((tmp_path / "ex" / "metrics.json").read_text())["warnings"]
+
+
+def test_scoring_with_a_no_signal_config_says_so(runner, tmp_path):
+    frame = make_leads(4000, seed=5)
+    frame["converted"] = np.random.default_rng(0).random(len(frame)) < 0.2
+    result, out = _fit(runner, tmp_path, frame, *FIT, "--quiet")
+    assert result.exit_code == 0
+    assert "no usable signal" in result.output  # warnings are shown even when quiet
+    scored = runner.invoke(
+        app,
+        ["score", str(out / "scoring_config.json"), str(tmp_path / "leads.csv"),
+         "--out", str(tmp_path / "scored.csv")],
+    )  # fmt: skip
+    assert scored.exit_code == 0, scored.output
+    assert "warning: the config's history showed no usable signal" in scored.output

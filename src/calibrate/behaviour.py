@@ -588,7 +588,7 @@ class ActivityFeaturizer(BaseEstimator):
             kernels, decay_rows = self._learn_kernels(
                 con, leads, np.asarray(y), base, families, X_extra
             )
-        features = _default_features(types, families, kernels, combos, read)
+        features = _default_features(types, families, kernels, combos)
         self.spec_ = replace(
             base, features=tuple(features), known_types=tuple(types), families=families
         )
@@ -933,7 +933,7 @@ def _timing_counts(con, lookback_days: int) -> dict:
     }
 
 
-def _default_features(types, families, kernels, combos, read) -> list[ActivityFeature]:
+def _default_features(types, families, kernels, combos) -> list[ActivityFeature]:
     features = [
         ActivityFeature(t, "count", (t,), kernel=kernels[families[t]], family=families[t])
         for t in types

@@ -364,6 +364,8 @@ def fit(
     except (CalibrateError, OSError) as exc:
         _fail(exc)
     if quiet:
+        for warning in result.warnings:
+            _err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
         return
     m = result.metrics
     _out.print(
@@ -687,6 +689,9 @@ def diff(
             a = before.score(leads, **kwargs)
             b = after.score(leads, **kwargs)
             moved = _level_moves(a, b)
+            for which, scored in (("old", a), ("new", b)):
+                for warning in scored.attrs.get("warnings", []):
+                    _err.print(f"[yellow]warning:[/] {which}: {escape(warning)}", soft_wrap=True)
     except CalibrateError as exc:
         _fail(exc)
     for name in changes["added"]:

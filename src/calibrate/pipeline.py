@@ -818,7 +818,7 @@ def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataF
 
             raise DataError(
                 f"fast-track candidate {name!r} is neither a boolean lead column nor an "
-                "activity type in the log"
+                "activity type seen before a training lead's decision"
             )
     for column in columns:
         flags[column] = (leads.features[column] == "true").to_numpy()
@@ -855,7 +855,10 @@ def _compare_current(path, leads, behaviour, held, X_hold, y_hold, card, scores,
         featurizer = behaviour.featurizer
         unknown = [r.activity for r in counted if r.activity not in featurizer.spec_.known_types]
         if unknown:
-            raise DataError(f"the current sheet counts activity types not in the log: {unknown}")
+            raise DataError(
+                f"the current sheet counts activity types never seen before a training lead's "
+                f"decision: {unknown}"
+            )
         features = [
             ActivityFeature(
                 f"activity:{r.activity}|{r.within_days or 0:g}",

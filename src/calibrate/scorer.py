@@ -132,6 +132,12 @@ def score_leads(
             hits = np.array([t == rule["equals"] for t in texts] + [False], dtype=bool)
             fast_track |= hits[codes]
     out["mql"] = (score >= config.mql_threshold) | fast_track
+    if config.threshold.get("recommended") is False:
+        warnings.insert(
+            0,
+            "the config's history showed no usable signal (its hold-out AUC's interval "
+            "includes 0.5): these scores rank leads no better than chance",
+        )
     out.attrs["warnings"] = warnings
     return out
 
