@@ -154,7 +154,9 @@ def test_pipeline_compares_with_the_sheet_in_use(tmp_path):
     path.write_text(
         "threshold: 1\nrules:\n  - activity: teleport\n    at_least: 1\n    points: 1\n"
     )
-    with pytest.raises(DataError, match=r"activity types not in the log: \['teleport'\]"):
+    with pytest.raises(
+        DataError, match=r"never seen before a training lead's decision: \['teleport'\]"
+    ):
         calibrate.fit(
             leads,
             outcome="converted",
