@@ -290,7 +290,8 @@ def fit(
     ] = None,
 ):
     """Learn a points sheet and an MQL threshold; write config, metrics and report (HTML, PDF)."""
-    from .pipeline import fit as run_fit
+    from .pipeline import fit_with
+    from .settings import ActivitySettings, LeadColumns, ModelSettings, PolicySettings
 
     try:
         sign_key = _key(sign_key_env)
@@ -299,64 +300,70 @@ def fit(
         data, activities = _sources(
             data, table, query, activities, activities_table, activities_query, password_env
         )
+        columns = LeadColumns(
+            outcome,
+            positive=positive,
+            id=id,
+            exclude=exclude,
+            date=date,
+            decided_at=decided_at,
+            types=_parse_pairs(type, "--type", "COLUMN=KIND (e.g. TrafficType=categorical)"),
+            implicit=implicit,
+            explicit=explicit,
+            sep=sep,
+            encoding=encoding,
+        )
+        activity = ActivitySettings(
+            columns={
+                "lead_id": activity_id_col,
+                "activity_type": activity_type_col,
+                "occurred_at": activity_time_col,
+                "detail": activity_detail_col,
+            },
+            detail_rules=detail_rule,
+            combos=combo,
+            families=_parse_pairs(family, "--family", "TYPE=FAMILY"),
+            learn_decay=not no_decay,
+        )
+        choose = PolicySettings(
+            policy=policy,
+            win_value=win_value,
+            cost_per_lead=cost_per_lead,
+            capacity=_capacity(
+                capacity_per_week, reps, follow_ups_per_rep_per_day, sla_hours, incoming_per_week
+            ),
+            target={
+                k: v
+                for k, v in {"precision": target_precision, "recall": target_recall}.items()
+                if v is not None
+            },
+            levels=levels,
+            fast_track=fast_track or None,
+        )
+        model = ModelSettings(
+            holdout=holdout,
+            seed=seed,
+            monotone={
+                **_parse_pairs(monotone, "--monotone", "COLUMN=increasing|decreasing|auto|none"),
+                **{
+                    column: [level.strip() for level in ordered.split(",")]
+                    for column, ordered in _parse_pairs(
+                        order, "--order", "COLUMN=LEVEL,LEVEL"
+                    ).items()
+                },
+            },
+            bootstrap=bootstrap,
+            max_bins=max_bins,
+        )
         with _progress(quiet) as step:
-            result = run_fit(
+            result = fit_with(
                 data,
-                outcome=outcome,
-                positive=positive,
-                id=id,
-                exclude=exclude,
-                date=date,
+                columns,
                 activities=activities,
-                decided_at=decided_at,
-                activity_columns={
-                    "lead_id": activity_id_col,
-                    "activity_type": activity_type_col,
-                    "occurred_at": activity_time_col,
-                    "detail": activity_detail_col,
-                },
-                detail_rules=detail_rule,
-                combos=combo,
-                families=_parse_pairs(family, "--family", "TYPE=FAMILY"),
-                learn_decay=not no_decay,
-                holdout=holdout,
-                seed=seed,
-                types=_parse_pairs(type, "--type", "COLUMN=KIND (e.g. TrafficType=categorical)"),
-                implicit=implicit,
-                explicit=explicit,
-                win_value=win_value,
-                cost_per_lead=cost_per_lead,
-                policy=policy,
-                capacity=_capacity(
-                    capacity_per_week,
-                    reps,
-                    follow_ups_per_rep_per_day,
-                    sla_hours,
-                    incoming_per_week,
-                ),
-                target={
-                    k: v
-                    for k, v in {"precision": target_precision, "recall": target_recall}.items()
-                    if v is not None
-                },
-                levels=levels,
-                fast_track=fast_track or None,
-                monotone={
-                    **_parse_pairs(
-                        monotone, "--monotone", "COLUMN=increasing|decreasing|auto|none"
-                    ),
-                    **{
-                        c: [level.strip() for level in levels.split(",")]
-                        for c, levels in _parse_pairs(
-                            order, "--order", "COLUMN=LEVEL,LEVEL"
-                        ).items()
-                    },
-                },
-                bootstrap=bootstrap,
+                activity=activity,
+                policy=choose,
+                model=model,
                 current_sheet=current_sheet,
-                max_bins=max_bins,
-                sep=sep,
-                encoding=encoding,
                 progress=step,
             )
             step("write")

@@ -9,8 +9,6 @@ DataFrames.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -22,23 +20,17 @@ import pandas as pd
 from scipy.stats import kendalltau
 from sklearn.metrics import roc_auc_score
 
-from . import __version__
 from ._files import write_files
+from .errors import CalibrateError, DataError
+from .evaluation import HoldOut, hold_out, no_signal_warning, sheet_warnings
 from .export import ScoringConfig
 from .features import LeadBinner
 from .ingest import LeadData, load_leads
-from .model import (
-    LeadScoreModel,
-    auc_interval,
-    check_evidence,
-    evaluate_probabilities,
-    split_holdout,
-)
+from .model import LeadScoreModel, check_evidence, evaluate_probabilities, split_holdout
 from .points import Scorecard
+from .record import build_config, metrics_json
+from .settings import ActivitySettings, LeadColumns, ModelSettings, PolicySettings
 from .threshold import (
-    ExpectedValue,
-    SalesCapacity,
-    TargetRate,
     ThresholdChoice,
     calibration_table,
     default_levels,
@@ -52,15 +44,7 @@ from .threshold import (
     win_probability,
 )
 
-__all__ = ["Calibration", "fit"]
-
-#: A single criterion ranking hold-out leads this well is probably known only
-#: after the outcome (leakage) and is flagged in the warnings.
-LEAKAGE_AUC = 0.9
-
-#: A share of hold-out leads at an end of the scale (and 3 times the training
-#: share) past which they are flagged as beyond the training range.
-EDGE_SHARE = 0.05
+__all__ = ["Behaviour", "Calibration", "Decision", "fit", "fit_with"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +71,9 @@ class Calibration:
         The checked input.
     train_rows, holdout_rows : ndarray of int
         Row positions of the training and hold-out leads.
+    holdout : HoldOut
+        The hold-out leads' criteria, outcomes, probabilities and scores,
+        measured once (the report reads them from here).
     warnings : tuple of str
         Things worth a look.
     behaviour : Behaviour or None
@@ -105,6 +92,7 @@ class Calibration:
     leads: LeadData
     train_rows: np.ndarray
     holdout_rows: np.ndarray
+    holdout: HoldOut
     warnings: tuple = ()
     behaviour: Behaviour | None = None
     comparison: dict | None = None
@@ -166,13 +154,11 @@ class Calibration:
         """
         out = Path(os.fspath(out_dir))
         if out.exists() and not out.is_dir():
-            from .errors import CalibrateError
-
             raise CalibrateError(f"cannot write to {out}: it is a file, not a folder")
         report = self.report()
         files = {
             "config": (out / "scoring_config.json", self.config.to_json(sign_key=sign_key)),
-            "metrics": (out / "metrics.json", _json(self.metrics)),
+            "metrics": (out / "metrics.json", metrics_json(self.metrics)),
             "report": (out / "report.html", report.html),
             "report_pdf": (out / "report.pdf", report.pdf),
         }
@@ -343,118 +329,233 @@ def fit(
     >>> list(result.points_sheet.columns[:4])
     ['criterion', 'group', 'band', 'points']
     """
-    step = progress or (lambda name: None)
-    policies = _policies(win_value, cost_per_lead, capacity, target, policy)
-    step("read")
-    leads = load_leads(
+    return fit_with(
         data,
-        outcome=outcome,
-        positive=positive,
-        id=id,
-        exclude=exclude,
-        date=date,
-        types=types,
-        implicit=implicit,
-        explicit=explicit,
-        decided_at=decided_at,
-        sep=sep,
-        encoding=encoding,
+        LeadColumns(
+            outcome,
+            positive=positive,
+            id=id,
+            exclude=exclude,
+            date=date,
+            decided_at=decided_at,
+            types=types,
+            implicit=implicit,
+            explicit=explicit,
+            sep=sep,
+            encoding=encoding,
+        ),
+        activities=activities,
+        activity=ActivitySettings(
+            columns=activity_columns,
+            detail_rules=detail_rules,
+            combos=combos,
+            families=families,
+            learn_decay=learn_decay,
+        ),
+        policy=PolicySettings(
+            policy=policy,
+            win_value=win_value,
+            cost_per_lead=cost_per_lead,
+            capacity=capacity,
+            target=target,
+            levels=levels,
+            fast_track=fast_track,
+        ),
+        model=ModelSettings(
+            holdout=holdout, seed=seed, monotone=monotone, bootstrap=bootstrap, max_bins=max_bins
+        ),
+        current_sheet=current_sheet,
+        progress=progress,
     )
-    leads = _in_id_order(leads)
+
+
+def fit_with(
+    data,
+    columns: LeadColumns,
+    *,
+    activities=None,
+    activity: ActivitySettings | None = None,
+    policy: PolicySettings | None = None,
+    model: ModelSettings | None = None,
+    current_sheet=None,
+    progress: Callable[[str], None] | None = None,
+) -> Calibration:
+    """Learn a points sheet and an MQL threshold, from settings objects.
+
+    The steps of a fit, in order: read and check the leads, split them,
+    build behaviour features from the activity log, fit the scorecard,
+    score the hold-out leads, decide (threshold, levels, fast-track, two
+    axes), measure, and build the config. :func:`fit` takes the same
+    settings as keyword arguments.
+
+    Parameters
+    ----------
+    data : str, os.PathLike, Source or pandas.DataFrame
+        Past leads, one row each, with their outcome.
+    columns : LeadColumns
+        How to read the lead table.
+    activities : str, os.PathLike, Source or pandas.DataFrame, optional
+        The activity log.
+    activity, policy, model : optional
+        :class:`ActivitySettings`, :class:`PolicySettings` and
+        :class:`ModelSettings`; their defaults when None.
+    current_sheet : str or os.PathLike, optional
+        The sheet in use today, to compare with.
+    progress : callable, optional
+        Called with the name of every step as it starts.
+
+    Returns
+    -------
+    Calibration
+
+    Examples
+    --------
+    >>> from calibrate.datasets import make_leads
+    >>> result = fit_with(make_leads(3000, seed=0), LeadColumns("converted", id="lead_id"),
+    ...                   model=ModelSettings(bootstrap=0))
+    >>> result.metrics["signal"]
+    'usable'
+    """
+    activity = activity or ActivitySettings()
+    policy = policy or PolicySettings()
+    model = model or ModelSettings()
+    step = progress or (lambda name: None)
+    policies = policy.policies()
+    step("read")
+    leads = _in_id_order(load_leads(data, **columns.read_options()))
     step("split")
     y = leads.outcome.to_numpy()
     check_evidence(y)
-    train, held = split_holdout(y, fraction=holdout, dates=leads.dates, random_state=seed)
+    train, held = split_holdout(
+        y, fraction=model.holdout, dates=leads.dates, random_state=model.seed
+    )
     thin = check_evidence(y, train, held)
+    X, column_types, groups, behaviour = _featurize(
+        leads, train, activities, activity, model, step
+    )
+    step("fit")
+    card = _fit_scorecard(X.iloc[train], y[train], column_types, groups, model)
+    step("points")
+    holdout = hold_out(card, X, y, held)
+    quality = evaluate_probabilities(holdout.y, holdout.proba)
+    step("threshold")
+    decision, table = _decide(card, holdout, leads, behaviour, policy, policies)
+    comparison = None
+    if current_sheet is not None:
+        comparison = _compare_current(
+            current_sheet, leads, behaviour, held, holdout, card, decision
+        )
+    warnings = [] if holdout.signal == "usable" else [no_signal_warning(*holdout.auc_interval)]
+    warnings += thin + list(leads.warnings)
+    warnings += sheet_warnings(card, holdout, X.iloc[train], y[train], quality["auc"], model.seed)
+    if behaviour is not None:
+        warnings += behaviour.warnings
+    metrics = _metrics(card, holdout, quality, leads, train, decision.choice, comparison, model)
+    metrics["warnings"] = list(warnings)
+    step("export")
+    config = build_config(
+        card, leads, metrics, decision, table, train, held, model.seed, model.holdout, behaviour
+    )
+    return Calibration(
+        scorecard=card,
+        config=config,
+        metrics=metrics,
+        threshold=decision.choice,
+        decision=decision,
+        calibration=table,
+        leads=leads,
+        train_rows=train,
+        holdout_rows=held,
+        holdout=holdout,
+        warnings=tuple(warnings),
+        behaviour=behaviour,
+        comparison=comparison,
+    )
+
+
+def _featurize(leads, train, activities, activity, model, step):
+    """The criteria of every lead: lead columns, and behaviour from the log."""
     X = leads.features
     column_types, groups = dict(leads.column_types), dict(leads.groups)
     behaviour = None
     if activities is not None:
         step("activities")
-        behaviour = _behaviour_features(
-            leads,
-            train,
-            activities,
-            activity_columns,
-            detail_rules,
-            combos,
-            families,
-            learn_decay,
-            seed,
-            max_bins,
-        )
+        behaviour = _behaviour_features(leads, train, activities, activity, model)
         X = pd.concat([X, behaviour.features], axis=1)
         for feature in behaviour.featurizer.spec_.features:
             column_types[feature.name] = feature.column_kind
             groups[feature.name] = "implicit"
-    step("fit")
+    return X, column_types, groups, behaviour
+
+
+def _fit_scorecard(X_train, y_train, column_types, groups, model: ModelSettings) -> Scorecard:
+    """Bands, weights and integer points on the training leads.
+
+    Behaviour (implicit) numeric criteria are monotone in the direction the
+    data says, unless a rule says otherwise.
+    """
     rules = {
         c: "auto"
         for c, kind in column_types.items()
         if kind == "numeric" and groups[c] == "implicit"
     }
-    for column, rule in dict(monotone or {}).items():
+    for column, rule in model.monotone.items():
         if column not in column_types:
-            from .errors import DataError
-
             raise DataError(f"monotone rule for {column!r}: no such criterion")
         rules[column] = rule
     rules = {c: r for c, r in rules.items() if r != "none"}
     binner = LeadBinner(
-        max_bins=max_bins, column_types=column_types, groups=groups, monotone=rules
+        max_bins=model.max_bins, column_types=column_types, groups=groups, monotone=rules
     )
     card = Scorecard(
-        model=LeadScoreModel(binner=binner, random_state=seed),
-        n_bootstrap=bootstrap,
-        random_state=seed,
+        model=LeadScoreModel(binner=binner, random_state=model.seed),
+        n_bootstrap=model.bootstrap,
+        random_state=model.seed,
     )
-    card.fit(X.iloc[train], y[train])
-    step("points")
-    X_hold, y_hold = X.iloc[held], y[held]
-    proba = card.predict_proba(X_hold)[:, 1]
-    scores = card.predict_score(X_hold)
-    quality = evaluate_probabilities(y_hold, proba)
-    step("threshold")
+    return card.fit(X_train, y_train)
+
+
+def _decide(card, holdout, leads, behaviour, settings, policies):
+    """Every policy's threshold, the levels, fast-track rules and the two axes."""
+    scores, y_hold = holdout.scores, holdout.y
     volume = weekly_volume(leads.dates)
     choices = {
         name: recommend_threshold(scores, y_hold, policy=p, volume=volume)
         for name, p in policies.items()
     }
-    choice = choices[policy]
+    choice = choices[settings.policy]
     table = calibration_table(scores, y_hold)
     level_list = (
-        parse_levels(levels, min_score=card.min_score)
-        if levels
+        parse_levels(settings.levels, min_score=card.min_score)
+        if settings.levels
         else default_levels(scores, y_hold, choice.threshold)
     )
     levels_frame = level_table(scores, y_hold, level_list, max_score=card.max_score)
     p_line = win_probability(scores, y_hold)[choice.threshold - card.min_score]
-    evidence = _fast_track_evidence(leads, behaviour, fast_track, y, float(p_line))
-    two_axis = _two_axis(card, X_hold, y_hold, policies["expected_value"])
-    comparison = None
-    if current_sheet is not None:
-        comparison = _compare_current(
-            current_sheet, leads, behaviour, held, X_hold, y_hold, card, scores, choice
-        )
-    ece, _ = expected_calibration_error(scores, y_hold, random_state=seed)
-    tau = kendalltau(proba, scores).statistic
-    auc_points, auc_low, auc_high = auc_interval(y_hold, scores)
-    signal = "usable" if auc_low > 0.5 else "none"
-    warnings = [] if signal == "usable" else [_no_signal_warning(auc_points, auc_low, auc_high)]
-    leaks = _leakage_warnings(card, X_hold, y_hold)
-    warnings += thin + list(leads.warnings) + leaks
-    if not leaks:
-        warnings += _dominant_column_warnings(
-            card, X.iloc[train], y[train], X_hold, y_hold, quality["auc"], seed
-        )
-    warnings += _scale_edge_warnings(card, scores)
-    if behaviour is not None:
-        warnings += behaviour.warnings
+    y = leads.outcome.to_numpy()
+    evidence = _fast_track_evidence(leads, behaviour, settings.fast_track, y, float(p_line))
+    decision = Decision(
+        choice=choice,
+        choices=choices,
+        levels=levels_frame,
+        fast_track=evidence,
+        two_axis=_two_axis(card, holdout.X, y_hold, policies["expected_value"]),
+        volume=volume,
+    )
+    return decision, table
+
+
+def _metrics(card, holdout, quality, leads, train, choice, comparison, model) -> dict:
+    """The hold-out metrics of ``metrics.json``."""
+    scores, y_hold = holdout.scores, holdout.y
+    ece, _ = expected_calibration_error(scores, y_hold, random_state=model.seed)
+    tau = kendalltau(holdout.proba, scores).statistic
+    auc_points, auc_low, auc_high = holdout.auc_interval
     metrics = {
         "holdout_auc_model": quality["auc"],
         "holdout_auc_points": float(roc_auc_score(y_hold, scores)),
         "holdout_auc_points_interval": [auc_low, auc_high],
-        "signal": signal,
+        "signal": holdout.signal,
         "holdout_auc_lost_to_rounding": quality["auc"] - float(roc_auc_score(y_hold, scores)),
         "holdout_kendall_tau": float(tau),
         "holdout_brier": quality["brier"],
@@ -462,7 +563,7 @@ def fit(
         "holdout_log_loss": quality["log_loss"],
         "holdout_win_rate": quality["win_rate"],
         "n_train": int(len(train)),
-        "n_holdout": int(len(held)),
+        "n_holdout": int(len(y_hold)),
         "n_criteria": len(card.criteria_),
         "split": "time-ordered" if leads.dates is not None else "stratified",
         "threshold": choice.threshold,
@@ -474,33 +575,7 @@ def fit(
     if comparison is not None:
         metrics["current_sheet_auc"] = comparison["current"]["auc"]
         metrics["current_sheet_share_wins_captured"] = comparison["current"]["share_wins_captured"]
-    metrics["warnings"] = list(warnings)
-    step("export")
-    decision = Decision(
-        choice=choice,
-        choices=choices,
-        levels=levels_frame,
-        fast_track=evidence,
-        two_axis=two_axis,
-        volume=volume,
-    )
-    config = _build_config(
-        card, leads, metrics, decision, table, train, held, seed, holdout, behaviour
-    )
-    return Calibration(
-        scorecard=card,
-        config=config,
-        metrics=metrics,
-        threshold=choice,
-        decision=decision,
-        calibration=table,
-        leads=leads,
-        train_rows=train,
-        holdout_rows=held,
-        warnings=tuple(warnings),
-        behaviour=behaviour,
-        comparison=comparison,
-    )
+    return metrics
 
 
 def _in_id_order(leads: LeadData) -> LeadData:
@@ -523,120 +598,6 @@ def _in_id_order(leads: LeadData) -> LeadData:
     if (order == np.arange(len(order))).all():
         return leads
     return leads.subset(order)
-
-
-def _no_signal_warning(auc: float, low: float, high: float) -> str:
-    return (
-        "this history shows no usable signal: the sheet ranks hold-out leads no better than "
-        f"chance (AUC {auc:.3f}, 95% interval {low:.3f} to {high:.3f}); no MQL threshold is "
-        "recommended, and the points are not evidence of what wins"
-    )
-
-
-def _leakage_warnings(card: Scorecard, X: pd.DataFrame, y: np.ndarray) -> list[str]:
-    """Flag criteria that alone rank hold-out leads suspiciously well."""
-    breakdown = card.score_breakdown(X)
-    found = []
-    for criterion in card.criteria_:
-        points = breakdown[criterion.name].to_numpy()
-        if np.unique(points).size < 2:
-            continue
-        auc = float(roc_auc_score(y, points))
-        if auc >= LEAKAGE_AUC:
-            found.append(
-                f"column {criterion.column!r} alone ranks hold-out leads with AUC {auc:.3f}: "
-                "check it is known before the hand-off decision (it may leak the outcome)"
-            )
-    return found
-
-
-#: A column is flagged as possibly leaking when the sheet refitted without it
-#: ranks hold-out leads worse by this much (bank leads: 0.14 for the
-#: call duration, at most 0.02 for any other column), or when it alone ranks
-#: them this much better than the next best column does.
-DOMINANCE_AUC = 0.1
-#: Columns ranking hold-out leads worse than this alone are not refitted without.
-STRONG_COLUMN_AUC = 0.7
-#: Most training leads of the refit without the strongest column.
-DOMINANCE_MAX_LEADS = 50_000
-
-
-def _dominant_column_warnings(card, X_train, y_train, X_hold, y_hold, auc_model, seed):
-    """Flag a column that alone carries most of what the sheet knows.
-
-    A column known only after the outcome (the length of the sales call)
-    need not rank leads with AUC 0.9 on its own to leak: it is enough that
-    it is far better than any other column, or that the sheet is much worse
-    without it.
-    """
-    binner = card.model_.binner_
-    alone = {}
-    train_codes, hold_codes = binner.transform(X_train), binner.transform(X_hold)
-    for criterion in binner.criteria_:
-        k = len(criterion.bands)
-        codes = train_codes[criterion.name].to_numpy()
-        leads = np.bincount(codes, minlength=k)
-        wins = np.bincount(codes, weights=y_train, minlength=k)
-        rate = np.where(leads > 0, wins / np.maximum(leads, 1), y_train.mean())
-        held = rate[hold_codes[criterion.name].to_numpy()]
-        if np.unique(held).size > 1:
-            alone[criterion] = float(roc_auc_score(y_hold, held))
-    if len(alone) < 2:
-        return []
-    (best, best_auc), (second, second_auc) = sorted(alone.items(), key=lambda kv: -kv[1])[:2]
-    check = "check it is known before the hand-off decision (it may leak the outcome)"
-    if best_auc >= STRONG_COLUMN_AUC:
-        without = _auc_without(card, best.column, X_train, y_train, X_hold, y_hold, seed)
-        if auc_model - without >= DOMINANCE_AUC:
-            return [
-                f"column {best.column!r} carries most of what the sheet knows: without it the "
-                f"hold-out AUC falls from {auc_model:.3f} to {without:.3f} (alone it ranks "
-                f"leads with AUC {best_auc:.3f}, the next best column {second_auc:.3f}); "
-                + check
-            ]
-    if best_auc - second_auc >= DOMINANCE_AUC:
-        return [
-            f"column {best.column!r} alone ranks hold-out leads with AUC {best_auc:.3f}, far "
-            f"better than any other column (the next best, {second.column!r}: "
-            f"{second_auc:.3f}); " + check
-        ]
-    return []
-
-
-def _auc_without(card, column, X_train, y_train, X_hold, y_hold, seed) -> float:
-    """Hold-out AUC of the model refitted without one column (penalty C=1)."""
-    params = card.model.binner.get_params()
-    for key in ("column_types", "groups", "monotone"):
-        params[key] = {k: v for k, v in (params[key] or {}).items() if k != column}
-    if len(X_train) > DOMINANCE_MAX_LEADS:
-        rows = np.random.default_rng(seed).choice(
-            len(X_train), DOMINANCE_MAX_LEADS, replace=False
-        )
-        X_train, y_train = X_train.iloc[np.sort(rows)], y_train[np.sort(rows)]
-    model = LeadScoreModel(binner=LeadBinner(**params), Cs=1, random_state=seed)
-    model.fit(X_train.drop(columns=[column]), y_train)
-    return float(roc_auc_score(y_hold, model.predict_proba(X_hold.drop(columns=[column]))[:, 1]))
-
-
-def _scale_edge_warnings(card: Scorecard, scores: np.ndarray) -> list[str]:
-    """Flag hold-out leads piling up at an end of the scale.
-
-    The scale puts about 1% of training leads at each end. Many more hold-out
-    leads there means they lie beyond the training range (later leads unlike
-    the earlier ones), and the sheet cannot rank them among themselves.
-    """
-    found = []
-    for edge, name in ((card.max_score, "top"), (card.min_score, "bottom")):
-        held = float(np.mean(scores == edge))
-        trained = float(np.mean(card.train_scores_ == edge))
-        if held >= max(EDGE_SHARE, 3 * trained):
-            found.append(
-                f"{held:.0%} of hold-out leads score {edge}, the {name} of the scale, against "
-                f"{trained:.0%} of training leads: they lie beyond the training range (the "
-                "later leads differ from the earlier ones), and the sheet does not rank them "
-                "among themselves"
-            )
-    return found
 
 
 @dataclass(frozen=True)
@@ -664,43 +625,28 @@ class Behaviour:
     warnings: tuple = ()
 
 
-def _behaviour_features(
-    leads,
-    train,
-    activities,
-    columns,
-    detail_rules,
-    combos,
-    families,
-    learn_decay,
-    seed,
-    max_bins,
-) -> Behaviour:
+def _behaviour_features(leads, train, activities, activity: ActivitySettings, model) -> Behaviour:
+    """Learn behaviour features (and their decay) from the training leads' activity."""
     from .behaviour import ActivityFeaturizer, connect
-    from .errors import DataError
 
     if leads.decision_times is None:
         raise DataError(
             "behaviour from an activity log needs each lead's decision time: name it with "
             "--decided-at COLUMN (or 'COLUMN - N days')"
         )
-    columns = dict(columns or {})
-    unknown = set(columns) - {"lead_id", "activity_type", "occurred_at", "detail"}
-    if unknown:
-        raise DataError(f"unknown activity column roles: {sorted(unknown)}")
     frame = pd.DataFrame({"lead_id": leads.ids, "decision_time": leads.decision_times})
     # Who the lead is, as a one-hot design, sharpens the choice of decay.
     explicit = LeadBinner(
-        max_bins=max_bins, column_types=leads.column_types, groups=leads.groups
+        max_bins=model.max_bins, column_types=leads.column_types, groups=leads.groups
     ).fit(leads.features.iloc[train], leads.outcome.to_numpy()[train])
     con = connect()
     featurizer = ActivityFeaturizer(
-        **columns,
-        detail_rules=tuple(detail_rules),
-        families=dict(families or {}),
-        combos=tuple(combos),
-        learn_decay=learn_decay,
-        random_state=seed,
+        **activity.columns,
+        detail_rules=activity.detail_rules,
+        families=activity.families,
+        combos=activity.combos,
+        learn_decay=activity.learn_decay,
+        random_state=model.seed,
     )
     featurizer.fit(
         frame.iloc[train].reset_index(drop=True),
@@ -772,23 +718,6 @@ HAND_RAISER = re.compile(r"pricing|demo|contact|trial|quote|sales_request|call_r
 FAST_TRACK_DAYS = 30
 
 
-def _policies(win_value, cost_per_lead, capacity, target, chosen) -> dict:
-    from .errors import ParameterError
-
-    policies = {"expected_value": ExpectedValue(win_value=win_value, cost_per_lead=cost_per_lead)}
-    if capacity:
-        policies["sales_capacity"] = SalesCapacity(**capacity)
-    if target:
-        policies["target"] = TargetRate(**target)
-    if chosen not in policies:
-        needs = {"sales_capacity": "capacity", "target": "a target precision or recall"}
-        raise ParameterError(
-            f"policy {chosen!r} needs {needs.get(chosen, 'a known policy name')}; "
-            f"available: {', '.join(policies)}"
-        )
-    return policies
-
-
 def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataFrame:
     """Test hand-raiser signals: leads showing them vs leads at the MQL line."""
     from ._activity import fast_track_feature
@@ -814,8 +743,6 @@ def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataF
         elif behaviour is not None and name in behaviour.featurizer.spec_.known_types:
             types.append(name)
         else:
-            from .errors import DataError
-
             raise DataError(
                 f"fast-track candidate {name!r} is neither a boolean lead column nor an "
                 "activity type seen before a training lead's decision"
@@ -840,13 +767,13 @@ def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataF
     return evidence
 
 
-def _compare_current(path, leads, behaviour, held, X_hold, y_hold, card, scores, choice):
+def _compare_current(path, leads, behaviour, held, holdout, card, decision):
     """Score the hold-out leads with the sheet in use today and compare."""
     from ._activity import ActivityFeature, Kernel
     from .current_sheet import compare_sheets, read_current_sheet
-    from .errors import DataError
 
     sheet = read_current_sheet(path)
+    X_hold, y_hold, scores = holdout.X, holdout.y, holdout.scores
     frame = X_hold.reset_index(drop=True).copy()
     counted = [r for r in sheet.rules if r.activity is not None]
     if counted:
@@ -878,7 +805,7 @@ def _compare_current(path, leads, behaviour, held, X_hold, y_hold, card, scores,
         for feature in features:
             frame[feature.name] = counts[feature.name].to_numpy()
     breakdown = card.score_breakdown(X_hold).reset_index(drop=True)
-    return compare_sheets(sheet, frame, y_hold, scores, choice.threshold, breakdown)
+    return compare_sheets(sheet, frame, y_hold, scores, decision.choice.threshold, breakdown)
 
 
 def _two_axis(card, X, y, policy) -> dict | None:
@@ -891,167 +818,3 @@ def _two_axis(card, X, y, policy) -> dict | None:
     fit = card.base_points_ + points[explicit].sum(axis=1).to_numpy()
     engagement = points[implicit].sum(axis=1).to_numpy()
     return two_axis_policy(fit, engagement, y, policy=policy)
-
-
-def _build_config(card, leads, metrics, decision, table, train, held, seed, holdout, behaviour):
-    y = leads.outcome.to_numpy()
-    training = {
-        "source": leads.source,
-        "fingerprint": leads.fingerprint(),
-        "n_leads": leads.n_leads,
-        "n_wins": int(y.sum()),
-        "n_train": int(len(train)),
-        "n_holdout": int(len(held)),
-        "outcome": {"column": leads.outcome.name, "positive": leads.positive_label},
-        "excluded": [{"column": c, "reason": r} for c, r in leads.excluded.items()],
-        "warnings": list(metrics["warnings"]),
-    }
-    if leads.dates is not None:
-        training["date_column"] = leads.dates.name
-        training["period"] = {
-            "start": pd.Timestamp(leads.dates.min()).isoformat(),
-            "end": pd.Timestamp(leads.dates.max()).isoformat(),
-        }
-    model = {
-        "type": "binned_logistic_regression",
-        "regularisation_C": _r(card.model_.C_),
-        "intercept": _r(card.model_.intercept_),
-        "scale_factor": _r(card.factor_),
-        "scale_offset": _r(card.offset_),
-        "split": {"kind": metrics["split"], "holdout_fraction": holdout, "seed": seed},
-        "holdout": {
-            "auc_model": _r(metrics["holdout_auc_model"]),
-            "auc_points": _r(metrics["holdout_auc_points"]),
-            "auc_points_interval": [_r(x) for x in metrics["holdout_auc_points_interval"]],
-            "signal": metrics["signal"],
-            "kendall_tau": _r(metrics["holdout_kendall_tau"]),
-            "brier": _r(metrics["holdout_brier"]),
-            "calibration_error": _r(metrics["holdout_calibration_error"]),
-            "log_loss": _r(metrics["holdout_log_loss"]),
-        },
-    }
-    bands = [
-        {
-            "score_min": int(row.score_min),
-            "score_max": int(row.score_max),
-            "leads": int(row.leads),
-            "wins": _r(row.wins),
-            "win_rate": _r(row.win_rate),
-            "win_probability": _r(row.win_probability),
-        }
-        for row in table.itertuples()
-    ]
-    activities = {}
-    if behaviour is not None:
-        featurizer = behaviour.featurizer
-        activities = featurizer.spec_.to_dict()
-        activities["decision_time"] = dict(leads.decision_rule)
-        activities["decay"] = [
-            {
-                "family": row.family,
-                "kernel": row.kernel,
-                "half_life_days": _r(row.half_life_days),
-                "log_loss": _r(row.log_loss),
-                "log_loss_no_decay": _r(row.log_loss_no_decay),
-                "improvement": _r(row.improvement, 8),
-            }
-            for row in featurizer.decay_.itertuples()
-        ]
-        counts = behaviour.counts
-        training["activities"] = {
-            "rows": featurizer.activity_counts_["rows"],
-            "after_decision_rows_left_out": counts["after_decision_rows"],
-            "older_than_lookback_rows": counts["older_than_lookback_rows"],
-            "unknown_lead_rows": counts["unknown_lead_rows"],
-        }
-    threshold = _threshold_config(decision)
-    threshold["recommended"] = metrics["signal"] == "usable"
-    return ScoringConfig(
-        criteria=tuple(card.criteria_),
-        base_points=card.base_points_,
-        threshold=threshold,
-        min_score=card.min_score,
-        max_score=card.max_score,
-        id_column=leads.id_column,
-        calibration={
-            "measured_on": "hold-out leads",
-            "method": "isotonic regression of won on score",
-            "expected_calibration_error": _r(metrics["holdout_calibration_error"]),
-            "bands": bands,
-        },
-        model=model,
-        training_data=training,
-        activities=activities,
-    )
-
-
-def _threshold_config(decision: Decision) -> dict:
-    out = decision.choice.to_dict()
-    out["policies"] = [
-        {
-            "name": name,
-            **{k: v for k, v in c.to_dict().items() if k != "policy"},
-            "parameters": c.policy.to_dict(),
-        }
-        for name, c in decision.choices.items()
-    ]
-    out["levels"] = [
-        {
-            "name": row.level,
-            "min_score": int(row.min_score),
-            "share_of_leads": _r(row.share_of_leads),
-            "win_rate": _r(row.win_rate),
-        }
-        for row in decision.levels.itertuples()
-    ]
-    rules = []
-    for row in decision.fast_track.itertuples():
-        if not row.recommended:
-            continue
-        rule = (
-            {
-                "kind": "activity",
-                "activity_type": row.candidate,
-                "within_days": int(row.within_days),
-            }
-            if row.kind == "activity"
-            else {"kind": "column", "column": row.candidate, "equals": "true"}
-        )
-        rule["evidence"] = {
-            "leads": int(row.leads),
-            "win_rate": _r(row.win_rate),
-            "reference_rate": _r(row.reference_rate),
-        }
-        rules.append(rule)
-    out["fast_track"] = rules
-    if decision.two_axis is not None:
-        out["two_axis"] = {
-            k: ({kk: _r(vv) for kk, vv in v.items()} if isinstance(v, dict) else _r(v))
-            for k, v in decision.two_axis.items()
-        }
-    if decision.volume is not None:
-        out["weekly_volume"] = {k: _r(v, 2) for k, v in decision.volume.items()}
-    return out
-
-
-def _r(x, digits: int = 6):
-    """Round a metric for the config; NaN becomes null."""
-    if x is None:
-        return None
-    x = float(x)
-    if not math.isfinite(x):
-        return None
-    return int(x) if x.is_integer() and abs(x) < 2**53 else round(x, digits)
-
-
-def _json(values: dict) -> str:
-    def clean_value(v):
-        if isinstance(v, float):
-            return _r(v, 10)
-        if isinstance(v, list):
-            return [clean_value(x) for x in v]
-        return v
-
-    clean = {k: clean_value(v) for k, v in values.items()}
-    clean["calibrate_version"] = __version__
-    return json.dumps(clean, indent=2, allow_nan=False) + "\n"

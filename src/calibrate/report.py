@@ -303,13 +303,10 @@ def render_report(calibration) -> str:
 
 def _fit_evidence(calibration) -> _Evidence:
     card = calibration.scorecard
-    X = calibration.leads.features
-    if calibration.behaviour is not None:
-        X = pd.concat([X, calibration.behaviour.features], axis=1)
-    X_hold = X.iloc[calibration.holdout_rows]
-    won = calibration.leads.outcome.to_numpy()[calibration.holdout_rows].astype(bool)
-    scores = np.asarray(card.predict_score(X_hold), dtype=np.int64)
-    proba = card.predict_proba(X_hold)[:, 1]
+    held = calibration.holdout
+    won = held.y.astype(bool)
+    scores = np.asarray(held.scores, dtype=np.int64)
+    proba = held.proba
     chosen = calibration.config.threshold["policy"]["name"]
     policies = tuple(
         (_policy_label(name), int(c.threshold), name == chosen)
