@@ -17,16 +17,9 @@ from calibrate._criteria import Band, Criterion
 from calibrate.datasets import make_leads
 from calibrate.errors import CalibrateError, DataError
 from calibrate.export import ScoringConfig
-from calibrate.report import (
-    Report,
-    _capacity_line,
-    _Evidence,
-    _pct,
-    build_summary,
-    evaluation_report,
-    fit_report,
-    render_report,
-)
+from calibrate.report import Report, build_summary, evaluation_report, fit_report, render_report
+from calibrate.report._evidence import _capacity_line, _Evidence
+from calibrate.report._summary import _pct
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -449,7 +442,7 @@ def test_save_writes_nothing_when_the_pdf_fails(calibration, tmp_path, monkeypat
     def broken(html):
         raise CalibrateError("the report could not be rendered as PDF (1 errors)")
 
-    monkeypatch.setattr("calibrate.report._html_to_pdf", broken)
+    monkeypatch.setattr("calibrate.report._render._html_to_pdf", broken)
     with pytest.raises(CalibrateError, match="could not be rendered as PDF"):
         calibration.save(tmp_path / "out")
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

@@ -1,0 +1,201 @@
+"""The two ways to a report: from a fit, and from a config and labelled leads."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+from ..sources import describe
+from ..threshold import weekly_volume
+from ._evidence import (
+    _evaluation_dates,
+    _evaluation_evidence,
+    _fit_evidence,
+    _known_label,
+    _Measured,
+    _with_activity_counts,
+)
+from ._figures import _figures
+from ._render import Report
+from ._summary import _evaluation_summary, _fit_summary
+
+
+def fit_report(calibration) -> Report:
+    """The review report of a fit, measured on its hold-out leads.
+
+    Parameters
+    ----------
+    calibration : Calibration
+        The result of :func:`calibrate.fit`.
+
+    Returns
+    -------
+    Report
+        ``.html``, ``.pdf`` and ``.save(folder)``.
+    """
+    evidence = _fit_evidence(calibration)
+    return Report(summary=_fit_summary(calibration, evidence), figures=_figures(evidence))
+
+
+def build_summary(calibration) -> dict:
+    """Plain values the report of a fit shows, in the order a meeting reads them.
+
+    Parameters
+    ----------
+    calibration : Calibration
+        The result of :func:`calibrate.fit`.
+
+    Returns
+    -------
+    dict
+        ``recommendation``, ``policies``, ``levels``, ``two_axis``,
+        ``sheet`` (list of criteria with their bands), ``behaviour``,
+        ``gains``, ``calibration`` (rows), ``distribution``, ``fast_track``,
+        ``comparison``, ``metrics``, ``data`` (source, counts, excluded
+        columns and why) and ``warnings``; ``mode`` is ``"fit"``.
+    """
+    return _fit_summary(calibration, _fit_evidence(calibration))
+
+
+def render_report(calibration) -> str:
+    """The review report of a fit as one standalone HTML page.
+
+    Same as ``fit_report(calibration).html``.
+    """
+    return fit_report(calibration).html
+
+
+def evaluation_report(
+    config,
+    data,
+    *,
+    outcome: str | None = None,
+    positive=None,
+    activities=None,
+    current_sheet=None,
+    date: str | None = None,
+    sep: str | None = None,
+    encoding: str = "utf-8-sig",
+    progress=None,
+) -> Report:
+    """The review report of a scoring config, measured on labelled leads.
+
+    The config scores the leads exactly as production would
+    (:func:`calibrate.score_leads`); the report then shows what its threshold
+    passes, how wins spread over the scores, whether the config's win
+    probabilities per score band still hold, what each fast-track rule
+    catches and, given the sheet in use today, how the two compare. Bootstrap
+    intervals and decay learning need a fit: the report shows the decay the
+    config records and leaves the intervals out.
+
+    Parameters
+    ----------
+    config : ScoringConfig, str or os.PathLike
+        The config, or the path of its JSON file.
+    data : str, os.PathLike, Source or pandas.DataFrame
+        Labelled leads (CSV or Parquet files, a DuckDB or database
+        :class:`~calibrate.sources.Source`, or a DataFrame) with every column
+        the config reads and the outcome.
+    outcome : str, optional
+        Outcome column; by default the one the config was fitted on.
+    positive : optional
+        The outcome value meaning won; by default the config's when the
+        outcome column is the config's, else inferred (true, won, yes, 1...).
+    activities : str, os.PathLike, Source or pandas.DataFrame, optional
+        The activity log, needed when the config scores behaviour. Activity is
+        counted before each lead's decision time (the config's decision
+        column), as at the fit.
+    current_sheet : str or os.PathLike, optional
+        The hand-made sheet in use today (YAML or CSV, see
+        :mod:`calibrate.current_sheet`), to compare on the same leads.
+    date : str, optional
+        Date column giving the period and the leads per week (expected MQLs
+        a week). By default the config's date column or decision column, when
+        the leads have it.
+    sep : str, optional
+        CSV separator; sniffed by default.
+    encoding : str, default="utf-8-sig"
+        Text encoding of CSV files.
+    progress : callable, optional
+        Called with the name of every step as it starts (``"read"``,
+        ``"score"``, ``"measure"``).
+
+    Returns
+    -------
+    Report
+        ``.html``, ``.pdf``, ``.summary`` and ``.save(folder)``.
+
+    Raises
+    ------
+    DataError
+        A column is missing, the outcome is not two values (one meaning
+        won), the config needs an activity log, or the current sheet reads
+        what the leads do not have; the message names the column and values.
+
+    Examples
+    --------
+    >>> import calibrate
+    >>> from calibrate.datasets import make_leads
+    >>> fitted = calibrate.fit(make_leads(1500, seed=0), outcome="converted", id="lead_id",
+    ...                        bootstrap=0)
+    >>> report = evaluation_report(fitted.config, make_leads(800, seed=1))
+    >>> report.summary["recommendation"]["threshold"] == fitted.config.mql_threshold
+    True
+    >>> report.summary["data"]["leads"]
+    '800'
+    """
+    from ..export import ScoringConfig
+    from ..ingest import _parse_outcome, _require_column, read_table
+    from ..scorer import score_leads
+
+    step = progress or (lambda name: None)
+    if not isinstance(config, ScoringConfig):
+        config = ScoringConfig.load(config)
+    step("read")
+    frame = read_table(data, sep=sep, encoding=encoding)
+    trained = config.training_data.get("outcome", {})
+    if outcome is None:
+        outcome = trained.get("column")
+        if outcome is None:
+            raise DataError("the config does not record its outcome column: name it (--outcome)")
+    columns = [str(c) for c in frame.columns]
+    _require_column(outcome, columns, "outcome")
+    if positive is None and outcome == trained.get("column"):
+        positive = _known_label(frame[outcome], trained.get("positive"))
+    won, label = _parse_outcome(frame[outcome], outcome, positive)
+    won = won.to_numpy().astype(bool)
+    log = None
+    if activities is not None:
+        log = read_table(activities, encoding=encoding, allow_empty=True)
+    sheet = None
+    if current_sheet is not None:
+        from ..current_sheet import read_current_sheet
+
+        sheet = read_current_sheet(current_sheet)
+    step("score")
+    decision = config.activities.get("decision_time", {}) if config.activities else {}
+    if config.activities and log is not None and decision.get("column") not in frame.columns:
+        raise DataError(
+            f"the config counts activity before each lead's decision time: the leads need its "
+            f"column {decision.get('column')!r}"
+        )
+    scored = score_leads(config, frame, breakdown=True, activities=log)
+    scores = scored["score"].to_numpy().astype(np.int64)
+    step("measure")
+    featured = _with_activity_counts(config, frame, log, sheet, encoding)
+    dates, date_column = _evaluation_dates(config, frame, date)
+    measured = _Measured(
+        config=config,
+        frame=featured,
+        scored=scored,
+        scores=scores,
+        won=won,
+        outcome=f"{outcome} = {label}",
+        source=describe(data),
+        dates=dates,
+        volume=weekly_volume(dates) if dates is not None else None,
+        sheet=sheet,
+        date_column=date_column,
+    )
+    evidence = _evaluation_evidence(measured)
+    return Report(summary=_evaluation_summary(measured, evidence), figures=_figures(evidence))

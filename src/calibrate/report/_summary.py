@@ -1,0 +1,584 @@
+"""Summarising: every value a report shows, as plain text and numbers in a dict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CalibrateError
+from ..model import COMFORTABLE_HOLDOUT_OUTCOMES, auc_interval
+from ..threshold import (
+    ExpectedValue,
+    SalesCapacity,
+    TargetRate,
+    fast_track_evidence,
+    level_table,
+    win_probability,
+)
+from ._evidence import _Evidence, _Measured, _policy_label
+
+_POLICY_CLASSES = {
+    "expected_value": ExpectedValue,
+    "sales_capacity": SalesCapacity,
+    "target": TargetRate,
+}
+
+
+def _policy_text(params: dict) -> str:
+    """A recorded policy in one sentence, or nothing for one calibrate does not know."""
+    cls = _POLICY_CLASSES.get(params.get("name"))
+    if cls is None:
+        return ""
+    fields = {k: v for k, v in params.items() if k not in ("name", "capacity_per_week")}
+    try:
+        return cls(**fields).describe()
+    except (TypeError, CalibrateError):
+        return ""
+
+
+# --------------------------------------------------------------------------- fit report
+
+
+def _fit_summary(calibration, evidence: _Evidence) -> dict:
+    m = calibration.metrics
+    leads = calibration.leads
+    sheet = calibration.scorecard.points_
+    criteria = []
+    for criterion in calibration.scorecard.criteria_:
+        rows = sheet[sheet["criterion"] == criterion.name]
+        criteria.append(
+            {
+                "name": criterion.name,
+                "group": criterion.group,
+                "kind": criterion.kind,
+                "bands": [
+                    {
+                        "label": r.band,
+                        "points": int(r.points),
+                        "interval": _interval(r),
+                        "flag": getattr(r, "flag", ""),
+                        "leads": int(round(r.n_leads)),
+                        "win_rate": _pct(r.win_rate),
+                    }
+                    for r in rows.itertuples()
+                ],
+            }
+        )
+    has_intervals = any(b["interval"] != "-" for c in criteria for b in c["bands"])
+    y = leads.outcome.to_numpy()
+    t = calibration.threshold
+    return {
+        "mode": "fit",
+        "title": "Lead scoring review: calibrated points sheet",
+        "judged_on": "hold-out leads",
+        "recommendation": {
+            "threshold": int(m["threshold"]),
+            "share_passed": _pct(m["share_passed"]),
+            "share_wins_captured": _pct(m["share_wins_captured"]),
+            "win_rate_passed": _pct(m["win_rate_passed"]),
+            "base_rate": _pct(m["holdout_win_rate"]),
+            "policy": t.policy.to_dict(),
+            "policy_text": t.policy.describe(),
+            "goal_met": t.met,
+            "mqls_per_week": None if t.mqls_per_week is None else f"{t.mqls_per_week:,.1f}",
+            "at_fit": None,
+            "no_signal": _no_signal(m["signal"], m["holdout_auc_points_interval"], "hold-out"),
+        },
+        "policies": [
+            {
+                "name": _policy_label(name),
+                "threshold": c.threshold,
+                "share_passed": _pct(c.share_passed),
+                "share_wins_captured": _pct(c.share_wins_captured),
+                "win_rate_passed": _pct(c.win_rate_passed),
+                "mqls_per_week": "-" if c.mqls_per_week is None else f"{c.mqls_per_week:,.1f}",
+            }
+            for name, c in calibration.decision.choices.items()
+        ],
+        "levels": _levels_summary(calibration.decision.levels),
+        "two_axis": _two_axis_summary(calibration.decision.two_axis),
+        "base_points": int(calibration.scorecard.base_points_),
+        "scale": {
+            "min": int(calibration.scorecard.min_score),
+            "max": int(calibration.scorecard.max_score),
+        },
+        "sheet": criteria,
+        "sheet_intervals": has_intervals,
+        "sheet_note": (
+            "Lead counts and win rates are those of the training leads. "
+            + (
+                "The interval is where the points land in 95% of bootstrap refits; a band "
+                "whose interval crosses 0 or that holds few leads is flagged."
+                if has_intervals
+                else "No intervals: the fit ran without bootstrap refits."
+            )
+        ),
+        "behaviour": _behaviour_summary(calibration),
+        **_evidence_summary(evidence),
+        "fast_track": {
+            "note": (
+                "Tested on all leads. A signal is recommended when its leads won at least as "
+                "often as leads at the MQL threshold (and at least 30 leads showed it)."
+            ),
+            "decision": "Fast-track",
+            "rows": _fast_track_rows(calibration.decision.fast_track),
+        },
+        "comparison": _comparison_summary(calibration.comparison),
+        "metrics": [
+            ("Hold-out AUC, unrounded model", f"{m['holdout_auc_model']:.3f}"),
+            ("Hold-out AUC, integer points", f"{m['holdout_auc_points']:.3f}"),
+            ("AUC lost to rounding", f"{m['holdout_auc_lost_to_rounding']:.4f}"),
+            ("Kendall's tau, points vs model", f"{m['holdout_kendall_tau']:.3f}"),
+            ("Brier score", f"{m['holdout_brier']:.4f}"),
+            ("Log loss", f"{m['holdout_log_loss']:.4f}"),
+            ("Calibration error (score bands)", f"{m['holdout_calibration_error']:.4f}"),
+            ("Training leads", f"{m['n_train']:,}"),
+            ("Hold-out leads", f"{m['n_holdout']:,} ({m['split']})"),
+        ],
+        "data": {
+            "source": leads.source,
+            "leads": f"{leads.n_leads:,}",
+            "wins": f"{int(y.sum()):,}",
+            "win_rate": _pct(y.mean()),
+            "outcome": f"{leads.outcome.name} = {leads.positive_label}",
+            "period": _period(leads.dates),
+            "excluded_note": "",
+            "excluded": [{"column": c, "reason": r} for c, r in leads.excluded.items()],
+        },
+        "warnings": list(calibration.warnings),
+    }
+
+
+def _no_signal(signal: str, interval, leads: str) -> str | None:
+    """The plain words for a sheet that ranks leads no better than chance, or None."""
+    if signal == "usable":
+        return None
+    low, high = interval
+    return (
+        "This history shows no usable signal: the sheet ranks leads no better than chance "
+        f"(on {leads} leads the AUC's 95% interval, {low:.3f} to {high:.3f}, includes 0.5). "
+        "No MQL threshold is recommended."
+    )
+
+
+def _levels_summary(levels: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "name": r.level,
+            "range": f"{int(r.min_score)}-{int(r.max_score)}",
+            "share": _pct(r.share_of_leads),
+            "win_rate": _pct(r.win_rate),
+        }
+        for r in levels.itertuples()
+    ]
+
+
+def _fast_track_rows(evidence: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "signal": r.candidate,
+            "how": f"in the {int(r.within_days)} days before the decision"
+            if r.kind == "activity"
+            else "lead column is true",
+            "leads": f"{int(r.leads):,}",
+            "win_rate": _pct(r.win_rate),
+            "interval": "-" if not r.leads else f"{_pct(r.ci_low)} to {_pct(r.ci_high)}",
+            "reference": _pct(r.reference_rate),
+            "recommended": "yes" if r.recommended else "no",
+        }
+        for r in evidence.itertuples()
+    ]
+
+
+def _evidence_summary(evidence: _Evidence) -> dict:
+    """The tables beside the figures: the same for a fit and an evaluation."""
+    won, scores, t = evidence.won, evidence.scores, evidence.threshold
+    passed = scores >= t
+    return {
+        "gains": [
+            {
+                "tenth": "top 10%" if r.tenth == 1 else f"{10 * (r.tenth - 1)}-{10 * r.tenth}%",
+                "scores": r.scores,
+                "share_of_wins": _pct(r.share_of_wins),
+                "cumulative_wins": _pct(r.cumulative_wins),
+                "lift": f"{r.lift:.2f}",
+            }
+            for r in evidence.deciles.itertuples()
+        ],
+        "calibration": [
+            {
+                "band": f"{int(r.score_min)}-{int(r.score_max)}",
+                "leads": int(r.leads),
+                "win_rate": _pct(r.win_rate),
+                "predicted": _pct(r.predicted),
+            }
+            for r in evidence.bands.itertuples()
+        ],
+        "predicted_label": evidence.predicted_label,
+        "distribution": {
+            "won_passed": _pct(passed[won].mean() if won.any() else np.nan),
+            "lost_passed": _pct(passed[~won].mean() if (~won).any() else np.nan),
+            "won_median": f"{np.median(scores[won]):g}" if won.any() else "-",
+            "lost_median": f"{np.median(scores[~won]):g}" if (~won).any() else "-",
+        },
+    }
+
+
+def _comparison_summary(comparison) -> dict | None:
+    if comparison is None:
+        return None
+
+    def side(d):
+        return {
+            "auc": f"{d['auc']:.3f}" if "auc" in d else "-",
+            "threshold": f"{d['threshold']:g}",
+            "passed": _pct(d["share_passed"]),
+            "wins": _pct(d["share_wins_captured"]),
+            "win_rate": _pct(d["win_rate_passed"]),
+        }
+
+    return {
+        "current": side(comparison["current"]),
+        "calibrated": side(comparison["calibrated"]),
+        "same_volume": side(comparison["calibrated_at_same_volume"]),
+        "rules": [
+            {
+                "rule": r["rule"],
+                "leads": f"{r['leads']:,}",
+                "win_rate": _pct(r["win_rate"]),
+                "current": f"{r['current_points']:g}",
+                "calibrated": "-"
+                if not np.isfinite(r["calibrated_points"])
+                else f"{r['calibrated_points']:.0f}",
+            }
+            for r in comparison["rules"]
+        ],
+    }
+
+
+def _two_axis_summary(two_axis) -> dict | None:
+    if two_axis is None:
+        return None
+    single = two_axis["single"]
+    return {
+        "fit_min": two_axis["fit_min"],
+        "engagement_min": two_axis["engagement_min"],
+        "share_passed": _pct(two_axis["share_passed"]),
+        "share_wins_captured": _pct(two_axis["share_wins_captured"]),
+        "value": f"{two_axis['value_per_1000_leads']:,.0f}",
+        "single_threshold": single["threshold"],
+        "single_share_passed": _pct(single["share_passed"]),
+        "single_share_wins_captured": _pct(single["share_wins_captured"]),
+        "single_value": f"{single['value_per_1000_leads']:,.0f}",
+    }
+
+
+def _behaviour_summary(calibration) -> dict | None:
+    behaviour = calibration.behaviour
+    if behaviour is None:
+        return None
+    featurizer = behaviour.featurizer
+    counts = behaviour.counts
+    return {
+        "from_fit": False,
+        "activities": f"{featurizer.activity_counts_['rows']:,}",
+        "after_decision": f"{counts['after_decision_rows']:,}",
+        "unknown_leads": f"{counts['unknown_lead_rows']:,}",
+        "features": [
+            {"name": f.name, "description": f.description} for f in featurizer.spec_.features
+        ],
+        "decay": [
+            {
+                "family": row.family,
+                "types": ", ".join(
+                    sorted(t for t, f in featurizer.spec_.families.items() if f == row.family)
+                ),
+                "kernel": row.kernel,
+                "improvement": f"{row.improvement:.5f}",
+            }
+            for row in featurizer.decay_.itertuples()
+        ],
+    }
+
+
+def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
+    config, won, scores = m.config, m.won, m.scores
+    curve = evidence.curve
+    weekly = m.weekly
+
+    def at(threshold):
+        position = np.clip(threshold, config.min_score, config.max_score + 1) - config.min_score
+        row = curve.iloc[int(position)]
+        per_week = None if weekly is None else row["share_passed"] * weekly["mean"]
+        return row, per_week
+
+    row, per_week = at(config.mql_threshold)
+    policy = config.threshold.get("policy", {})
+    recorded = config.threshold
+    at_fit = None
+    if recorded.get("share_passed") is not None:
+        at_fit = {
+            "share_passed": _pct(recorded["share_passed"]),
+            "share_wins_captured": _pct(recorded["share_wins_captured"]),
+            "win_rate_passed": _pct(recorded.get("win_rate_passed")),
+        }
+    policies = []
+    for p in m.policies:
+        prow, pweek = at(p["mql"])
+        policies.append(
+            {
+                "name": _policy_label(p["name"]),
+                "threshold": int(p["mql"]),
+                "share_passed": _pct(prow["share_passed"]),
+                "share_wins_captured": _pct(prow["share_wins_captured"]),
+                "win_rate_passed": _pct(prow["win_rate_passed"]),
+                "mqls_per_week": "-" if pweek is None else f"{pweek:,.1f}",
+            }
+        )
+    levels = config.threshold.get("levels")
+    from sklearn.metrics import roc_auc_score
+
+    auc = float(roc_auc_score(won, scores)) if len(np.unique(scores)) > 1 else 0.5
+    _, auc_low, auc_high = auc_interval(won, scores)
+    signal = "usable" if auc_low > 0.5 else "none"
+    predicted = evidence.bands["predicted"].to_numpy()
+    observed = evidence.bands["win_rate"].to_numpy()
+    n_band = evidence.bands["leads"].to_numpy()
+    present = n_band > 0
+    ece = float(np.nansum(np.abs(observed - predicted)[present] * n_band[present]) / len(won))
+    holdout = config.model.get("holdout", {})
+    metrics = [("AUC of the score on these leads", f"{auc:.3f}")]
+    if holdout.get("auc_points") is not None:
+        metrics.append(("AUC at the fit, hold-out leads", f"{holdout['auc_points']:.3f}"))
+    metrics.append(("Calibration error (score bands) on these leads", f"{ece:.4f}"))
+    if config.calibration.get("expected_calibration_error") is not None:
+        metrics.append(
+            (
+                "Calibration error at the fit",
+                f"{config.calibration['expected_calibration_error']:.4f}",
+            )
+        )
+    metrics.append(("Leads scored", f"{len(won):,}"))
+    trained = config.training_data
+    warnings = list(m.scored.attrs.get("warnings", []))
+    no_signal = _no_signal(signal, (auc_low, auc_high), "these")
+    if no_signal:
+        warnings.insert(0, no_signal)
+    rare = int(min(won.sum(), len(won) - won.sum()))
+    if rare < COMFORTABLE_HOLDOUT_OUTCOMES:
+        name = "won" if won.sum() <= len(won) - won.sum() else "lost"
+        warnings.append(
+            f"only {rare} {name} leads: every rate in this report is uncertain "
+            f"({COMFORTABLE_HOLDOUT_OUTCOMES} or more measure the AUC to +-0.075)"
+        )
+    comparison = None
+    if m.sheet is not None:
+        from ..current_sheet import compare_sheets
+
+        comparison = compare_sheets(
+            m.sheet, m.frame, won, scores, config.mql_threshold, m.breakdown()
+        )
+    return {
+        "mode": "evaluation",
+        "title": "Lead scoring review: the points sheet on labelled leads",
+        "judged_on": "leads in this report",
+        "recommendation": {
+            "threshold": config.mql_threshold,
+            "share_passed": _pct(row["share_passed"]),
+            "share_wins_captured": _pct(row["share_wins_captured"]),
+            "win_rate_passed": _pct(row["win_rate_passed"]),
+            "base_rate": _pct(won.mean()),
+            "policy": policy,
+            "policy_text": _policy_text(policy),
+            "goal_met": True,
+            "mqls_per_week": None if per_week is None else f"{per_week:,.1f}",
+            "volume_note": ""
+            if m.volume is not None or weekly is None
+            else " at the weekly lead volume of the fit",
+            "at_fit": at_fit,
+            "leads": f"{len(won):,}",
+            "no_signal": no_signal,
+        },
+        "policies": policies,
+        "levels": _levels_summary(level_table(scores, won, levels, max_score=config.max_score))
+        if levels
+        else [],
+        "two_axis": _evaluation_two_axis(m),
+        "base_points": int(config.base_points),
+        "scale": {"min": int(config.min_score), "max": int(config.max_score)},
+        "sheet": _evaluation_sheet(m),
+        "sheet_intervals": False,
+        "sheet_note": (
+            "Lead counts and win rates are those of the leads in this report. The points' "
+            "95% intervals come from the bootstrap refits of the fit and are not kept in the "
+            "config."
+        ),
+        "behaviour": _evaluation_behaviour(config),
+        **_evidence_summary(evidence),
+        "fast_track": _evaluation_fast_track(m, evidence),
+        "comparison": _comparison_summary(comparison),
+        "metrics": metrics,
+        "data": {
+            "source": m.source,
+            "leads": f"{len(won):,}",
+            "wins": f"{int(won.sum()):,}",
+            "win_rate": _pct(won.mean()),
+            "outcome": m.outcome,
+            "period": _period(m.dates)
+            + ("" if m.date_column is None else f" (column {m.date_column})"),
+            "excluded_note": "Left out when the sheet was fitted:",
+            "excluded": [
+                {"column": e["column"], "reason": e["reason"]} for e in trained.get("excluded", [])
+            ],
+        },
+        "warnings": warnings,
+    }
+
+
+def _evaluation_sheet(m: _Measured) -> list[dict]:
+    criteria = []
+    for criterion in m.config.criteria:
+        table, index = criterion.band_lookup(m.frame[criterion.column])
+        band = table[index]
+        n = np.bincount(band, minlength=len(criterion.bands))
+        wins = np.bincount(band, weights=m.won, minlength=len(criterion.bands))
+        criteria.append(
+            {
+                "name": criterion.name,
+                "group": criterion.group,
+                "kind": criterion.kind,
+                "bands": [
+                    {
+                        "label": b.label,
+                        "points": int(b.points),
+                        "interval": "-",
+                        "flag": "",
+                        "leads": int(n[i]),
+                        "win_rate": _pct(wins[i] / n[i] if n[i] else np.nan),
+                    }
+                    for i, b in enumerate(criterion.bands)
+                ],
+            }
+        )
+    return criteria
+
+
+def _evaluation_fast_track(m: _Measured, evidence: _Evidence) -> dict:
+    from .._activity import fast_track_feature
+    from .._criteria import category_codes
+
+    flags, kinds = {}, {}
+    for rule in m.config.threshold.get("fast_track", []):
+        if rule["kind"] == "activity":
+            feature = fast_track_feature(rule["activity_type"], rule["within_days"])
+            name = rule["activity_type"]
+            flags[name] = m.frame[feature.name].to_numpy() > 0
+            kinds[name] = int(rule["within_days"])
+        else:
+            name = rule["column"]
+            codes, texts = category_codes(m.frame[name], "boolean", name)
+            hits = np.array([t == rule["equals"] for t in texts] + [False], dtype=bool)
+            flags[name] = hits[codes]
+            kinds[name] = None
+    p = win_probability(
+        m.scores, m.won, min_score=m.config.min_score, max_score=m.config.max_score
+    )
+    reference = float(p[m.config.mql_threshold - m.config.min_score])
+    table = fast_track_evidence(flags, m.won, reference)
+    table.insert(1, "kind", ["activity" if kinds[c] else "column" for c in table["candidate"]])
+    table.insert(2, "within_days", [kinds[c] for c in table["candidate"]])
+    return {
+        "note": (
+            "The config's fast-track rules, measured on these leads. A rule still holds when "
+            "its leads won at least as often as leads at the MQL threshold (and at least 30 "
+            "leads showed it)."
+        ),
+        "decision": "Still holds",
+        "rows": _fast_track_rows(table),
+    }
+
+
+def _evaluation_two_axis(m: _Measured) -> dict | None:
+    rule = m.config.threshold.get("two_axis")
+    if not rule:
+        return None
+    groups = {c.name: c.group for c in m.config.criteria}
+    points = m.breakdown()
+    fit = m.config.base_points + points[[n for n, g in groups.items() if g == "explicit"]].sum(
+        axis=1
+    )
+    engagement = points[[n for n, g in groups.items() if g == "implicit"]].sum(axis=1)
+    both = (fit.to_numpy() >= rule["fit_min"]) & (engagement.to_numpy() >= rule["engagement_min"])
+    single_threshold = rule.get("single", {}).get("threshold", m.config.mql_threshold)
+    single = m.scores >= single_threshold
+    policy = next(
+        (p.get("parameters", {}) for p in m.policies if p["name"] == "expected_value"), {}
+    )
+    win_value = policy.get("win_value", ExpectedValue().win_value)
+    cost = policy.get("cost_per_lead", ExpectedValue().cost_per_lead)
+
+    def outcome(passed):
+        wins = m.won[passed].sum()
+        total = m.won.sum()
+        value = (wins * win_value - passed.sum() * cost) * 1000 / len(m.won)
+        return _pct(passed.mean()), _pct(wins / total if total else np.nan), f"{value:,.0f}"
+
+    a, b = outcome(both), outcome(single)
+    return {
+        "fit_min": rule["fit_min"],
+        "engagement_min": rule["engagement_min"],
+        "share_passed": a[0],
+        "share_wins_captured": a[1],
+        "value": a[2],
+        "single_threshold": single_threshold,
+        "single_share_passed": b[0],
+        "single_share_wins_captured": b[1],
+        "single_value": b[2],
+    }
+
+
+def _evaluation_behaviour(config) -> dict | None:
+    spec = config.activity_spec
+    if spec is None:
+        return None
+    return {
+        "from_fit": True,
+        "activities": "-",
+        "after_decision": "-",
+        "unknown_leads": "0",
+        "features": [{"name": f.name, "description": f.description} for f in spec.features],
+        "decay": [
+            {
+                "family": d["family"],
+                "types": ", ".join(
+                    sorted(t for t, f in spec.families.items() if f == d["family"])
+                ),
+                "kernel": d["kernel"],
+                "improvement": "-" if d.get("improvement") is None else f"{d['improvement']:.5f}",
+            }
+            for d in config.activities.get("decay", [])
+        ],
+    }
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _interval(row) -> str:
+    low, high = getattr(row, "points_low", np.nan), getattr(row, "points_high", np.nan)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "-"
+    return f"{low:.0f} to {high:.0f}"
+
+
+def _pct(x) -> str:
+    if x is None or (isinstance(x, float | np.floating) and not np.isfinite(x)):
+        return "-"
+    return f"{100 * float(x):.1f}%"
+
+
+def _period(dates) -> str:
+    if dates is None:
+        return "not given (random hold-out)"
+    start, end = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
+    return f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
