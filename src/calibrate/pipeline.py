@@ -39,6 +39,7 @@ from .threshold import (
     level_table,
     parse_levels,
     recommend_threshold,
+    sub_scores,
     two_axis_policy,
     weekly_volume,
     win_probability,
@@ -757,14 +758,8 @@ def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataF
         for t, feature in features.items():
             flags[t] = counts[feature.name].to_numpy() > 0
             kinds[t] = "activity"
-    evidence = fast_track_evidence(flags, y, reference)
-    evidence.insert(1, "kind", [kinds[c] for c in evidence["candidate"]])
-    evidence.insert(
-        2,
-        "within_days",
-        [FAST_TRACK_DAYS if kinds[c] == "activity" else None for c in evidence["candidate"]],
-    )
-    return evidence
+    days = {c: FAST_TRACK_DAYS if kind == "activity" else None for c, kind in kinds.items()}
+    return fast_track_evidence(flags, y, reference, within_days=days)
 
 
 def _compare_current(path, leads, behaviour, held, holdout, card, decision):
@@ -810,11 +805,7 @@ def _compare_current(path, leads, behaviour, held, holdout, card, decision):
 
 def _two_axis(card, X, y, policy) -> dict | None:
     groups = {c.name: c.group for c in card.criteria_}
-    explicit = [n for n, g in groups.items() if g == "explicit"]
-    implicit = [n for n, g in groups.items() if g == "implicit"]
-    if not explicit or not implicit:
+    if set(groups.values()) != {"explicit", "implicit"}:
         return None
-    points = card.score_breakdown(X)
-    fit = card.base_points_ + points[explicit].sum(axis=1).to_numpy()
-    engagement = points[implicit].sum(axis=1).to_numpy()
+    fit, engagement = sub_scores(card.score_breakdown(X), groups, card.base_points_)
     return two_axis_policy(fit, engagement, y, policy=policy)

@@ -606,8 +606,13 @@ def level_table(scores, y, levels: list[dict], *, max_score: int = 100) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def fast_track_evidence(flags: dict, y, reference_rate: float, *, min_leads: int = 30):
+def fast_track_evidence(
+    flags: dict, y, reference_rate: float, *, min_leads: int = 30, within_days=None
+):
     """Which hand-raiser signals win at least as often as leads at the MQL line.
+
+    The one measure of fast-track rules: for the candidates a fit tests, and
+    for the rules a config holds, measured again on labelled leads.
 
     Parameters
     ----------
@@ -620,12 +625,16 @@ def fast_track_evidence(flags: dict, y, reference_rate: float, *, min_leads: int
         Win probability of leads at the MQL threshold.
     min_leads : int
         Fewer leads than this are too little evidence to recommend.
+    within_days : dict, optional
+        ``{candidate: days or None}``: the window of an activity signal, None
+        for a boolean lead column. Given, the table says each candidate's
+        ``kind`` (activity or column) and ``within_days``.
 
     Returns
     -------
     pandas.DataFrame
-        candidate, leads, wins, win_rate, ci_low, ci_high (95% Wilson
-        interval), reference_rate, recommended.
+        candidate, (kind, within_days,) leads, wins, win_rate, ci_low, ci_high
+        (95% Wilson interval), reference_rate, recommended.
 
     Examples
     --------
@@ -663,7 +672,12 @@ def fast_track_evidence(flags: dict, y, reference_rate: float, *, min_leads: int
         "reference_rate",
         "recommended",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=columns)
+    if within_days is not None:
+        days = [within_days[c] for c in table["candidate"]]
+        table.insert(1, "kind", ["column" if d is None else "activity" for d in days])
+        table.insert(2, "within_days", days)
+    return table
 
 
 def _wilson(wins: float, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -673,6 +687,35 @@ def _wilson(wins: float, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return float(centre - half), float(centre + half)
+
+
+def sub_scores(breakdown: pd.DataFrame, groups: dict, base_points: int):
+    """A lead's fit and engagement sub-scores, from its points per criterion.
+
+    Parameters
+    ----------
+    breakdown : pandas.DataFrame
+        Points per criterion, one column per criterion name.
+    groups : dict
+        ``{criterion name: "explicit" | "implicit"}``.
+    base_points : int
+        The points every lead starts with: they count as fit.
+
+    Returns
+    -------
+    fit, engagement : ndarray of int
+        Base plus explicit points, and the sum of implicit points.
+
+    Examples
+    --------
+    >>> points = pd.DataFrame({"title": [10, 0], "webinars": [5, 8]})
+    >>> sub_scores(points, {"title": "explicit", "webinars": "implicit"}, 20)
+    (array([30, 20]), array([5, 8]))
+    """
+    explicit = [n for n, g in groups.items() if g == "explicit"]
+    implicit = [n for n, g in groups.items() if g == "implicit"]
+    fit = base_points + breakdown[explicit].sum(axis=1).to_numpy()
+    return fit, breakdown[implicit].sum(axis=1).to_numpy()
 
 
 def two_axis_policy(fit, engagement, y, *, policy: ExpectedValue, steps: int = 21) -> dict:

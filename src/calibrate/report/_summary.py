@@ -13,6 +13,7 @@ from ..threshold import (
     TargetRate,
     fast_track_evidence,
     level_table,
+    sub_scores,
     win_probability,
 )
 from ._evidence import _Evidence, _Measured, _policy_label
@@ -484,9 +485,7 @@ def _evaluation_fast_track(m: _Measured, evidence: _Evidence) -> dict:
         m.scores, m.won, min_score=m.config.min_score, max_score=m.config.max_score
     )
     reference = float(p[m.config.mql_threshold - m.config.min_score])
-    table = fast_track_evidence(flags, m.won, reference)
-    table.insert(1, "kind", ["activity" if kinds[c] else "column" for c in table["candidate"]])
-    table.insert(2, "within_days", [kinds[c] for c in table["candidate"]])
+    table = fast_track_evidence(flags, m.won, reference, within_days=kinds)
     return {
         "note": (
             "The config's fast-track rules, measured on these leads. A rule still holds when "
@@ -503,12 +502,8 @@ def _evaluation_two_axis(m: _Measured) -> dict | None:
     if not rule:
         return None
     groups = {c.name: c.group for c in m.config.criteria}
-    points = m.breakdown()
-    fit = m.config.base_points + points[[n for n, g in groups.items() if g == "explicit"]].sum(
-        axis=1
-    )
-    engagement = points[[n for n, g in groups.items() if g == "implicit"]].sum(axis=1)
-    both = (fit.to_numpy() >= rule["fit_min"]) & (engagement.to_numpy() >= rule["engagement_min"])
+    fit, engagement = sub_scores(m.breakdown(), groups, m.config.base_points)
+    both = (fit >= rule["fit_min"]) & (engagement >= rule["engagement_min"])
     single_threshold = rule.get("single", {}).get("threshold", m.config.mql_threshold)
     single = m.scores >= single_threshold
     policy = next(
