@@ -144,7 +144,7 @@ class CurrentSheet:
         """
         met = np.zeros((len(frame), len(self.rules)), dtype=bool)
         for j, rule in enumerate(self.rules):
-            key = rule.column if rule.column is not None else _count_column(rule)
+            key = rule.column if rule.column is not None else count_column(rule)
             if key not in frame.columns:
                 raise DataError(f"the current sheet's rule reads {rule.target!r}, not in the data")
             met[:, j] = rule.matches(frame[key])
@@ -157,7 +157,8 @@ def _text(value) -> str:
     return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
-def _count_column(rule: Rule) -> str:
+def count_column(rule: Rule) -> str:
+    """The name of the activity count an activity rule reads (``activity:TYPE|DAYS``)."""
     return f"activity:{rule.activity}|{rule.within_days or 0:g}"
 
 

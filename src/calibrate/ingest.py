@@ -505,9 +505,9 @@ def load_leads(
     named = {"outcome": outcome, "id": id, "date": date, "decided-at": decision_column}
     for role, column in named.items():
         if column is not None:
-            _require_column(column, columns, role)
+            require_column(column, columns, role)
     for column in [*types, *implicit, *explicit]:
-        _require_column(column, columns, "criterion")
+        require_column(column, columns, "criterion")
     for column, kind in types.items():
         if kind not in COLUMN_KINDS:
             raise DataError(
@@ -525,12 +525,12 @@ def load_leads(
         )
     y, positive_label = (None, None)
     if outcome is not None:
-        y, positive_label = _parse_outcome(raw[outcome], outcome, positive)
-    ids = _parse_ids(raw[id], id) if id is not None else _row_ids(n)
-    dates = _parse_dates(raw[date], date) if date is not None else None
+        y, positive_label = parse_outcome(raw[outcome], outcome, positive)
+    ids = parse_ids(raw[id], id) if id is not None else row_ids(n)
+    dates = parse_dates(raw[date], date) if date is not None else None
     decisions = None
     if decision_column is not None:
-        decisions = _parse_dates(raw[decision_column], decision_column)
+        decisions = parse_dates(raw[decision_column], decision_column)
         decisions = utc_naive(decisions) - pd.Timedelta(days=offset_days)
         if dates is None:
             dates = decisions
@@ -544,7 +544,7 @@ def load_leads(
         if column in excluded_by_user:
             excluded[column] = excluded_by_user[column]
             continue
-        kind, reason, values, warning = _infer_kind(raw[column], column, types.get(column))
+        kind, reason, values, warning = infer_kind(raw[column], column, types.get(column))
         if warning is not None:
             warnings.append(warning)
         if reason is not None:
@@ -583,7 +583,15 @@ def load_leads(
     )
 
 
-def _require_column(column: str, columns: list, role: str):
+def require_column(column: str, columns: list, role: str):
+    """Refuse a column name that is not among ``columns``, suggesting the likeliest one.
+
+    Raises
+    ------
+    DataError
+        Naming the ``role`` (outcome, id, date...), the column and the columns
+        there are.
+    """
     if column in columns:
         return
     names = [str(c) for c in columns]
@@ -609,17 +617,25 @@ def _parse_exclusions(exclude, columns: list) -> dict[str, str]:
                 column, reason = spec.split(":", 1)
                 items.append((column.strip(), reason.strip() or "excluded by the user"))
     for column, _ in items:
-        _require_column(column, columns, "excluded")
+        require_column(column, columns, "excluded")
     return dict(items)
 
 
-def _canonical_text(values: pd.Series) -> pd.Series:
+def canonical_text(values: pd.Series) -> pd.Series:
     """Values as stripped text, booleans and whole floats written plainly."""
     return coerce_column(values, "categorical", "")
 
 
-def _parse_outcome(values: pd.Series, column: str, positive) -> tuple[pd.Series, str]:
-    text = _canonical_text(values)
+def parse_outcome(values: pd.Series, column: str, positive) -> tuple[pd.Series, str]:
+    """The outcome as booleans (True for won), and the label read as won.
+
+    Raises
+    ------
+    DataError
+        For missing outcomes, a single value, more than two values, or two
+        labels neither of which evidently means won (``positive`` names it).
+    """
+    text = canonical_text(values)
     missing = text.isna().to_numpy()
     if missing.any():
         rows = np.flatnonzero(missing) + 1
@@ -642,7 +658,7 @@ def _parse_outcome(values: pd.Series, column: str, positive) -> tuple[pd.Series,
             f"found {len(labels)}: {shown}{', ...' if len(labels) > 5 else ''}"
         )
     if positive is not None:
-        wanted = _canonical_text(pd.Series([positive])).iloc[0]
+        wanted = canonical_text(pd.Series([positive])).iloc[0]
         matches = [label for label in labels if label == wanted]
         if not matches:
             matches = [label for label in labels if label.lower() == str(wanted).lower()]
@@ -665,15 +681,22 @@ def _parse_outcome(values: pd.Series, column: str, positive) -> tuple[pd.Series,
     return pd.Series(text.to_numpy() == label, name=column), label
 
 
-def _parse_ids(values: pd.Series, column: str) -> pd.Series:
-    if _clean_ids(values) is not None:
+def parse_ids(values: pd.Series, column: str) -> pd.Series:
+    """Lead ids as stripped text, the one reading of ids in fit, score and report.
+
+    Raises
+    ------
+    DataError
+        For missing or repeated ids, naming rows and ids.
+    """
+    if clean_ids(values) is not None:
         return pd.Series(values.to_numpy(dtype=object, copy=True), name=column, dtype=object)
-    return _canonical_ids(values, column)
+    return canonical_ids(values, column)
 
 
-def _canonical_ids(values: pd.Series, column: str) -> pd.Series:
+def canonical_ids(values: pd.Series, column: str) -> pd.Series:
     """The ids as stripped text (object dtype); raises on missing or repeated ids."""
-    text = _canonical_text(values)
+    text = canonical_text(values)
     missing = text.isna().to_numpy()
     if missing.any():
         rows = np.flatnonzero(missing) + 1
@@ -691,11 +714,11 @@ def _canonical_ids(values: pd.Series, column: str) -> pd.Series:
     return pd.Series(text.to_numpy(), name=column, dtype=object)
 
 
-def _clean_ids(values: pd.Series):
+def clean_ids(values: pd.Series):
     """The ids as an Arrow string array when they are already canonical; else None.
 
     Canonical: text, none missing or a missing token, none with whitespace
-    to strip, no two alike; :func:`_parse_ids` would return them unchanged.
+    to strip, no two alike; :func:`parse_ids` would return them unchanged.
     A cheap check for the usual case, with Arrow's compute kernels (what it
     cannot prove clean, the full parser reads and reports).
     """
@@ -735,7 +758,8 @@ def _clean_ids(values: pd.Series):
     return arr
 
 
-def _row_ids(n: int) -> pd.Series:
+def row_ids(n: int) -> pd.Series:
+    """Row numbers ``"1"`` to ``str(n)``: the ids of leads without an id column."""
     import pyarrow as pa
 
     # Arrow turns a million integers into text several times faster than str().
@@ -753,11 +777,19 @@ def _parse_decision_rule(rule: str | None, columns: list) -> tuple[str | None, f
     match = _DECISION_RULE.match(str(rule).strip())
     if match and match["column"] in columns:
         return match["column"], float(match["days"])
-    _require_column(str(rule), columns, "decided-at")
+    require_column(str(rule), columns, "decided-at")
     return rule, 0.0
 
 
-def _parse_dates(values: pd.Series, column: str) -> pd.Series:
+def parse_dates(values: pd.Series, column: str) -> pd.Series:
+    """A date column as datetimes: typed, ISO, CRM export formats or epoch times.
+
+    Raises
+    ------
+    DataError
+        For values that are not dates (naming rows and values), an
+        ambiguous day/month order, or missing dates.
+    """
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         parsed = values
     elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
@@ -892,7 +924,7 @@ def _epoch_dates(numbers: pd.Series, column: str) -> pd.Series:
     return pd.to_datetime(numbers, unit=unit)
 
 
-def _infer_kind(values: pd.Series, column: str, override: str | None):
+def infer_kind(values: pd.Series, column: str, override: str | None):
     """Kind of a candidate criterion, or the reason it is left out.
 
     Returns ``(kind, reason, typed, warning)``: ``typed`` is the column read

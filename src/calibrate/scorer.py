@@ -161,11 +161,11 @@ def _texts(names: list[str], index: np.ndarray):
 
 def _id_values(values: pd.Series, column: str):
     """The lead ids as canonical text; raises on missing or repeated ids."""
-    from .ingest import _canonical_ids, _clean_ids
+    from .ingest import canonical_ids, clean_ids
 
-    clean = _clean_ids(values)
+    clean = clean_ids(values)
     if clean is None:
-        return _canonical_ids(values, column).to_numpy()
+        return canonical_ids(values, column).to_numpy()
     dtype = _text_dtype()
     if _arrow_text(dtype):
         return pd.array(clean, dtype=dtype)
@@ -179,9 +179,9 @@ def _row_numbers(n: int):
         import pyarrow as pa
 
         return pd.array(pa.array(np.arange(1, n + 1)).cast(pa.large_string()), dtype=dtype)
-    from .ingest import _row_ids
+    from .ingest import row_ids
 
-    return _row_ids(n).to_numpy()
+    return row_ids(n).to_numpy()
 
 
 def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
@@ -189,7 +189,7 @@ def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
     from dataclasses import replace
 
     from ._activity import aggregate_frame, fast_track_feature, utc_naive
-    from .ingest import _parse_dates, _parse_ids, read_table
+    from .ingest import parse_dates, parse_ids, read_table
 
     if activities is None:
         raise DataError(
@@ -201,7 +201,7 @@ def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
         raise DataError(
             f"scoring behaviour needs the lead id column {config.id_column!r} in the leads"
         )
-    ids = _parse_ids(frame[config.id_column], config.id_column)
+    ids = parse_ids(frame[config.id_column], config.id_column)
     decision = config.activities.get("decision_time", {})
     if as_of is not None:
         moment = pd.Timestamp.now(tz="UTC") if str(as_of).lower() == "now" else pd.Timestamp(as_of)
@@ -209,7 +209,7 @@ def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
             moment = moment.tz_convert("UTC").tz_localize(None)
         times = pd.Series([moment] * len(frame))
     elif decision.get("column") and decision["column"] in frame.columns:
-        times = utc_naive(_parse_dates(frame[decision["column"]], decision["column"]))
+        times = utc_naive(parse_dates(frame[decision["column"]], decision["column"]))
         times = times - pd.Timedelta(days=decision.get("offset_days", 0))
     else:
         raise DataError(

@@ -114,23 +114,23 @@ def _known_label(values: pd.Series, label):
     """The config's won label when the leads use it, else None (then inferred)."""
     if label is None:
         return None
-    from ..ingest import _canonical_text
+    from ..ingest import canonical_text
 
-    texts = set(_canonical_text(values).dropna().unique().tolist())
+    texts = set(canonical_text(values).dropna().unique().tolist())
     return label if label in texts else None
 
 
 def _evaluation_dates(config, frame, date):
     """Dates of the leads (period, leads a week), and the column they come from."""
-    from ..ingest import _parse_dates, _require_column
+    from ..ingest import parse_dates, require_column
 
     if date is not None:
-        _require_column(date, [str(c) for c in frame.columns], "date")
-        return _parse_dates(frame[date], date), date
+        require_column(date, [str(c) for c in frame.columns], "date")
+        return parse_dates(frame[date], date), date
     decision = (config.activities or {}).get("decision_time", {}).get("column")
     for column in (config.training_data.get("date_column"), decision):
         if column is not None and column in frame.columns:
-            return _parse_dates(frame[column], column), column
+            return parse_dates(frame[column], column), column
     return None, None
 
 
@@ -141,7 +141,7 @@ def _with_activity_counts(config, frame, log, sheet, encoding) -> pd.DataFrame:
     the scorer counts them (same window, before the same decision time).
     """
     from .._activity import ActivityFeature, Kernel, fast_track_feature
-    from ..current_sheet import _count_column
+    from ..current_sheet import count_column
 
     spec = config.activity_spec
     sheet_rules = [r for r in (sheet.rules if sheet else ()) if r.activity is not None]
@@ -160,7 +160,7 @@ def _with_activity_counts(config, frame, log, sheet, encoding) -> pd.DataFrame:
             feature = fast_track_feature(rule["activity_type"], rule["within_days"])
             extra[feature.name] = feature
     for rule in sheet_rules:
-        name = _count_column(rule)
+        name = count_column(rule)
         kernel = Kernel("window", float(rule.within_days)) if rule.within_days else Kernel("all")
         extra[name] = ActivityFeature(name, "count", (rule.activity,), kernel=kernel)
     wider = replace(spec, features=spec.features + tuple(extra.values()))

@@ -145,7 +145,7 @@ def evaluation_report(
     '800'
     """
     from ..export import ScoringConfig
-    from ..ingest import _parse_outcome, _require_column, read_table
+    from ..ingest import parse_outcome, read_table, require_column
     from ..scorer import score_leads
 
     step = progress or (lambda name: None)
@@ -159,10 +159,10 @@ def evaluation_report(
         if outcome is None:
             raise DataError("the config does not record its outcome column: name it (--outcome)")
     columns = [str(c) for c in frame.columns]
-    _require_column(outcome, columns, "outcome")
+    require_column(outcome, columns, "outcome")
     if positive is None and outcome == trained.get("column"):
         positive = _known_label(frame[outcome], trained.get("positive"))
-    won, label = _parse_outcome(frame[outcome], outcome, positive)
+    won, label = parse_outcome(frame[outcome], outcome, positive)
     won = won.to_numpy().astype(bool)
     log = None
     if activities is not None:
