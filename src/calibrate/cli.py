@@ -343,15 +343,7 @@ def fit(
         model = ModelSettings(
             holdout=holdout,
             seed=seed,
-            monotone={
-                **_parse_pairs(monotone, "--monotone", "COLUMN=increasing|decreasing|auto|none"),
-                **{
-                    column: [level.strip() for level in ordered.split(",")]
-                    for column, ordered in _parse_pairs(
-                        order, "--order", "COLUMN=LEVEL,LEVEL"
-                    ).items()
-                },
-            },
+            monotone=_monotone_rules(monotone, order),
             bootstrap=bootstrap,
             max_bins=max_bins,
         )
@@ -370,9 +362,13 @@ def fit(
             paths = result.save(out, sign_key=sign_key)
     except (CalibrateError, OSError) as exc:
         _fail(exc)
+    _print_fit(result, policy, paths, quiet)
+
+
+def _print_fit(result, policy: str, paths: dict, quiet: bool) -> None:
+    """What ``calibrate fit`` found: the quality, the threshold, rules and warnings."""
     if quiet:
-        for warning in result.warnings:
-            _err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        _print_warnings(result.warnings)
         return
     m = result.metrics
     _out.print(
@@ -410,10 +406,14 @@ def fit(
         )
     for column, reason in result.leads.excluded.items():
         _out.print(escape(f"left out {column!r}: {reason}"))
-    for warning in result.warnings:
-        _err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    _print_warnings(result.warnings)
     for path in paths.values():
         _out.print(escape(f"wrote {path}"))
+
+
+def _print_warnings(warnings) -> None:
+    for warning in warnings:
+        _err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 @app.command()
@@ -483,8 +483,7 @@ def report(
             paths = result.save(out)
     except (CalibrateError, OSError) as exc:
         _fail(exc)
-    for warning in result.summary["warnings"]:
-        _err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    _print_warnings(result.summary["warnings"])
     if quiet:
         return
     rec = result.summary["recommendation"]
@@ -548,8 +547,7 @@ def score(
         write_files({out: _table_bytes(scored, out)})
     except (CalibrateError, OSError) as exc:
         _fail(exc)
-    for warning in scored.attrs.get("warnings", []):
-        _err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    _print_warnings(scored.attrs.get("warnings", []))
     if not quiet:
         _out.print(
             escape(
@@ -762,6 +760,14 @@ def make_leads_command(
     _out.print(escape(f"wrote {len(leads):,} leads to {out}"))
     if activities is not None:
         _out.print(escape(f"wrote {len(log):,} activities to {activities}"))
+
+
+def _monotone_rules(monotone: list[str], order: list[str]) -> dict:
+    """``--monotone COL=DIRECTION`` and ``--order COL=L1,L2`` as one mapping."""
+    rules = _parse_pairs(monotone, "--monotone", "COLUMN=increasing|decreasing|auto|none")
+    for column, ordered in _parse_pairs(order, "--order", "COLUMN=LEVEL,LEVEL").items():
+        rules[column] = [level.strip() for level in ordered.split(",")]
+    return rules
 
 
 def _capacity(per_week, reps, per_rep_per_day, sla_hours, incoming) -> dict:
