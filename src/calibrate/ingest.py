@@ -503,16 +503,7 @@ def load_leads(
     implicit, explicit = set(implicit), set(explicit)
     decision_column, offset_days = _parse_decision_rule(decided_at, columns)
     named = {"outcome": outcome, "id": id, "date": date, "decided-at": decision_column}
-    for role, column in named.items():
-        if column is not None:
-            require_column(column, columns, role)
-    for column in [*types, *implicit, *explicit]:
-        require_column(column, columns, "criterion")
-    for column, kind in types.items():
-        if kind not in COLUMN_KINDS:
-            raise DataError(
-                f"column {column!r}: type must be one of {', '.join(COLUMN_KINDS)}, got {kind!r}"
-            )
+    _check_named_columns(columns, named, types, implicit, explicit)
 
     n = len(raw)
     warnings: list[str] = []
@@ -535,23 +526,10 @@ def load_leads(
         if dates is None:
             dates = decisions
 
-    excluded: dict[str, str] = {}
-    column_types: dict[str, str] = {}
-    typed: dict[str, np.ndarray] = {}
-    for column in columns:
-        if column in {outcome, id, date, decision_column}:
-            continue
-        if column in excluded_by_user:
-            excluded[column] = excluded_by_user[column]
-            continue
-        kind, reason, values, warning = infer_kind(raw[column], column, types.get(column))
-        if warning is not None:
-            warnings.append(warning)
-        if reason is not None:
-            excluded[column] = reason
-        else:
-            column_types[column] = kind
-            typed[column] = values.array
+    roles = {outcome, id, date, decision_column}
+    candidates = [c for c in columns if c not in roles]
+    excluded, column_types, typed, found = _criteria(raw, candidates, excluded_by_user, types)
+    warnings += found
     groups = {
         c: "implicit"
         if c in implicit or (c not in explicit and _BEHAVIOUR_WORDS.search(c))
@@ -581,6 +559,44 @@ def load_leads(
         id_column=id,
         warnings=tuple(warnings),
     )
+
+
+def _criteria(raw: pd.DataFrame, candidates: list, excluded_by_user: dict, types: dict):
+    """Every candidate column read as its kind, or left out with the reason.
+
+    Returns ``(excluded, column_types, typed, warnings)``.
+    """
+    excluded: dict[str, str] = {}
+    column_types: dict[str, str] = {}
+    typed: dict[str, np.ndarray] = {}
+    warnings: list[str] = []
+    for column in candidates:
+        if column in excluded_by_user:
+            excluded[column] = excluded_by_user[column]
+            continue
+        kind, reason, values, warning = infer_kind(raw[column], column, types.get(column))
+        if warning is not None:
+            warnings.append(warning)
+        if reason is not None:
+            excluded[column] = reason
+        else:
+            column_types[column] = kind
+            typed[column] = values.array
+    return excluded, column_types, typed, warnings
+
+
+def _check_named_columns(columns, named: dict, types: dict, implicit, explicit) -> None:
+    """Every column a role or an option names exists; every kind is known."""
+    for role, column in named.items():
+        if column is not None:
+            require_column(column, columns, role)
+    for column in [*types, *implicit, *explicit]:
+        require_column(column, columns, "criterion")
+    for column, kind in types.items():
+        if kind not in COLUMN_KINDS:
+            raise DataError(
+                f"column {column!r}: type must be one of {', '.join(COLUMN_KINDS)}, got {kind!r}"
+            )
 
 
 def require_column(column: str, columns: list, role: str):
