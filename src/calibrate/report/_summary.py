@@ -40,9 +40,8 @@ def _policy_text(params: dict) -> str:
 # --------------------------------------------------------------------------- fit report
 
 
-def _fit_summary(calibration, evidence: _Evidence) -> dict:
-    m = calibration.metrics
-    leads = calibration.leads
+def _fit_sheet(calibration) -> list[dict]:
+    """The fitted sheet's criteria and bands, with intervals, counts and win rates."""
     sheet = calibration.scorecard.points_
     criteria = []
     for criterion in calibration.scorecard.criteria_:
@@ -65,6 +64,13 @@ def _fit_summary(calibration, evidence: _Evidence) -> dict:
                 ],
             }
         )
+    return criteria
+
+
+def _fit_summary(calibration, evidence: _Evidence) -> dict:
+    m = calibration.metrics
+    leads = calibration.leads
+    criteria = _fit_sheet(calibration)
     has_intervals = any(b["interval"] != "-" for c in criteria for b in c["bands"])
     y = leads.outcome.to_numpy()
     t = calibration.threshold
@@ -86,14 +92,7 @@ def _fit_summary(calibration, evidence: _Evidence) -> dict:
             "no_signal": _no_signal(m["signal"], m["holdout_auc_points_interval"], "hold-out"),
         },
         "policies": [
-            {
-                "name": _policy_label(name),
-                "threshold": c.threshold,
-                "share_passed": _pct(c.share_passed),
-                "share_wins_captured": _pct(c.share_wins_captured),
-                "win_rate_passed": _pct(c.win_rate_passed),
-                "mqls_per_week": "-" if c.mqls_per_week is None else f"{c.mqls_per_week:,.1f}",
-            }
+            _policy_row(name, c.threshold, vars(c), c.mqls_per_week)
             for name, c in calibration.decision.choices.items()
         ],
         "levels": _levels_summary(calibration.decision.levels),
@@ -323,55 +322,10 @@ def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
             "share_wins_captured": _pct(recorded["share_wins_captured"]),
             "win_rate_passed": _pct(recorded.get("win_rate_passed")),
         }
-    policies = []
-    for p in m.policies:
-        prow, pweek = at(p["mql"])
-        policies.append(
-            {
-                "name": _policy_label(p["name"]),
-                "threshold": int(p["mql"]),
-                "share_passed": _pct(prow["share_passed"]),
-                "share_wins_captured": _pct(prow["share_wins_captured"]),
-                "win_rate_passed": _pct(prow["win_rate_passed"]),
-                "mqls_per_week": "-" if pweek is None else f"{pweek:,.1f}",
-            }
-        )
+    policies = [_policy_row(p["name"], int(p["mql"]), *at(p["mql"])) for p in m.policies]
     levels = config.threshold.get("levels")
-    from sklearn.metrics import roc_auc_score
-
-    auc = float(roc_auc_score(won, scores)) if len(np.unique(scores)) > 1 else 0.5
-    _, auc_low, auc_high = auc_interval(won, scores)
-    signal = "usable" if auc_low > 0.5 else "none"
-    predicted = evidence.bands["predicted"].to_numpy()
-    observed = evidence.bands["win_rate"].to_numpy()
-    n_band = evidence.bands["leads"].to_numpy()
-    present = n_band > 0
-    ece = float(np.nansum(np.abs(observed - predicted)[present] * n_band[present]) / len(won))
-    holdout = config.model.get("holdout", {})
-    metrics = [("AUC of the score on these leads", f"{auc:.3f}")]
-    if holdout.get("auc_points") is not None:
-        metrics.append(("AUC at the fit, hold-out leads", f"{holdout['auc_points']:.3f}"))
-    metrics.append(("Calibration error (score bands) on these leads", f"{ece:.4f}"))
-    if config.calibration.get("expected_calibration_error") is not None:
-        metrics.append(
-            (
-                "Calibration error at the fit",
-                f"{config.calibration['expected_calibration_error']:.4f}",
-            )
-        )
-    metrics.append(("Leads scored", f"{len(won):,}"))
+    metrics, warnings, no_signal = _evaluation_quality(m, evidence)
     trained = config.training_data
-    warnings = list(m.scored.attrs.get("warnings", []))
-    no_signal = _no_signal(signal, (auc_low, auc_high), "these")
-    if no_signal:
-        warnings.insert(0, no_signal)
-    rare = int(min(won.sum(), len(won) - won.sum()))
-    if rare < COMFORTABLE_HOLDOUT_OUTCOMES:
-        name = "won" if won.sum() <= len(won) - won.sum() else "lost"
-        warnings.append(
-            f"only {rare} {name} leads: every rate in this report is uncertain "
-            f"({COMFORTABLE_HOLDOUT_OUTCOMES} or more measure the AUC to +-0.075)"
-        )
     comparison = None
     if m.sheet is not None:
         from ..current_sheet import compare_sheets
@@ -434,6 +388,57 @@ def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
         },
         "warnings": warnings,
     }
+
+
+def _policy_row(name: str, threshold: int, row, per_week) -> dict:
+    return {
+        "name": _policy_label(name),
+        "threshold": threshold,
+        "share_passed": _pct(row["share_passed"]),
+        "share_wins_captured": _pct(row["share_wins_captured"]),
+        "win_rate_passed": _pct(row["win_rate_passed"]),
+        "mqls_per_week": "-" if per_week is None else f"{per_week:,.1f}",
+    }
+
+
+def _evaluation_quality(m: _Measured, evidence: _Evidence):
+    """The quality rows of a config on labelled leads, its warnings, and no-signal words."""
+    from sklearn.metrics import roc_auc_score
+
+    config, won, scores = m.config, m.won, m.scores
+    auc = float(roc_auc_score(won, scores)) if len(np.unique(scores)) > 1 else 0.5
+    _, auc_low, auc_high = auc_interval(won, scores)
+    signal = "usable" if auc_low > 0.5 else "none"
+    predicted = evidence.bands["predicted"].to_numpy()
+    observed = evidence.bands["win_rate"].to_numpy()
+    n_band = evidence.bands["leads"].to_numpy()
+    present = n_band > 0
+    ece = float(np.nansum(np.abs(observed - predicted)[present] * n_band[present]) / len(won))
+    holdout = config.model.get("holdout", {})
+    metrics = [("AUC of the score on these leads", f"{auc:.3f}")]
+    if holdout.get("auc_points") is not None:
+        metrics.append(("AUC at the fit, hold-out leads", f"{holdout['auc_points']:.3f}"))
+    metrics.append(("Calibration error (score bands) on these leads", f"{ece:.4f}"))
+    if config.calibration.get("expected_calibration_error") is not None:
+        metrics.append(
+            (
+                "Calibration error at the fit",
+                f"{config.calibration['expected_calibration_error']:.4f}",
+            )
+        )
+    metrics.append(("Leads scored", f"{len(won):,}"))
+    warnings = list(m.scored.attrs.get("warnings", []))
+    no_signal = _no_signal(signal, (auc_low, auc_high), "these")
+    if no_signal:
+        warnings.insert(0, no_signal)
+    rare = int(min(won.sum(), len(won) - won.sum()))
+    if rare < COMFORTABLE_HOLDOUT_OUTCOMES:
+        name = "won" if won.sum() <= len(won) - won.sum() else "lost"
+        warnings.append(
+            f"only {rare} {name} leads: every rate in this report is uncertain "
+            f"({COMFORTABLE_HOLDOUT_OUTCOMES} or more measure the AUC to +-0.075)"
+        )
+    return metrics, warnings, no_signal
 
 
 def _evaluation_sheet(m: _Measured) -> list[dict]:
