@@ -41,7 +41,18 @@ from ._activity import (
     to_utc_seconds,
 )
 from ._criteria import WHITESPACE
-from ._params import check_params, integer, optional, real
+from ._params import (
+    any_of,
+    boolean,
+    check_params,
+    instance_of,
+    integer,
+    mapping,
+    optional,
+    real,
+    sequence,
+    string,
+)
 from .errors import DataError, format_examples
 from .sources import as_source, check_parquet_schemas, read_arrow
 
@@ -489,6 +500,14 @@ class ActivityFeaturizer(BaseEstimator):
     """
 
     _rules = {
+        "lead_id": string(),
+        "activity_type": string(),
+        "occurred_at": string(),
+        "detail": optional(string()),
+        "detail_rules": sequence(any_of(string(), instance_of(DetailRule))),
+        "families": optional(mapping(string(), string())),
+        "combos": sequence(any_of(string(), sequence(string()))),
+        "learn_decay": boolean(),
         "lookback_days": integer(1),
         "max_learning_leads": integer(100),
         "random_state": optional(integer(0)),

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._check_input import check_columns, check_frame, check_sample_weight, check_target
 from ._criteria import Band, Criterion, category_codes, coerce_column, nice_number, range_label
-from ._params import check_params, integer, optional, real
+from ._params import check_params, integer, mapping, one_of, optional, real
 from .errors import DataError
 
 __all__ = ["LeadBinner"]
@@ -86,9 +86,11 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         "min_level_count": integer(1),
         "min_level_share": real(0, 0.5),
         "max_levels": integer(1),
-        "column_types": optional((lambda v: isinstance(v, dict), "a dict")),
-        "groups": optional((lambda v: isinstance(v, dict), "a dict")),
-        "monotone": optional((lambda v: isinstance(v, dict), "a dict")),
+        "column_types": optional(
+            mapping(values=optional(one_of("numeric", "categorical", "boolean")))
+        ),
+        "groups": optional(mapping(values=one_of("explicit", "implicit"))),
+        "monotone": optional(mapping()),
     }
 
     def __init__(

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._band_logistic import band_sum, fit_band_logistic
 from ._check_input import check_frame, check_sample_weight, check_target
-from ._params import check_params, integer, optional, real
+from ._params import check_params, instance_of, integer, optional, real
 from .errors import DataError
 from .features import LeadBinner
 
@@ -104,6 +104,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     """
 
     _rules = {
+        "binner": optional(instance_of(LeadBinner)),
         "Cs": integer(1),
         "cv": integer(2),
         "max_cv_leads": integer(100),

@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._band_logistic import band_sum
 from ._check_input import check_columns, check_frame, check_sample_weight, check_target
-from ._params import check_params, integer, one_of, real
+from ._params import check_params, instance_of, integer, one_of, optional, real
 from .errors import DataError
 from .model import LeadScoreModel
 
@@ -163,12 +163,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     """
 
     _rules = {
+        "model": optional(instance_of(LeadScoreModel)),
         "min_score": integer(),
         "max_score": integer(),
         "lower_quantile": real(0, 0.5),
         "upper_quantile": real(0.5, 1),
         "rounding": one_of("rank", "nearest"),
         "n_bootstrap": integer(0),
+        "random_state": optional(integer(0)),
     }
 
     def __init__(
