@@ -148,14 +148,39 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         -------
         self : LeadScoreModel
         """
-        self._fit(X, y, sample_weight)
+        self.fit_encode(X, y, sample_weight)
         return self
 
-    def _fit(self, X, y, sample_weight) -> np.ndarray:
-        """:meth:`fit`, returning the training leads' band codes (after pooling).
+    def fit_encode(self, X: pd.DataFrame, y, sample_weight=None) -> np.ndarray:
+        """:meth:`fit`, and give the training leads' band codes (after pooling).
 
-        The codes equal ``binner_.transform(X)``; a caller that needs them
-        (the points sheet) is spared encoding a million leads twice.
+        The codes equal ``encode(X)``; a caller that needs them (the points
+        sheet) is spared encoding a million leads twice.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Candidate criteria.
+        y : array-like of bool
+            Won (True) or lost.
+        sample_weight : array-like, optional
+            Weight of each lead.
+
+        Returns
+        -------
+        codes : ndarray of int of shape (n_leads, n_criteria)
+            Band of every training lead in every criterion, indexing
+            ``binner_.criteria_[j].bands``.
+
+        Examples
+        --------
+        >>> from calibrate.datasets import make_leads
+        >>> leads = make_leads(2000, seed=0)
+        >>> X, y = leads[["seniority", "webinars_attended"]], leads["converted"]
+        >>> model = LeadScoreModel(Cs=1)
+        >>> codes = model.fit_encode(X, y)
+        >>> bool((codes == model.encode(X)).all())
+        True
         """
         check_params(self, self._rules)
         X = check_frame(X)
@@ -196,6 +221,89 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
 
     def _sizes(self) -> list[int]:
         return [len(c.bands) for c in self.binner_.criteria_]
+
+    def encode(self, X: pd.DataFrame) -> np.ndarray:
+        """Band code of every lead in every criterion (``binner_.transform(X)`` as an array)."""
+        check_is_fitted(self, "coef_")
+        return self.binner_.transform(check_frame(X)).to_numpy()
+
+    def fit_codes(self, codes, y, sample_weight=None) -> tuple[np.ndarray, float]:
+        """Band weights refitted on other leads, or other weights, of the fitted bands.
+
+        The bands and the penalty ``C_`` stay those of the fit; the solver
+        starts from the fitted weights. The model itself is unchanged: this
+        is a refit for resampling (the points sheet's bootstrap).
+
+        Parameters
+        ----------
+        codes : ndarray of int of shape (n_leads, n_criteria)
+            Band codes, as :meth:`encode` gives.
+        y : array-like of bool
+            Won (True) or lost.
+        sample_weight : array-like, optional
+            Weight of each lead (e.g. how often a bootstrap draws it).
+
+        Returns
+        -------
+        coef : ndarray of shape (n_bands,)
+            Weight of every band, in ``coef_`` order; bands without leads of
+            positive weight keep the penalty's 0 (their criterion's average
+            is not filled in).
+        intercept : float
+
+        Examples
+        --------
+        >>> from calibrate.datasets import make_leads
+        >>> leads = make_leads(2000, seed=0)
+        >>> X, y = leads[["seniority", "webinars_attended"]], leads["converted"]
+        >>> model = LeadScoreModel(Cs=1).fit(X, y)
+        >>> codes = model.encode(X)
+        >>> coef, intercept = model.fit_codes(codes, y, np.full(len(y), 2.0))
+        >>> coef.shape == model.coef_.shape, bool(np.isclose(intercept, model.intercept_))
+        (True, False)
+        """
+        check_is_fitted(self, "coef_")
+        codes = np.asarray(codes, dtype=np.intp)
+        y = check_target(y, len(codes))
+        w = check_sample_weight(sample_weight, len(y))
+        init = (self.coef_, self.intercept_)
+        fit = self._solve(codes, y, w, self.C_, init=init, hessian=self._solution.hessian)
+        return fit.coef, fit.intercept
+
+    def decision_from_codes(self, codes) -> np.ndarray:
+        """Log-odds of winning of leads given by their band codes.
+
+        Parameters
+        ----------
+        codes : ndarray of int of shape (n_leads, n_criteria)
+            Band codes, as :meth:`encode` gives.
+
+        Returns
+        -------
+        ndarray of shape (n_leads,)
+            What :meth:`decision_function` gives for the same leads.
+
+        Examples
+        --------
+        >>> from calibrate.datasets import make_leads
+        >>> leads = make_leads(2000, seed=0)
+        >>> X, y = leads[["seniority", "webinars_attended"]], leads["converted"]
+        >>> model = LeadScoreModel(Cs=1).fit(X, y)
+        >>> eta = model.decision_from_codes(model.encode(X.head(3)))
+        >>> bool(np.allclose(eta, model.decision_function(X.head(3))))
+        True
+        """
+        check_is_fitted(self, "coef_")
+        return band_sum(self.coef_, np.asarray(codes), self._sizes(), start=self.intercept_)
+
+    def ordered_bands(self, name: str) -> list[int]:
+        """Positions, within criterion ``name``, of the bands that carry an order.
+
+        The ranges of a numeric criterion, the levels of a categorical one:
+        what a monotone criterion's weights follow (see ``monotone_``).
+        """
+        check_is_fitted(self, "coef_")
+        return self._ordered(next(c for c in self.binner_.criteria_ if c.name == name))
 
     def _fit_codes(self, codes, y, w, *, init=None) -> None:
         """Fit the weights of the current bands at ``C_`` (sets coef_, intercept_)."""
@@ -285,10 +393,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of winning for every lead."""
         check_is_fitted(self, "coef_")
-        return self._decision_from_codes(self.binner_.transform(check_frame(X)).to_numpy())
-
-    def _decision_from_codes(self, codes: np.ndarray) -> np.ndarray:
-        return band_sum(self.coef_, codes, self._sizes(), start=self.intercept_)
+        return self.decision_from_codes(self.encode(X))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Probabilities of lost and won, shape (n_leads, 2)."""

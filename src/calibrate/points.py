@@ -220,12 +220,12 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         y = check_target(y, len(X))
         w = check_sample_weight(sample_weight, len(X))
         model = LeadScoreModel() if self.model is None else clone(self.model)
-        codes = model._fit(X, y, w)
+        codes = model.fit_encode(X, y, w)
         self.model_ = model
         binner = self.model_.binner_
         offsets = binner.band_offsets()
         blocks = [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
-        eta = self.model_._decision_from_codes(codes)
+        eta = self.model_.decision_from_codes(codes)
         points, base, self.factor_, self.offset_ = scale_weights(
             self.model_.coef_,
             self.model_.intercept_,
@@ -289,20 +289,16 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         """95% interval of every band's unrounded points over bootstrap refits."""
         model = self.model_
         codes = np.asarray(codes, dtype=np.intp)
-        sizes = model._sizes()
-        offsets = np.cumsum([0, *sizes])
+        offsets = model.binner_.band_offsets()
+        sizes = np.diff(offsets)
         rng = np.random.default_rng(self.random_state)
         n, n_bands = len(y), offsets[-1]
         draws = np.full((self.n_bootstrap, n_bands), np.nan)
         # A resample is the training leads weighted by how often each is
         # drawn; every refit starts from the sheet's own solution.
-        start = (model.coef_, model.intercept_)
         for b in range(self.n_bootstrap):
             times = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
-            fit = model._solve(
-                codes, y, w * times, model.C_, init=start, hessian=model._solution.hessian
-            )
-            coef = fit.coef.copy()
+            coef = model.fit_codes(codes, y, w * times)[0].copy()
             for j in range(codes.shape[1]):
                 drawn = np.bincount(codes[:, j], times, minlength=sizes[j]) > 0
                 coef[offsets[j] : offsets[j + 1]][~drawn] = np.nan
@@ -329,7 +325,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             direction = self.model_.monotone_.get(criterion.name)
             if direction is None:
                 continue
-            order = self.model_._ordered(criterion)
+            order = self.model_.ordered_bands(criterion.name)
             sign = 1 if direction == "increasing" else -1
             blocks.append((offsets[k] + np.asarray(order, dtype=np.int64), sign))
         return blocks
@@ -381,7 +377,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "criteria_")
         X = check_frame(X)
         check_columns(X, self.feature_names_in_)
-        return self.model_.binner_.transform(X).to_numpy()
+        return self.model_.encode(X)
 
     def _scores_from_codes(self, codes: np.ndarray) -> np.ndarray:
         sizes = np.diff(self._offsets)
