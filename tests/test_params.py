@@ -22,6 +22,7 @@ WRONG = {
     "max_levels": 2.5,
     "column_types": {"role": "text"},
     "groups": {"role": "other"},
+    "level_order": {"seniority": "Staff"},
     "binner": "x",
     "Cs": 0,
     "cv": 1,

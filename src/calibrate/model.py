@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._band_logistic import band_sum, fit_band_logistic
 from ._check_input import check_frame, check_sample_weight, check_target
-from ._params import check_params, instance_of, integer, optional, real
+from ._params import check_params, instance_of, integer, mapping, optional, real
 from .errors import DataError
 from .features import LeadBinner
 
@@ -47,6 +47,13 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     binner : LeadBinner, optional
         How attributes are cut into bands; a default :class:`LeadBinner`
         when None. It is cloned and fitted on the training leads.
+    monotone : dict, optional
+        ``{column: "increasing" | "decreasing" | "auto" | [levels in order]}``:
+        criteria whose weights (so points) must follow the order of their
+        bands. "auto" takes the direction the unconstrained weights lean to.
+        A list orders a categorical criterion's levels, lowest first (the
+        binner's ``level_order``), and makes it increasing; levels not listed
+        go to "Other".
     Cs : int, default=12
         Number of penalty strengths tried, log-spaced between 1e-3 and 1e2;
         1 means C=1 without cross-validation.
@@ -85,8 +92,8 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         One row per band: criterion, group, band, coef and training counts.
     monotone_ : dict
         ``{criterion: "increasing" | "decreasing"}``: the order each
-        monotone criterion's weights follow (the binner's ``monotone``
-        settings, with "auto" resolved from the data). Adjacent bands that
+        monotone criterion's weights follow (the ``monotone`` parameter,
+        with "auto" resolved from the data). Adjacent bands that
         broke the order were merged and the model refitted.
     classes_ : ndarray
         ``[False, True]``.
@@ -105,6 +112,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
 
     _rules = {
         "binner": optional(instance_of(LeadBinner)),
+        "monotone": optional(mapping()),
         "Cs": integer(1),
         "cv": integer(2),
         "max_cv_leads": integer(100),
@@ -117,6 +125,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         self,
         *,
         binner=None,
+        monotone=None,
         Cs=12,
         cv=5,
         max_cv_leads=20_000,
@@ -125,6 +134,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         random_state=None,
     ):
         self.binner = binner
+        self.monotone = monotone
         self.Cs = Cs
         self.cv = cv
         self.max_cv_leads = max_cv_leads
@@ -187,6 +197,9 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         y = check_target(y, len(X))
         w = check_sample_weight(sample_weight, len(y))
         binner = LeadBinner() if self.binner is None else clone(self.binner)
+        orders = {c: r for c, r in (self.monotone or {}).items() if isinstance(r, list | tuple)}
+        if orders:
+            binner.set_params(level_order={**(binner.level_order or {}), **orders})
         codes = np.array(binner.fit_transform(X, y, sample_weight=w).to_numpy(), dtype=np.intp)
         self.binner_ = binner
         grid = np.logspace(-3, 2, self.Cs) if self.Cs > 1 else np.array([1.0])
@@ -337,7 +350,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         n_leads = self.binner_.band_stats_["n_leads"].to_numpy()[start + first : start + first + 2]
         pair = coef[start + first : start + first + 2]
         pooled = np.average(pair, weights=n_leads) if n_leads.sum() > 0 else pair.mean()
-        self.binner_.merge_bands(name, first)
+        self.binner_ = self.binner_.merge_bands(name, first)
         column = codes[:, k]
         column[column > first] -= 1
         return np.concatenate([coef[: start + first], [pooled], coef[start + first + 2 :]])
@@ -349,7 +362,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
 
     def _resolve_directions(self) -> dict:
         """``{criterion: "increasing" | "decreasing"}`` for every monotone criterion."""
-        wanted = dict(self.binner_.monotone or {})
+        wanted = dict(self.monotone or {})
         offsets = self.binner_.band_offsets()
         n_leads = self.binner_.band_stats_["n_leads"].to_numpy()
         directions = {}
