@@ -710,14 +710,14 @@ def _behaviour_features(
         X_extra=explicit.one_hot(leads.features.iloc[train]),
         con=con,
     )
-    features = featurizer.transform(frame)
+    features = featurizer.transform(frame, con=con)
     clash = sorted(set(features.columns) & set(leads.features.columns))
     if clash:
         raise DataError(
             f"behaviour feature(s) {clash} have the names of lead table columns; rename or "
             "exclude those columns"
         )
-    counts = featurizer.timing_counts(frame)
+    counts = featurizer.timing_counts(frame, con=con)
     warnings = []
     if counts["unknown_lead_rows"]:
         warnings.append(
