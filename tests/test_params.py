@@ -125,3 +125,38 @@ def test_the_default_estimators_and_policies_pass_their_tables():
         check_params(cls(), cls._rules)
     for cls, base in POLICY_BASE.items():
         cls(**base)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_the_constructor_only_stores_its_parameters(cls):
+    defaults = {
+        name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+    }
+    defaults.pop("self")
+    assert vars(cls()) == defaults
+
+
+@pytest.fixture(scope="module")
+def history():
+    from calibrate.datasets import make_leads
+
+    leads, log = make_leads(1500, seed=3, activities=True)
+    frame = leads[["lead_id"]].assign(decision_time=leads["decided_at"])
+    return leads[["seniority", "company_size"]], leads["converted"].to_numpy(), frame, log
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_fit_returns_the_estimator_and_learns_only_trailing_underscore_attributes(
+    cls, history
+):
+    X, y, frame, log = history
+    if cls is ActivityFeaturizer:
+        estimator = cls(learn_decay=False)
+        fitted = estimator.fit(frame, y, log)
+    else:
+        estimator = cls()
+        fitted = estimator.fit(X, y)
+    assert fitted is estimator
+    params = set(estimator.get_params(deep=False))
+    learned = set(vars(estimator)) - params
+    assert learned and all(name.endswith("_") for name in learned), sorted(learned)

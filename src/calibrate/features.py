@@ -143,7 +143,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         types = dict(self.column_types or {})
         groups = dict(self.groups or {})
         criteria = []
-        self._label_style = {}
+        self._label_style_ = {}
         for column in X.columns:
             kind = types.get(column) or _infer_kind(X[column], column)
             group = groups.get(column, "explicit")
@@ -243,7 +243,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         codes, uniq = pd.factorize(xv, sort=True)
         integer_valued = bool(len(uniq)) and bool(np.all(np.mod(uniq, 1) == 0))
         nonnegative = bool(len(uniq)) and bool(uniq[0] >= 0)
-        self._label_style[str(x.name)] = (integer_valued, nonnegative)
+        self._label_style_[str(x.name)] = (integer_valued, nonnegative)
         edges = self._tree_edges(xv, codes, uniq, y, w, integer_valued)
         bounds = [None, *edges, None]
         bands = [
@@ -312,7 +312,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         if a.kind != b.kind or a.kind not in ("range", "levels"):
             raise ValueError(f"cannot merge bands {a.label!r} and {b.label!r} of {name!r}")
         if a.kind == "range":
-            integer, nonnegative = self._label_style.get(name, (False, False))
+            integer, nonnegative = self._label_style_.get(name, (False, False))
             label = range_label(a.lower, b.upper, integer, nonnegative)
             merged = Band(label, "range", lower=a.lower, upper=b.upper)
         else:

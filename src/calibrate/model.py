@@ -280,7 +280,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         y = check_target(y, len(codes))
         w = check_sample_weight(sample_weight, len(y))
         init = (self.coef_, self.intercept_)
-        fit = self._solve(codes, y, w, self.C_, init=init, hessian=self._solution.hessian)
+        fit = self._solve(codes, y, w, self.C_, init=init, hessian=self._solution_.hessian)
         return fit.coef, fit.intercept
 
     def decision_from_codes(self, codes) -> np.ndarray:
@@ -323,7 +323,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         fit = self._solve(codes, y, w, self.C_, init=init)
         self.intercept_ = fit.intercept
         self.coef_ = self._fill_empty_bands(fit.coef)
-        self._solution = fit
+        self._solution_ = fit
 
     def _solve(self, codes, y, w, C, *, init=None, hessian=None):
         return fit_band_logistic(

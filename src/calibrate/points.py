@@ -255,8 +255,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.criteria_ = [
             c.with_points(int_points[b]) for c, b in zip(binner.criteria_, blocks, strict=True)
         ]
-        self._band_points = int_points
-        self._offsets = offsets
+        self._band_points_ = int_points
+        self._offsets_ = offsets
         self.points_ = self.model_.band_coef_.assign(points=int_points, points_unrounded=points)[
             [
                 "criterion",
@@ -353,7 +353,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         codes = self._codes(X)
         return pd.DataFrame(
             {
-                c.name: self._band_points[self._offsets[j] + codes[:, j]]
+                c.name: self._band_points_[self._offsets_[j] + codes[:, j]]
                 for j, c in enumerate(self.criteria_)
             },
             index=X.index,
@@ -380,8 +380,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         return self.model_.encode(X)
 
     def _scores_from_codes(self, codes: np.ndarray) -> np.ndarray:
-        sizes = np.diff(self._offsets)
-        total = band_sum(self._band_points, codes, sizes, start=self.base_points_)
+        sizes = np.diff(self._offsets_)
+        total = band_sum(self._band_points_, codes, sizes, start=self.base_points_)
         return np.clip(total, self.min_score, self.max_score)
 
 
