@@ -210,8 +210,9 @@ def fit_calibrate(X, y, seed):
     leads = load_leads(frame, outcome=OUTCOME)
     types, groups = dict(leads.column_types), dict(leads.groups)
     rules = {c: "auto" for c, k in types.items() if k == "numeric" and groups[c] == "implicit"}
-    binner = LeadBinner(max_bins=5, column_types=types, groups=groups, monotone=rules)
-    card = Scorecard(model=LeadScoreModel(binner=binner, random_state=seed), random_state=seed)
+    binner = LeadBinner(max_bins=5, column_types=types, groups=groups)
+    model = LeadScoreModel(binner=binner, monotone=rules, random_state=seed)
+    card = Scorecard(model=model, random_state=seed)
     card.fit(leads.features, leads.outcome.to_numpy())
 
     def predict(Xt):

@@ -554,7 +554,7 @@ def test_featurizer_transform_is_leak_free(featurizer, small):
     counts_before = featurizer.timing_counts(frame)
     leaky = pd.concat([log, _log(after), _log(too_old)], ignore_index=True)
     pd.testing.assert_frame_equal(featurizer.transform(frame, leaky), before, check_exact=True)
-    counts = featurizer.timing_counts(frame)
+    counts = featurizer.timing_counts(frame, leaky)
     assert counts["after_decision_rows"] == counts_before["after_decision_rows"] + len(after)
     assert counts["older_than_lookback_rows"] == len(too_old)
     assert counts_before["older_than_lookback_rows"] == 0
@@ -598,11 +598,81 @@ def test_unknown_leads_are_counted_not_dropped_silently(featurizer, small):
             ("ghost-2", "demo_request", "2024-05-03", None),
         ]
     )
-    featurizer.transform(frame, pd.concat([log, ghosts], ignore_index=True))
-    counts = featurizer.timing_counts(frame)
+    counts = featurizer.timing_counts(frame, pd.concat([log, ghosts], ignore_index=True))
     assert counts["unknown_lead_rows"] == 3
     assert counts["unknown_lead_ids"] == 2
     assert counts["unknown_lead_examples"] == ["ghost-1", "ghost-2"]
+
+
+def test_another_log_read_for_one_call_leaves_the_fitted_log(featurizer, small):
+    frame, _, log = small
+    ghosts = _log([("ghost-1", "email_open", "2024-05-01", None)])
+    featurizer.transform(frame, pd.concat([log, ghosts], ignore_index=True))
+    assert featurizer.timing_counts(frame)["unknown_lead_rows"] == 0
+
+
+def test_a_fitted_featurizer_keeps_no_connection(featurizer, small):
+    import duckdb
+
+    frame, _, log = small
+    held = [k for k, v in vars(featurizer).items() if isinstance(v, duckdb.DuckDBPyConnection)]
+    assert held == []
+    assert featurizer.activities_ is log
+    # The fitted log is read again for every call, as a connection given to fit holds it.
+    con = connect()
+    fitted = ActivityFeaturizer(
+        detail="detail", detail_rules=RULES, combos=[COMBO], learn_decay=False
+    ).fit(frame, small[1], log, con=con)
+    pd.testing.assert_frame_equal(
+        fitted.transform(frame, con=con), fitted.transform(frame), check_exact=True
+    )
+    assert fitted.timing_counts(frame, con=con) == fitted.timing_counts(frame)
+
+
+def test_a_fitted_featurizer_pickles_and_clones(featurizer, small):
+    import copy
+    import pickle
+
+    from sklearn.base import clone
+
+    frame, _, _ = small
+    expected = featurizer.transform(frame)
+    restored = pickle.loads(pickle.dumps(featurizer))
+    pd.testing.assert_frame_equal(restored.transform(frame), expected, check_exact=True)
+    assert restored.spec_ == featurizer.spec_
+    pd.testing.assert_frame_equal(
+        copy.deepcopy(featurizer).transform(frame), expected, check_exact=True
+    )
+    fresh = clone(featurizer)
+    assert fresh.get_params() == featurizer.get_params()
+    assert not hasattr(fresh, "spec_")
+
+
+def _varying(features: pd.DataFrame) -> pd.DataFrame:
+    """The behaviour features that are not constant (a constant is no criterion)."""
+    return features.loc[:, features.nunique() > 1]
+
+
+def test_the_featurizer_is_a_step_of_a_scikit_learn_pipeline(small):
+    import pickle
+
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    frame, y, log = small
+    pipe = Pipeline(
+        [
+            ("behaviour", ActivityFeaturizer(learn_decay=False, random_state=0)),
+            ("varying", FunctionTransformer(_varying)),
+            ("model", calibrate.LeadScoreModel(Cs=1, random_state=0)),
+        ]
+    ).fit(frame, y, behaviour__activities=log)
+    alone = ActivityFeaturizer(learn_decay=False, random_state=0).fit(frame, y, log)
+    features = _varying(alone.transform(frame))
+    model = calibrate.LeadScoreModel(Cs=1, random_state=0).fit(features, y)
+    np.testing.assert_array_equal(pipe.predict_proba(frame), model.predict_proba(features))
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(restored.predict_proba(frame), pipe.predict_proba(frame))
 
 
 def test_a_log_whose_ids_meet_no_lead_is_refused(small):

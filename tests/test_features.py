@@ -152,16 +152,21 @@ def test_bad_targets_are_refused(y, message):
 
 
 def test_merge_bands_joins_ranges_and_pools_levels(binner):
-    merged = clone(binner).fit(X, Y)
-    before = [b.label for b in merged.criteria_[0].bands]
-    merged.merge_bands("clicks", 0)
+    fitted = clone(binner).fit(X, Y)
+    before = [b.label for b in fitted.criteria_[0].bands]
+    stats_before = fitted.band_stats_.copy()
+    merged = fitted.merge_bands("clicks", 0)
+    # A new binner: the one merged from is left as it was.
+    assert merged is not fitted
+    assert [b.label for b in fitted.criteria_[0].bands] == before
+    pd.testing.assert_frame_equal(fitted.band_stats_, stats_before)
     clicks = merged.criteria_[0]
     assert len(clicks.bands) == len(before) - 1
     assert (
         clicks.bands[0].lower is None
         and clicks.bands[0].upper == binner.criteria_[0].bands[1].upper
     )
-    merged.merge_bands("title", 0)
+    merged = merged.merge_bands("title", 0)
     title = merged.criteria_[2]
     assert (
         title.bands[0].values
@@ -171,3 +176,11 @@ def test_merge_bands_joins_ranges_and_pools_levels(binner):
     assert (stats == N).all()
     codes = merged.transform(X)
     assert codes["clicks"].max() == len(clicks.bands) - 2  # ranges only, missing unused
+
+
+def test_monotone_is_the_models_not_the_binners():
+    # The order points follow is the model's parameter (LeadScoreModel(monotone=...)).
+    with pytest.raises(TypeError, match="monotone"):
+        LeadBinner(monotone={"clicks": "increasing"})
+    with pytest.raises(ValueError, match="Invalid parameter 'monotone' for estimator LeadBinner"):
+        LeadBinner().set_params(monotone={"clicks": "increasing"})

@@ -124,10 +124,11 @@ SENIORITY = ["Student", "Staff", "Manager", "Director", "VP", "C-level"]
 @pytest.fixture(scope="module")
 def monotone_model(leads_5k):
     X = leads_5k[["seniority", "company_size", "page_views", "time_on_site_min"]]
-    binner = LeadBinner(
-        monotone={"seniority": SENIORITY, "company_size": "decreasing", "page_views": "auto"}
+    model = LeadScoreModel(
+        monotone={"seniority": SENIORITY, "company_size": "decreasing", "page_views": "auto"},
+        random_state=0,
     )
-    return LeadScoreModel(binner=binner, random_state=0).fit(X, leads_5k["converted"])
+    return model.fit(X, leads_5k["converted"])
 
 
 def _ordered_coef(model, name):
@@ -166,13 +167,16 @@ def test_unconstrained_criteria_are_left_alone(monotone_model):
 
 
 def test_bad_monotone_rule_is_named(leads_5k):
-    binner = LeadBinner(monotone={"page_views": "upwards"})
+    model = LeadScoreModel(monotone={"page_views": "upwards"}, Cs=1)
     with pytest.raises(DataError, match="monotone rule for 'page_views' must be increasing"):
-        LeadScoreModel(binner=binner, Cs=1).fit(leads_5k[["page_views"]], leads_5k["converted"])
+        model.fit(leads_5k[["page_views"]], leads_5k["converted"])
 
 
 def test_ordered_levels_must_occur(leads_5k):
-    binner = LeadBinner(monotone={"seniority": ["Staff", "Astronaut"]})
+    model = LeadScoreModel(monotone={"seniority": ["Staff", "Astronaut"]}, Cs=1)
+    with pytest.raises(DataError, match=r"ordered levels \['Astronaut'\] never occur"):
+        model.fit(leads_5k[["seniority"]], leads_5k["converted"])
+    binner = LeadBinner(level_order={"seniority": ["Staff", "Astronaut"]})
     with pytest.raises(DataError, match=r"ordered levels \['Astronaut'\] never occur"):
         binner.fit(leads_5k[["seniority"]], leads_5k["converted"])
 
@@ -204,7 +208,35 @@ def test_fit_codes_are_the_pooled_bands_codes(leads_5k):
     # The points sheet uses the codes fit returns instead of encoding again:
     # after pooling they must be what the fitted binner gives.
     X = leads_5k[["seniority", "company_size", "page_views", "time_on_site_min"]]
-    binner = LeadBinner(monotone={"company_size": "decreasing", "page_views": "auto"})
-    model = LeadScoreModel(binner=binner, random_state=0)
-    codes = model._fit(X, leads_5k["converted"], None)
+    model = LeadScoreModel(
+        monotone={"company_size": "decreasing", "page_views": "auto"}, random_state=0
+    )
+    codes = model.fit_encode(X, leads_5k["converted"])
     np.testing.assert_array_equal(codes, model.binner_.transform(X).to_numpy())
+
+
+# --------------------------------------------------------------------------- code level API
+def test_decision_from_codes_is_the_decision_function(model, data):
+    X, _ = data
+    codes = model.encode(X)
+    np.testing.assert_array_equal(model.decision_from_codes(codes), model.decision_function(X))
+
+
+def test_fit_codes_refits_the_weights_and_leaves_the_model_alone(model, data):
+    X, y = data
+    before = (model.coef_.copy(), model.intercept_)
+    coef, intercept = model.fit_codes(model.encode(X), y)
+    # The same leads and weights: the fitted optimum again (empty bands aside).
+    seen = model.band_coef_["n_leads"].to_numpy() > 0
+    np.testing.assert_allclose(coef[seen], model.coef_[seen], atol=1e-6)
+    assert intercept == pytest.approx(model.intercept_, abs=1e-6)
+    np.testing.assert_array_equal(model.coef_, before[0])
+    assert model.intercept_ == before[1]
+    doubled, _ = model.fit_codes(model.encode(X), y, np.where(y, 2.0, 1.0))
+    assert not np.allclose(doubled[seen], model.coef_[seen])
+
+
+def test_ordered_bands_are_the_ranges_or_levels(model):
+    for criterion in model.binner_.criteria_:
+        kinds = [criterion.bands[i].kind for i in model.ordered_bands(criterion.name)]
+        assert set(kinds) <= ({"range"} if criterion.kind == "numeric" else {"levels"})

@@ -199,3 +199,13 @@ def test_kendall_tracker_matches_scipy_move_by_move(n, data):
             tracker.accept()
             raw = moved
         assert tracker.tau == pytest.approx(fresh(raw), abs=1e-12)
+
+
+def test_the_sheet_uses_only_the_models_public_api():
+    import inspect
+    import re
+
+    import calibrate.points
+
+    source = inspect.getsource(calibrate.points)
+    assert not re.findall(r"model_?\._[a-z]", source)

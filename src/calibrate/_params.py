@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from .errors import ParameterError
 
@@ -24,11 +24,13 @@ def integer(low: int | None = None, high: int | None = None) -> Rule:
     return ok, "an int" + _bounds(low, high)
 
 
-def real(low=None, high=None, *, low_open=False, high_open=False) -> Rule:
-    """Rule for a real number between ``low`` and ``high``."""
+def real(low=None, high=None, *, low_open=False, high_open=False, finite=False) -> Rule:
+    """Rule for a real number between ``low`` and ``high`` (and not infinite, if ``finite``)."""
 
     def ok(v):
         if not isinstance(v, numbers.Real) or isinstance(v, bool) or v != v:
+            return False
+        if finite and v in (float("inf"), float("-inf")):
             return False
         if low is not None and (v <= low if low_open else v < low):
             return False
@@ -46,6 +48,76 @@ def optional(rule: Rule) -> Rule:
     """Rule that also allows None."""
     ok, what = rule
     return (lambda v: v is None or ok(v)), f"{what} or None"
+
+
+def boolean() -> Rule:
+    """Rule for True or False."""
+    return (lambda v: v is True or v is False), "a bool"
+
+
+def string() -> Rule:
+    """Rule for a non-empty str."""
+    return (lambda v: isinstance(v, str) and v != ""), "a non-empty str"
+
+
+def instance_of(*types: type) -> Rule:
+    """Rule for an instance of one of ``types`` (an estimator of a kind, say).
+
+    Examples
+    --------
+    >>> ok, what = optional(instance_of(int))
+    >>> ok(None), ok(3), ok("3"), what
+    (True, True, False, 'an instance of int or None')
+    """
+    names = " or ".join(t.__name__ for t in types)
+    return (lambda v: isinstance(v, types)), f"an instance of {names}"
+
+
+def any_of(*rules: Rule) -> Rule:
+    """Rule met when any of ``rules`` is."""
+    return (
+        lambda v: any(ok(v) for ok, _ in rules),
+        " or ".join(what for _, what in rules),
+    )
+
+
+def mapping(keys: Rule | None = None, values: Rule | None = None) -> Rule:
+    """Rule for a mapping, its keys and values each meeting a rule when given.
+
+    Examples
+    --------
+    >>> ok, what = mapping(string(), one_of("explicit", "implicit"))
+    >>> ok({"role": "explicit"}), ok({"role": "other"}), ok([]), what
+    (True, False, False, "a dict of a non-empty str to one of 'explicit', 'implicit'")
+    """
+
+    def ok(v):
+        return isinstance(v, Mapping) and all(
+            (keys is None or keys[0](k)) and (values is None or values[0](x))
+            for k, x in v.items()
+        )
+
+    what = "a dict"
+    if keys is not None or values is not None:
+        key_what = "anything" if keys is None else keys[1]
+        what += f" of {key_what} to {'anything' if values is None else values[1]}"
+    return ok, what
+
+
+def sequence(items: Rule) -> Rule:
+    """Rule for a list or tuple (not a str) whose items meet a rule.
+
+    Examples
+    --------
+    >>> ok, what = sequence(string())
+    >>> ok(("a", "b")), ok("ab"), ok(["a", 1]), what
+    (True, False, False, 'a list or tuple of a non-empty str')
+    """
+    ok_item, what = items
+    return (
+        lambda v: isinstance(v, list | tuple) and all(ok_item(x) for x in v),
+        f"a list or tuple of {what}",
+    )
 
 
 def check_params(obj, table: dict[str, Rule]) -> None:

@@ -15,6 +15,7 @@ pandas evaluator the standalone scorer uses; both must agree exactly.
 from __future__ import annotations
 
 import tempfile
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,7 +42,18 @@ from ._activity import (
     to_utc_seconds,
 )
 from ._criteria import WHITESPACE
-from ._params import check_params, integer, optional, real
+from ._params import (
+    any_of,
+    boolean,
+    check_params,
+    instance_of,
+    integer,
+    mapping,
+    optional,
+    real,
+    sequence,
+    string,
+)
 from .errors import DataError, format_examples
 from .sources import as_source, check_parquet_schemas, read_arrow
 
@@ -479,6 +491,12 @@ class ActivityFeaturizer(BaseEstimator):
         ``{activity type: rows}`` of the types in the log none of whose
         activities counts for a lead fitted (all on or after the decision,
         older than the look-back, or of other leads): they are no features.
+    activities_ : str, os.PathLike, Source or pandas.DataFrame
+        The activity log fitted, as given (not a copy): :meth:`transform`,
+        :meth:`evaluate` and :meth:`timing_counts` read it again when given
+        neither another log nor a connection. No DuckDB connection is kept,
+        so a fitted featurizer can be pickled (with a picklable log) and
+        used in a :class:`sklearn.pipeline.Pipeline`.
 
     Notes
     -----
@@ -489,6 +507,14 @@ class ActivityFeaturizer(BaseEstimator):
     """
 
     _rules = {
+        "lead_id": string(),
+        "activity_type": string(),
+        "occurred_at": string(),
+        "detail": optional(string()),
+        "detail_rules": sequence(any_of(string(), instance_of(DetailRule))),
+        "families": optional(mapping(string(), string())),
+        "combos": sequence(any_of(string(), sequence(string()))),
+        "learn_decay": boolean(),
         "lookback_days": integer(1),
         "max_learning_leads": integer(100),
         "random_state": optional(integer(0)),
@@ -539,14 +565,18 @@ class ActivityFeaturizer(BaseEstimator):
             Other features of the same leads (e.g. one-hot role bands), used
             beside behaviour when comparing kernels.
         con : duckdb connection, optional
-            Reused when given (see :func:`connect`).
+            Reused when given (see :func:`connect`): it then holds the log,
+            for the same connection given to :meth:`transform`. Otherwise a
+            connection is opened for the fit and closed after it.
 
         Returns
         -------
         self : ActivityFeaturizer
         """
         check_params(self, self._rules)
-        con = connect() if con is None else con
+        if con is None:
+            with closing(connect()) as con:
+                return self.fit(leads, y, activities, X_extra=X_extra, con=con)
         rules = tuple(
             r if isinstance(r, DetailRule) else DetailRule.parse(str(r)) for r in self.detail_rules
         )
@@ -605,10 +635,30 @@ class ActivityFeaturizer(BaseEstimator):
         )
         self.activity_counts_ = read
         self.left_out_types_ = {t: n for t, n in read["types"].items() if t not in counted}
-        self._con = con
+        self.activities_ = activities
         return self
 
-    def evaluate(self, leads: pd.DataFrame, features) -> pd.DataFrame:
+    @contextmanager
+    def _log(self, activities=None, con=None):
+        """A connection holding the activity log (``activities_`` by default).
+
+        ``con`` as given (reading ``activities`` into it when given); else a
+        new connection, closed on leaving.
+        """
+        check_is_fitted(self, "spec_")
+        if con is not None:
+            if activities is not None:
+                read_activities(con, activities, self.spec_)
+            yield con
+            return
+        with closing(connect()) as con:
+            log = self.activities_ if activities is None else activities
+            read_activities(con, log, self.spec_)
+            yield con
+
+    def evaluate(
+        self, leads: pd.DataFrame, features, activities=None, *, con=None
+    ) -> pd.DataFrame:
         """Other features of the same log (e.g. fast-track or rule counts), for these leads.
 
         Parameters
@@ -617,6 +667,8 @@ class ActivityFeaturizer(BaseEstimator):
             Columns ``lead_id`` and ``decision_time``.
         features : sequence of ActivityFeature
             Features to compute on the fitted log, with its detail rules.
+        activities, con : optional
+            As for :meth:`transform`.
 
         Returns
         -------
@@ -624,7 +676,6 @@ class ActivityFeaturizer(BaseEstimator):
             One column per feature, in the order of ``leads``.
         """
         check_is_fitted(self, "spec_")
-        _register_leads(self._con, _check_leads(leads))
         spec = replace(self.spec_, features=tuple(features))
         sql = activity_sql(
             spec,
@@ -632,10 +683,19 @@ class ActivityFeaturizer(BaseEstimator):
             activities="calibrate_activities",
             decision_time="decision_time",
         )
-        return self._con.execute(sql).df().drop(columns="lead_id").reset_index(drop=True)
+        with self._log(activities, con) as con:
+            _register_leads(con, _check_leads(leads))
+            return con.execute(sql).df().drop(columns="lead_id").reset_index(drop=True)
 
-    def timing_counts(self, leads: pd.DataFrame) -> dict:
+    def timing_counts(self, leads: pd.DataFrame, activities=None, *, con=None) -> dict:
         """How the log's activities relate to these leads.
+
+        Parameters
+        ----------
+        leads : pandas.DataFrame
+            Columns ``lead_id`` and ``decision_time``.
+        activities, con : optional
+            As for :meth:`transform`.
 
         Returns
         -------
@@ -645,9 +705,9 @@ class ActivityFeaturizer(BaseEstimator):
             ``after_decision_rows`` (on or after the lead's decision time, left
             out) and ``older_than_lookback_rows``.
         """
-        check_is_fitted(self, "spec_")
-        _register_leads(self._con, _check_leads(leads))
-        return _timing_counts(self._con, self.spec_.lookback_days)
+        with self._log(activities, con) as con:
+            _register_leads(con, _check_leads(leads))
+            return _timing_counts(con, self.spec_.lookback_days)
 
     def transform(self, leads: pd.DataFrame, activities=None, *, con=None) -> pd.DataFrame:
         """Behaviour features of every lead, in the order of ``leads``.
@@ -657,20 +717,29 @@ class ActivityFeaturizer(BaseEstimator):
         leads : pandas.DataFrame
             Columns ``lead_id`` and ``decision_time``.
         activities : optional
-            The activity log; by default the one given to :meth:`fit`.
+            The activity log; by default the one given to :meth:`fit`
+            (``activities_``), read again.
+        con : duckdb connection, optional
+            A connection holding the log (the one given to :meth:`fit`),
+            used as it is unless ``activities`` is given too: then that log
+            is read into it. Without one, a connection is opened for the
+            call and closed after it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per feature of ``spec_``, in the order of ``leads``.
         """
         check_is_fitted(self, "spec_")
-        con = con or self._con
-        if activities is not None:
-            read_activities(con, activities, self.spec_)
-        _register_leads(con, _check_leads(leads))
         sql = activity_sql(
             self.spec_,
             leads="calibrate_leads_frame",
             activities="calibrate_activities",
             decision_time="decision_time",
         )
-        frame = con.execute(sql).df()
+        with self._log(activities, con) as con:
+            _register_leads(con, _check_leads(leads))
+            frame = con.execute(sql).df()
         return frame.drop(columns="lead_id").reset_index(drop=True)
 
     def _learn_kernels(self, con, leads, y, base, families, X_extra):

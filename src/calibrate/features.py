@@ -10,6 +10,8 @@ band, so a missing value is never silently dropped.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -19,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._check_input import check_columns, check_frame, check_sample_weight, check_target
 from ._criteria import Band, Criterion, category_codes, coerce_column, nice_number, range_label
-from ._params import check_params, integer, optional, real
+from ._params import check_params, integer, mapping, one_of, optional, real, sequence
 from .errors import DataError
 
 __all__ = ["LeadBinner"]
@@ -46,12 +48,12 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         are inferred as :func:`calibrate.load_leads` does.
     groups : dict, optional
         ``{column: "explicit" | "implicit"}``; unlisted columns are explicit.
-    monotone : dict, optional
-        ``{column: "increasing" | "decreasing" | "auto" | [levels in order]}``:
-        criteria whose points must follow the order of their bands (see
-        :class:`calibrate.LeadScoreModel`). A list orders a categorical
-        criterion's levels, lowest first, and makes it increasing; levels not
-        listed go to "Other".
+    level_order : dict, optional
+        ``{column: [levels, lowest first]}``: categorical criteria whose bands
+        are these levels in this order; levels not listed go to "Other".
+        Whether points must follow an order is the model's ``monotone``
+        (see :class:`calibrate.LeadScoreModel`), which sets this for the
+        levels it orders.
 
     Attributes
     ----------
@@ -86,9 +88,11 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         "min_level_count": integer(1),
         "min_level_share": real(0, 0.5),
         "max_levels": integer(1),
-        "column_types": optional((lambda v: isinstance(v, dict), "a dict")),
-        "groups": optional((lambda v: isinstance(v, dict), "a dict")),
-        "monotone": optional((lambda v: isinstance(v, dict), "a dict")),
+        "column_types": optional(
+            mapping(values=optional(one_of("numeric", "categorical", "boolean")))
+        ),
+        "groups": optional(mapping(values=one_of("explicit", "implicit"))),
+        "level_order": optional(mapping(values=sequence((lambda v: True, "levels")))),
     }
 
     def __init__(
@@ -101,7 +105,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         max_levels=25,
         column_types=None,
         groups=None,
-        monotone=None,
+        level_order=None,
     ):
         self.max_bins = max_bins
         self.min_bin_share = min_bin_share
@@ -110,7 +114,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         self.max_levels = max_levels
         self.column_types = column_types
         self.groups = groups
-        self.monotone = monotone
+        self.level_order = level_order
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None):
         """Learn the bands of every column of ``X``.
@@ -139,11 +143,11 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         types = dict(self.column_types or {})
         groups = dict(self.groups or {})
         criteria = []
-        self._label_style = {}
+        self._label_style_ = {}
         for column in X.columns:
             kind = types.get(column) or _infer_kind(X[column], column)
             group = groups.get(column, "explicit")
-            order = (self.monotone or {}).get(column)
+            order = (self.level_order or {}).get(column)
             if kind == "numeric":
                 bands = self._numeric_bands(coerce_column(X[column], kind, column), y, w)
             else:
@@ -239,7 +243,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         codes, uniq = pd.factorize(xv, sort=True)
         integer_valued = bool(len(uniq)) and bool(np.all(np.mod(uniq, 1) == 0))
         nonnegative = bool(len(uniq)) and bool(uniq[0] >= 0)
-        self._label_style[str(x.name)] = (integer_valued, nonnegative)
+        self._label_style_[str(x.name)] = (integer_valued, nonnegative)
         edges = self._tree_edges(xv, codes, uniq, y, w, integer_valued)
         bounds = [None, *edges, None]
         bands = [
@@ -273,11 +277,33 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         bands = [Band(str(level), "levels", values=(str(level),)) for level in order]
         return (*bands, Band("Other", "other"), Band("Missing", "missing"))
 
-    def merge_bands(self, name: str, first: int) -> None:
-        """Merge band ``first`` of a criterion with the next one (fitted binner only).
+    def merge_bands(self, name: str, first: int) -> LeadBinner:
+        """A fitted binner with band ``first`` of a criterion merged with the next one.
 
         Used by :class:`calibrate.LeadScoreModel` to make a criterion monotone.
-        Range bands join into one range; level bands pool their values.
+        Range bands join into one range; level bands pool their values, and
+        the band statistics add up. This binner is left unchanged.
+
+        Parameters
+        ----------
+        name : str
+            The criterion.
+        first : int
+            Position of the first of the two adjacent bands.
+
+        Returns
+        -------
+        LeadBinner
+            A fitted copy with one band fewer in ``name``.
+
+        Examples
+        --------
+        >>> X = pd.DataFrame({"clicks": [0, 1, 2, 5] * 25})
+        >>> binner = LeadBinner(min_bin_share=0.2).fit(X, np.array([0, 0, 1, 1] * 25))
+        >>> [b.label for b in binner.merge_bands("clicks", 0).criteria_[0].bands]
+        ['any value', 'Missing']
+        >>> [b.label for b in binner.criteria_[0].bands]
+        ['0-1', '2+', 'Missing']
         """
         check_is_fitted(self, "criteria_")
         k = next(i for i, c in enumerate(self.criteria_) if c.name == name)
@@ -286,20 +312,18 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         if a.kind != b.kind or a.kind not in ("range", "levels"):
             raise ValueError(f"cannot merge bands {a.label!r} and {b.label!r} of {name!r}")
         if a.kind == "range":
-            integer, nonnegative = self._label_style.get(name, (False, False))
+            integer, nonnegative = self._label_style_.get(name, (False, False))
             label = range_label(a.lower, b.upper, integer, nonnegative)
             merged = Band(label, "range", lower=a.lower, upper=b.upper)
         else:
             merged = Band(f"{a.label}, {b.label}", "levels", values=a.values + b.values)
         bands = criterion.bands[:first] + (merged,) + criterion.bands[first + 2 :]
-        self.criteria_[k] = Criterion(
+        criteria = list(self.criteria_)
+        criteria[k] = Criterion(
             criterion.name, criterion.column, criterion.kind, criterion.group, bands
         )
         stats = self.band_stats_
-        offsets = np.cumsum(
-            [0] + [len(c.bands) + (1 if i == k else 0) for i, c in enumerate(self.criteria_)]
-        )
-        row = offsets[k] + first
+        row = self.band_offsets()[k] + first
         joined = stats.iloc[row].copy()
         other = stats.iloc[row + 1]
         joined["band"] = merged.label
@@ -307,7 +331,10 @@ class LeadBinner(TransformerMixin, BaseEstimator):
             joined[column] = stats.iloc[row][column] + other[column]
         joined["win_rate"] = joined["wins"] / joined["n_leads"] if joined["n_leads"] else np.nan
         rows = [stats.iloc[:row], joined.to_frame().T, stats.iloc[row + 2 :]]
-        self.band_stats_ = pd.concat(rows, ignore_index=True).astype(stats.dtypes.to_dict())
+        result = copy.copy(self)
+        result.criteria_ = criteria
+        result.band_stats_ = pd.concat(rows, ignore_index=True).astype(stats.dtypes.to_dict())
+        return result
 
     def _level_bands(self, weights: pd.Series, boolean: bool) -> tuple[Band, ...]:
         """Bands of the levels, given the training weight of every level seen."""

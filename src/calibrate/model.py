@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._band_logistic import band_sum, fit_band_logistic
 from ._check_input import check_frame, check_sample_weight, check_target
-from ._params import check_params, integer, optional, real
+from ._params import check_params, instance_of, integer, mapping, optional, real
 from .errors import DataError
 from .features import LeadBinner
 
@@ -47,6 +47,13 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     binner : LeadBinner, optional
         How attributes are cut into bands; a default :class:`LeadBinner`
         when None. It is cloned and fitted on the training leads.
+    monotone : dict, optional
+        ``{column: "increasing" | "decreasing" | "auto" | [levels in order]}``:
+        criteria whose weights (so points) must follow the order of their
+        bands. "auto" takes the direction the unconstrained weights lean to.
+        A list orders a categorical criterion's levels, lowest first (the
+        binner's ``level_order``), and makes it increasing; levels not listed
+        go to "Other".
     Cs : int, default=12
         Number of penalty strengths tried, log-spaced between 1e-3 and 1e2;
         1 means C=1 without cross-validation.
@@ -85,8 +92,8 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         One row per band: criterion, group, band, coef and training counts.
     monotone_ : dict
         ``{criterion: "increasing" | "decreasing"}``: the order each
-        monotone criterion's weights follow (the binner's ``monotone``
-        settings, with "auto" resolved from the data). Adjacent bands that
+        monotone criterion's weights follow (the ``monotone`` parameter,
+        with "auto" resolved from the data). Adjacent bands that
         broke the order were merged and the model refitted.
     classes_ : ndarray
         ``[False, True]``.
@@ -104,6 +111,8 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     """
 
     _rules = {
+        "binner": optional(instance_of(LeadBinner)),
+        "monotone": optional(mapping()),
         "Cs": integer(1),
         "cv": integer(2),
         "max_cv_leads": integer(100),
@@ -116,6 +125,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         self,
         *,
         binner=None,
+        monotone=None,
         Cs=12,
         cv=5,
         max_cv_leads=20_000,
@@ -124,6 +134,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         random_state=None,
     ):
         self.binner = binner
+        self.monotone = monotone
         self.Cs = Cs
         self.cv = cv
         self.max_cv_leads = max_cv_leads
@@ -147,20 +158,48 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         -------
         self : LeadScoreModel
         """
-        self._fit(X, y, sample_weight)
+        self.fit_encode(X, y, sample_weight)
         return self
 
-    def _fit(self, X, y, sample_weight) -> np.ndarray:
-        """:meth:`fit`, returning the training leads' band codes (after pooling).
+    def fit_encode(self, X: pd.DataFrame, y, sample_weight=None) -> np.ndarray:
+        """:meth:`fit`, and give the training leads' band codes (after pooling).
 
-        The codes equal ``binner_.transform(X)``; a caller that needs them
-        (the points sheet) is spared encoding a million leads twice.
+        The codes equal ``encode(X)``; a caller that needs them (the points
+        sheet) is spared encoding a million leads twice.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Candidate criteria.
+        y : array-like of bool
+            Won (True) or lost.
+        sample_weight : array-like, optional
+            Weight of each lead.
+
+        Returns
+        -------
+        codes : ndarray of int of shape (n_leads, n_criteria)
+            Band of every training lead in every criterion, indexing
+            ``binner_.criteria_[j].bands``.
+
+        Examples
+        --------
+        >>> from calibrate.datasets import make_leads
+        >>> leads = make_leads(2000, seed=0)
+        >>> X, y = leads[["seniority", "webinars_attended"]], leads["converted"]
+        >>> model = LeadScoreModel(Cs=1)
+        >>> codes = model.fit_encode(X, y)
+        >>> bool((codes == model.encode(X)).all())
+        True
         """
         check_params(self, self._rules)
         X = check_frame(X)
         y = check_target(y, len(X))
         w = check_sample_weight(sample_weight, len(y))
         binner = LeadBinner() if self.binner is None else clone(self.binner)
+        orders = {c: r for c, r in (self.monotone or {}).items() if isinstance(r, list | tuple)}
+        if orders:
+            binner.set_params(level_order={**(binner.level_order or {}), **orders})
         codes = np.array(binner.fit_transform(X, y, sample_weight=w).to_numpy(), dtype=np.intp)
         self.binner_ = binner
         grid = np.logspace(-3, 2, self.Cs) if self.Cs > 1 else np.array([1.0])
@@ -196,12 +235,95 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     def _sizes(self) -> list[int]:
         return [len(c.bands) for c in self.binner_.criteria_]
 
+    def encode(self, X: pd.DataFrame) -> np.ndarray:
+        """Band code of every lead in every criterion (``binner_.transform(X)`` as an array)."""
+        check_is_fitted(self, "coef_")
+        return self.binner_.transform(check_frame(X)).to_numpy()
+
+    def fit_codes(self, codes, y, sample_weight=None) -> tuple[np.ndarray, float]:
+        """Band weights refitted on other leads, or other weights, of the fitted bands.
+
+        The bands and the penalty ``C_`` stay those of the fit; the solver
+        starts from the fitted weights. The model itself is unchanged: this
+        is a refit for resampling (the points sheet's bootstrap).
+
+        Parameters
+        ----------
+        codes : ndarray of int of shape (n_leads, n_criteria)
+            Band codes, as :meth:`encode` gives.
+        y : array-like of bool
+            Won (True) or lost.
+        sample_weight : array-like, optional
+            Weight of each lead (e.g. how often a bootstrap draws it).
+
+        Returns
+        -------
+        coef : ndarray of shape (n_bands,)
+            Weight of every band, in ``coef_`` order; bands without leads of
+            positive weight keep the penalty's 0 (their criterion's average
+            is not filled in).
+        intercept : float
+
+        Examples
+        --------
+        >>> from calibrate.datasets import make_leads
+        >>> leads = make_leads(2000, seed=0)
+        >>> X, y = leads[["seniority", "webinars_attended"]], leads["converted"]
+        >>> model = LeadScoreModel(Cs=1).fit(X, y)
+        >>> codes = model.encode(X)
+        >>> coef, intercept = model.fit_codes(codes, y, np.full(len(y), 2.0))
+        >>> coef.shape == model.coef_.shape, bool(np.isclose(intercept, model.intercept_))
+        (True, False)
+        """
+        check_is_fitted(self, "coef_")
+        codes = np.asarray(codes, dtype=np.intp)
+        y = check_target(y, len(codes))
+        w = check_sample_weight(sample_weight, len(y))
+        init = (self.coef_, self.intercept_)
+        fit = self._solve(codes, y, w, self.C_, init=init, hessian=self._solution_.hessian)
+        return fit.coef, fit.intercept
+
+    def decision_from_codes(self, codes) -> np.ndarray:
+        """Log-odds of winning of leads given by their band codes.
+
+        Parameters
+        ----------
+        codes : ndarray of int of shape (n_leads, n_criteria)
+            Band codes, as :meth:`encode` gives.
+
+        Returns
+        -------
+        ndarray of shape (n_leads,)
+            What :meth:`decision_function` gives for the same leads.
+
+        Examples
+        --------
+        >>> from calibrate.datasets import make_leads
+        >>> leads = make_leads(2000, seed=0)
+        >>> X, y = leads[["seniority", "webinars_attended"]], leads["converted"]
+        >>> model = LeadScoreModel(Cs=1).fit(X, y)
+        >>> eta = model.decision_from_codes(model.encode(X.head(3)))
+        >>> bool(np.allclose(eta, model.decision_function(X.head(3))))
+        True
+        """
+        check_is_fitted(self, "coef_")
+        return band_sum(self.coef_, np.asarray(codes), self._sizes(), start=self.intercept_)
+
+    def ordered_bands(self, name: str) -> list[int]:
+        """Positions, within criterion ``name``, of the bands that carry an order.
+
+        The ranges of a numeric criterion, the levels of a categorical one:
+        what a monotone criterion's weights follow (see ``monotone_``).
+        """
+        check_is_fitted(self, "coef_")
+        return self._ordered(next(c for c in self.binner_.criteria_ if c.name == name))
+
     def _fit_codes(self, codes, y, w, *, init=None) -> None:
         """Fit the weights of the current bands at ``C_`` (sets coef_, intercept_)."""
         fit = self._solve(codes, y, w, self.C_, init=init)
         self.intercept_ = fit.intercept
         self.coef_ = self._fill_empty_bands(fit.coef)
-        self._solution = fit
+        self._solution_ = fit
 
     def _solve(self, codes, y, w, C, *, init=None, hessian=None):
         return fit_band_logistic(
@@ -228,7 +350,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         n_leads = self.binner_.band_stats_["n_leads"].to_numpy()[start + first : start + first + 2]
         pair = coef[start + first : start + first + 2]
         pooled = np.average(pair, weights=n_leads) if n_leads.sum() > 0 else pair.mean()
-        self.binner_.merge_bands(name, first)
+        self.binner_ = self.binner_.merge_bands(name, first)
         column = codes[:, k]
         column[column > first] -= 1
         return np.concatenate([coef[: start + first], [pooled], coef[start + first + 2 :]])
@@ -240,7 +362,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
 
     def _resolve_directions(self) -> dict:
         """``{criterion: "increasing" | "decreasing"}`` for every monotone criterion."""
-        wanted = dict(self.binner_.monotone or {})
+        wanted = dict(self.monotone or {})
         offsets = self.binner_.band_offsets()
         n_leads = self.binner_.band_stats_["n_leads"].to_numpy()
         directions = {}
@@ -284,10 +406,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of winning for every lead."""
         check_is_fitted(self, "coef_")
-        return self._decision_from_codes(self.binner_.transform(check_frame(X)).to_numpy())
-
-    def _decision_from_codes(self, codes: np.ndarray) -> np.ndarray:
-        return band_sum(self.coef_, codes, self._sizes(), start=self.intercept_)
+        return self.decision_from_codes(self.encode(X))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Probabilities of lost and won, shape (n_leads, 2)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -431,21 +432,23 @@ def fit_with(
         y, fraction=model.holdout, dates=leads.dates, random_state=model.seed
     )
     thin = check_evidence(y, train, held)
-    X, column_types, groups, behaviour = _featurize(
-        leads, train, activities, activity, model, step
-    )
-    step("fit")
-    card = _fit_scorecard(X.iloc[train], y[train], column_types, groups, model)
-    step("points")
-    holdout = hold_out(card, X, y, held)
-    quality = evaluate_probabilities(holdout.y, holdout.proba)
-    step("threshold")
-    decision, table = _decide(card, holdout, leads, behaviour, policy, policies)
-    comparison = None
-    if current_sheet is not None:
-        comparison = _compare_current(
-            current_sheet, leads, behaviour, held, holdout, card, decision
+    # One connection holds the activity log for every step that reads it.
+    with _log_connection(activities) as con:
+        X, column_types, groups, behaviour = _featurize(
+            leads, train, activities, activity, model, step, con
         )
+        step("fit")
+        card = _fit_scorecard(X.iloc[train], y[train], column_types, groups, model)
+        step("points")
+        holdout = hold_out(card, X, y, held)
+        quality = evaluate_probabilities(holdout.y, holdout.proba)
+        step("threshold")
+        decision, table = _decide(card, holdout, leads, behaviour, policy, policies, con)
+        comparison = None
+        if current_sheet is not None:
+            comparison = _compare_current(
+                current_sheet, leads, behaviour, held, holdout, card, decision, con
+            )
     warnings = [] if holdout.signal == "usable" else [no_signal_warning(*holdout.auc_interval)]
     warnings += thin + list(leads.warnings)
     warnings += sheet_warnings(card, holdout, X.iloc[train], y[train], quality["auc"], model.seed)
@@ -474,14 +477,26 @@ def fit_with(
     )
 
 
-def _featurize(leads, train, activities, activity, model, step):
+@contextmanager
+def _log_connection(activities):
+    """A DuckDB connection for the activity log, closed after the fit; None without one."""
+    if activities is None:
+        yield None
+        return
+    from .behaviour import connect
+
+    with closing(connect()) as con:
+        yield con
+
+
+def _featurize(leads, train, activities, activity, model, step, con):
     """The criteria of every lead: lead columns, and behaviour from the log."""
     X = leads.features
     column_types, groups = dict(leads.column_types), dict(leads.groups)
     behaviour = None
     if activities is not None:
         step("activities")
-        behaviour = _behaviour_features(leads, train, activities, activity, model)
+        behaviour = _behaviour_features(leads, train, activities, activity, model, con)
         X = pd.concat([X, behaviour.features], axis=1)
         for feature in behaviour.featurizer.spec_.features:
             column_types[feature.name] = feature.column_kind
@@ -505,18 +520,16 @@ def _fit_scorecard(X_train, y_train, column_types, groups, model: ModelSettings)
             raise DataError(f"monotone rule for {column!r}: no such criterion")
         rules[column] = rule
     rules = {c: r for c, r in rules.items() if r != "none"}
-    binner = LeadBinner(
-        max_bins=model.max_bins, column_types=column_types, groups=groups, monotone=rules
-    )
+    binner = LeadBinner(max_bins=model.max_bins, column_types=column_types, groups=groups)
     card = Scorecard(
-        model=LeadScoreModel(binner=binner, random_state=model.seed),
+        model=LeadScoreModel(binner=binner, monotone=rules, random_state=model.seed),
         n_bootstrap=model.bootstrap,
         random_state=model.seed,
     )
     return card.fit(X_train, y_train)
 
 
-def _decide(card, holdout, leads, behaviour, settings, policies):
+def _decide(card, holdout, leads, behaviour, settings, policies, con=None):
     """Every policy's threshold, the levels, fast-track rules and the two axes."""
     scores, y_hold = holdout.scores, holdout.y
     volume = weekly_volume(leads.dates)
@@ -534,7 +547,7 @@ def _decide(card, holdout, leads, behaviour, settings, policies):
     levels_frame = level_table(scores, y_hold, level_list, max_score=card.max_score)
     p_line = win_probability(scores, y_hold)[choice.threshold - card.min_score]
     y = leads.outcome.to_numpy()
-    evidence = _fast_track_evidence(leads, behaviour, settings.fast_track, y, float(p_line))
+    evidence = _fast_track_evidence(leads, behaviour, settings.fast_track, y, float(p_line), con)
     decision = Decision(
         choice=choice,
         choices=choices,
@@ -626,9 +639,9 @@ class Behaviour:
     warnings: tuple = ()
 
 
-def _behaviour_features(leads, train, activities, activity: ActivitySettings, model) -> Behaviour:
+def _behaviour_features(leads, train, activities, activity: ActivitySettings, model, con):
     """Learn behaviour features (and their decay) from the training leads' activity."""
-    from .behaviour import ActivityFeaturizer, connect
+    from .behaviour import ActivityFeaturizer
 
     if leads.decision_times is None:
         raise DataError(
@@ -640,7 +653,6 @@ def _behaviour_features(leads, train, activities, activity: ActivitySettings, mo
     explicit = LeadBinner(
         max_bins=model.max_bins, column_types=leads.column_types, groups=leads.groups
     ).fit(leads.features.iloc[train], leads.outcome.to_numpy()[train])
-    con = connect()
     featurizer = ActivityFeaturizer(
         **activity.columns,
         detail_rules=activity.detail_rules,
@@ -656,14 +668,14 @@ def _behaviour_features(leads, train, activities, activity: ActivitySettings, mo
         X_extra=explicit.one_hot(leads.features.iloc[train]),
         con=con,
     )
-    features = featurizer.transform(frame)
+    features = featurizer.transform(frame, con=con)
     clash = sorted(set(features.columns) & set(leads.features.columns))
     if clash:
         raise DataError(
             f"behaviour feature(s) {clash} have the names of lead table columns; rename or "
             "exclude those columns"
         )
-    counts = featurizer.timing_counts(frame)
+    counts = featurizer.timing_counts(frame, con=con)
     warnings = []
     if counts["unknown_lead_rows"]:
         warnings.append(
@@ -719,7 +731,7 @@ HAND_RAISER = re.compile(r"pricing|demo|contact|trial|quote|sales_request|call_r
 FAST_TRACK_DAYS = 30
 
 
-def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataFrame:
+def _fast_track_evidence(leads, behaviour, candidates, y, reference, con=None) -> pd.DataFrame:
     """Test hand-raiser signals: leads showing them vs leads at the MQL line."""
     from ._activity import fast_track_feature
 
@@ -754,7 +766,7 @@ def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataF
     if types:
         frame = pd.DataFrame({"lead_id": leads.ids, "decision_time": leads.decision_times})
         features = {t: fast_track_feature(t, FAST_TRACK_DAYS) for t in types}
-        counts = behaviour.featurizer.evaluate(frame, list(features.values()))
+        counts = behaviour.featurizer.evaluate(frame, list(features.values()), con=con)
         for t, feature in features.items():
             flags[t] = counts[feature.name].to_numpy() > 0
             kinds[t] = "activity"
@@ -762,7 +774,7 @@ def _fast_track_evidence(leads, behaviour, candidates, y, reference) -> pd.DataF
     return fast_track_evidence(flags, y, reference, within_days=days)
 
 
-def _compare_current(path, leads, behaviour, held, holdout, card, decision):
+def _compare_current(path, leads, behaviour, held, holdout, card, decision, con=None):
     """Score the hold-out leads with the sheet in use today and compare."""
     from ._activity import ActivityFeature, Kernel
     from .current_sheet import compare_sheets, read_current_sheet
@@ -796,7 +808,7 @@ def _compare_current(path, leads, behaviour, held, holdout, card, decision):
                 "decision_time": leads.decision_times.iloc[held].to_numpy(),
             }
         )
-        counts = featurizer.evaluate(ids, features)
+        counts = featurizer.evaluate(ids, features, con=con)
         for feature in features:
             frame[feature.name] = counts[feature.name].to_numpy()
     breakdown = card.score_breakdown(X_hold).reset_index(drop=True)

@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._band_logistic import band_sum
 from ._check_input import check_columns, check_frame, check_sample_weight, check_target
-from ._params import check_params, integer, one_of, real
+from ._params import check_params, instance_of, integer, one_of, optional, real
 from .errors import DataError
 from .model import LeadScoreModel
 
@@ -163,12 +163,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     """
 
     _rules = {
+        "model": optional(instance_of(LeadScoreModel)),
         "min_score": integer(),
         "max_score": integer(),
         "lower_quantile": real(0, 0.5),
         "upper_quantile": real(0.5, 1),
         "rounding": one_of("rank", "nearest"),
         "n_bootstrap": integer(0),
+        "random_state": optional(integer(0)),
     }
 
     def __init__(
@@ -218,12 +220,12 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         y = check_target(y, len(X))
         w = check_sample_weight(sample_weight, len(X))
         model = LeadScoreModel() if self.model is None else clone(self.model)
-        codes = model._fit(X, y, w)
+        codes = model.fit_encode(X, y, w)
         self.model_ = model
         binner = self.model_.binner_
         offsets = binner.band_offsets()
         blocks = [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
-        eta = self.model_._decision_from_codes(codes)
+        eta = self.model_.decision_from_codes(codes)
         points, base, self.factor_, self.offset_ = scale_weights(
             self.model_.coef_,
             self.model_.intercept_,
@@ -253,8 +255,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.criteria_ = [
             c.with_points(int_points[b]) for c, b in zip(binner.criteria_, blocks, strict=True)
         ]
-        self._band_points = int_points
-        self._offsets = offsets
+        self._band_points_ = int_points
+        self._offsets_ = offsets
         self.points_ = self.model_.band_coef_.assign(points=int_points, points_unrounded=points)[
             [
                 "criterion",
@@ -287,20 +289,16 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         """95% interval of every band's unrounded points over bootstrap refits."""
         model = self.model_
         codes = np.asarray(codes, dtype=np.intp)
-        sizes = model._sizes()
-        offsets = np.cumsum([0, *sizes])
+        offsets = model.binner_.band_offsets()
+        sizes = np.diff(offsets)
         rng = np.random.default_rng(self.random_state)
         n, n_bands = len(y), offsets[-1]
         draws = np.full((self.n_bootstrap, n_bands), np.nan)
         # A resample is the training leads weighted by how often each is
         # drawn; every refit starts from the sheet's own solution.
-        start = (model.coef_, model.intercept_)
         for b in range(self.n_bootstrap):
             times = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
-            fit = model._solve(
-                codes, y, w * times, model.C_, init=start, hessian=model._solution.hessian
-            )
-            coef = fit.coef.copy()
+            coef = model.fit_codes(codes, y, w * times)[0].copy()
             for j in range(codes.shape[1]):
                 drawn = np.bincount(codes[:, j], times, minlength=sizes[j]) > 0
                 coef[offsets[j] : offsets[j + 1]][~drawn] = np.nan
@@ -327,7 +325,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             direction = self.model_.monotone_.get(criterion.name)
             if direction is None:
                 continue
-            order = self.model_._ordered(criterion)
+            order = self.model_.ordered_bands(criterion.name)
             sign = 1 if direction == "increasing" else -1
             blocks.append((offsets[k] + np.asarray(order, dtype=np.int64), sign))
         return blocks
@@ -355,7 +353,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         codes = self._codes(X)
         return pd.DataFrame(
             {
-                c.name: self._band_points[self._offsets[j] + codes[:, j]]
+                c.name: self._band_points_[self._offsets_[j] + codes[:, j]]
                 for j, c in enumerate(self.criteria_)
             },
             index=X.index,
@@ -379,11 +377,11 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "criteria_")
         X = check_frame(X)
         check_columns(X, self.feature_names_in_)
-        return self.model_.binner_.transform(X).to_numpy()
+        return self.model_.encode(X)
 
     def _scores_from_codes(self, codes: np.ndarray) -> np.ndarray:
-        sizes = np.diff(self._offsets)
-        total = band_sum(self._band_points, codes, sizes, start=self.base_points_)
+        sizes = np.diff(self._offsets_)
+        total = band_sum(self._band_points_, codes, sizes, start=self.base_points_)
         return np.clip(total, self.min_score, self.max_score)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
+from ._params import check_params, optional, real
 from .errors import ParameterError
 
 __all__ = [
@@ -27,6 +28,10 @@ __all__ = [
     "recommend_threshold",
     "weekly_volume",
 ]
+
+
+#: A finite amount, count or rate above zero.
+_POSITIVE = real(0, low_open=True, finite=True)
 
 
 @dataclass(frozen=True)
@@ -49,15 +54,10 @@ class ExpectedValue:
     win_value: float = 5000.0
     cost_per_lead: float = 250.0
     name = "expected_value"
+    _rules = {"win_value": _POSITIVE, "cost_per_lead": _POSITIVE}
 
     def __post_init__(self):
-        for field in ("win_value", "cost_per_lead"):
-            value = getattr(self, field)
-            if not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
-                raise ParameterError(
-                    f"The {field!r} parameter of ExpectedValue must be a float > 0. "
-                    f"Got {value!r} instead."
-                )
+        check_params(self, self._rules)
 
     @property
     def break_even(self) -> float:
@@ -75,19 +75,6 @@ class ExpectedValue:
     def to_dict(self) -> dict:
         """The policy's name and parameters, for the config."""
         return {"name": self.name, **asdict(self)}
-
-
-def _positive(owner: str, field: str, value, allow_none: bool = True, upper=None):
-    if value is None and allow_none:
-        return
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
-    ok = ok and value > 0 and (upper is None or value <= upper)
-    if not ok:
-        bound = f" and <= {upper}" if upper is not None else ""
-        raise ParameterError(
-            f"The {field!r} parameter of {owner} must be a float > 0{bound}. "
-            f"Got {value!r} instead."
-        )
 
 
 @dataclass(frozen=True)
@@ -116,17 +103,17 @@ class SalesCapacity:
     working_days: float = 5
     incoming_per_week: float | None = None
     name = "sales_capacity"
+    _rules = {
+        "leads_per_week": optional(_POSITIVE),
+        "reps": optional(_POSITIVE),
+        "follow_ups_per_rep_per_day": optional(_POSITIVE),
+        "sla_hours": optional(_POSITIVE),
+        "working_days": real(0, 7, low_open=True),
+        "incoming_per_week": optional(_POSITIVE),
+    }
 
     def __post_init__(self):
-        for field in (
-            "leads_per_week",
-            "reps",
-            "follow_ups_per_rep_per_day",
-            "sla_hours",
-            "incoming_per_week",
-        ):
-            _positive("SalesCapacity", field, getattr(self, field))
-        _positive("SalesCapacity", "working_days", self.working_days, False, 7)
+        check_params(self, self._rules)
         by_team = self.reps is not None and self.follow_ups_per_rep_per_day is not None
         if (self.leads_per_week is None) == (not by_team):
             raise ParameterError(
@@ -167,10 +154,13 @@ class TargetRate:
     precision: float | None = None
     recall: float | None = None
     name = "target"
+    _rules = {
+        "precision": optional(real(0, 1, low_open=True)),
+        "recall": optional(real(0, 1, low_open=True)),
+    }
 
     def __post_init__(self):
-        _positive("TargetRate", "precision", self.precision, upper=1)
-        _positive("TargetRate", "recall", self.recall, upper=1)
+        check_params(self, self._rules)
         if (self.precision is None) == (self.recall is None):
             raise ParameterError("TargetRate needs exactly one of precision and recall")
 
