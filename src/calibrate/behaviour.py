@@ -42,7 +42,8 @@ from ._activity import (
 )
 from ._criteria import WHITESPACE
 from ._params import check_params, integer, optional, real
-from .errors import DataError, format_examples
+from .activity_kinds import OPTIONAL_KINDS, kind_of
+from .errors import DataError, ParameterError, format_examples
 from .sources import as_source, check_parquet_schemas, read_arrow
 
 __all__ = ["ActivityFeaturizer", "activity_sql", "connect", "read_activities"]
@@ -453,6 +454,12 @@ class ActivityFeaturizer(BaseEstimator):
         Leads sampled for learning the kernels.
     random_state : int, optional
         Seed of the learning sample and split.
+    extra_features : sequence of str, default=()
+        Optional feature kinds to add to the default features (see
+        :data:`calibrate.activity_kinds.OPTIONAL_KINDS`): ``"distinct_weeks"``
+        adds ``distinct_weeks_90d``, the number of different weeks of the
+        last 90 days with web, content or hand-raiser activity ("came back
+        in 3 different weeks").
 
     Attributes
     ----------
@@ -498,6 +505,7 @@ class ActivityFeaturizer(BaseEstimator):
         max_learning_leads=50_000,
         decay_C=1.0,
         random_state=None,
+        extra_features=(),
     ):
         self.lead_id = lead_id
         self.activity_type = activity_type
@@ -511,6 +519,7 @@ class ActivityFeaturizer(BaseEstimator):
         self.max_learning_leads = max_learning_leads
         self.decay_C = decay_C
         self.random_state = random_state
+        self.extra_features = extra_features
 
     def fit(self, leads: pd.DataFrame, y, activities, *, X_extra=None, con=None):
         """Learn the activity types, the features and each family's kernel.
@@ -534,6 +543,7 @@ class ActivityFeaturizer(BaseEstimator):
         self : ActivityFeaturizer
         """
         check_params(self, self._rules)
+        extra_kinds = _extra_kinds(self.extra_features)
         con = connect() if con is None else con
         rules = tuple(
             r if isinstance(r, DetailRule) else DetailRule.parse(str(r)) for r in self.detail_rules
@@ -577,6 +587,10 @@ class ActivityFeaturizer(BaseEstimator):
                 con, leads, np.asarray(y), base, families, X_extra
             )
         features = _default_features(types, families, kernels, combos)
+        for name in extra_kinds:
+            feature = kind_of(name).fit_feature(types, families)
+            if feature is not None:
+                features.append(feature)
         self.spec_ = replace(
             base, features=tuple(features), known_types=tuple(types), families=families
         )
@@ -809,6 +823,18 @@ class ActivityFeaturizer(BaseEstimator):
             t: (g["position"].to_numpy(np.int64), g["age"].to_numpy(float))
             for t, g in rows.groupby("activity_type", sort=True)
         }
+
+
+def _extra_kinds(names) -> tuple:
+    """The optional feature kinds asked for, checked."""
+    names = (names,) if isinstance(names, str) else tuple(names or ())
+    wrong = [n for n in names if n not in OPTIONAL_KINDS]
+    if wrong:
+        raise ParameterError(
+            f"extra_features: {format_examples(wrong)} are not optional feature kinds "
+            f"(the optional kinds: {format_examples(list(OPTIONAL_KINDS))})"
+        )
+    return tuple(dict.fromkeys(names))
 
 
 def _check_leads(leads: pd.DataFrame) -> pd.DataFrame:

@@ -13,14 +13,16 @@ imported here; the exactness tests then run it on every engine.
 Examples
 --------
 >>> FEATURE_KINDS
-('count', 'recency', 'distinct_details', 'active_days', 'all_of')
+('count', 'recency', 'distinct_details', 'active_days', 'all_of', 'distinct_weeks')
 >>> kind_of("all_of").column_kind
 'boolean'
+>>> OPTIONAL_KINDS
+('distinct_weeks',)
 """
 
 from __future__ import annotations
 
-from . import builtin  # noqa: F401  (registers the kinds)
+from . import builtin, distinct_weeks  # noqa: F401  (registers the kinds)
 from ._base import (
     KINDS,
     SECONDS_PER_DAY,
@@ -39,10 +41,13 @@ from ._base import (
 
 #: Names of the registered kinds.
 FEATURE_KINDS = tuple(KINDS)
+#: Kinds a fit makes a feature of only when asked (``extra_features``).
+OPTIONAL_KINDS = tuple(name for name, kind in KINDS.items() if kind.optional)
 
 __all__ = [
     "FEATURE_KINDS",
     "KINDS",
+    "OPTIONAL_KINDS",
     "SECONDS_PER_DAY",
     "WEIGHT_SCALE",
     "Activities",

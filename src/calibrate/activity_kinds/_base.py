@@ -157,6 +157,9 @@ class FeatureKind:
     name: str = ""
     #: How the feature reads as a criterion: ``"numeric"`` or ``"boolean"``.
     column_kind: str = "numeric"
+    #: Whether a fit makes a feature of this kind only when asked
+    #: (:class:`calibrate.behaviour.ActivityFeaturizer`'s ``extra_features``).
+    optional: bool = False
 
     def check(self, feature) -> None:
         """Raise ValueError when the feature lacks what the kind needs."""
@@ -176,6 +179,13 @@ class FeatureKind:
     def in_practice(self, feature, bound: float, lookback_days: int) -> str:
         """What it takes to reach ``bound``, in activity-filter words; "" when it cannot say."""
         return ""
+
+    def fit_feature(self, types, families):
+        """The feature a fit adds when asked for the kind (an optional kind); None when none fits.
+
+        ``types`` are the activity types that count, ``families`` maps each to its family.
+        """
+        return None
 
     def example(self, types):
         """A feature of this kind on some of these activity types, for the exactness tests."""
