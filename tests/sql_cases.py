@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 import calibrate
+from calibrate._criteria import Band, Criterion
+from calibrate.activity_kinds import FEATURE_KINDS, kind_of
 from calibrate.datasets import make_leads
 
 DETAIL_RULES = (
@@ -62,6 +64,36 @@ def rich_config(n: int = 3000, seed: int = 21) -> calibrate.ScoringConfig:
     rules.append({"kind": "activity", "activity_type": "form_fill", "within_days": 7})
     threshold["fast_track"] = rules
     return dataclasses.replace(config, activities=activities, threshold=threshold)
+
+
+def with_kinds(config: calibrate.ScoringConfig, kinds=FEATURE_KINDS) -> calibrate.ScoringConfig:
+    """The config with one more criterion per feature kind: the kind's example feature.
+
+    By default every registered kind, so that a new kind is scored on every
+    engine by the exactness tests without a test of its own.
+    """
+    activities = config.to_dict()["activities"]
+    known = sorted(activities["known_types"])
+    criteria = list(config.criteria)
+    for name in kinds:
+        kind = kind_of(name)
+        feature = kind.example(known)
+        activities["features"].append(feature.to_dict())
+        if kind.column_kind == "boolean":
+            bands = (
+                Band("Yes", "levels", values=("true",), points=6),
+                Band("No", "levels", values=("false",), points=0),
+                Band("Missing", "missing", points=0),
+            )
+        else:
+            bands = (
+                Band("<1", "range", upper=1.0, points=0),
+                Band("1 to <4", "range", lower=1.0, upper=4.0, points=4),
+                Band(">=4", "range", lower=4.0, points=9),
+                Band("Missing", "missing", points=2),
+            )
+        criteria.append(Criterion(feature.name, feature.name, kind.column_kind, "implicit", bands))
+    return dataclasses.replace(config, activities=activities, criteria=tuple(criteria))
 
 
 def messy_leads(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

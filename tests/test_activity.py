@@ -31,6 +31,7 @@ from calibrate._activity import (
     normalise_activities,
     to_utc_seconds,
 )
+from calibrate.activity_kinds import FEATURE_KINDS
 from calibrate.errors import DataError
 
 T = pd.Timestamp("2024-06-01 12:00:00")
@@ -496,3 +497,34 @@ def test_spec_round_trips_through_a_plain_dict():
 def test_a_combination_needs_two_types():
     with pytest.raises(ValueError, match="needs two or more activity types"):
         ActivityFeature("solo", "all_of", ("demo_request",))
+
+
+# --------------------------------------------------------------------------- the kinds' registry
+
+
+@pytest.mark.parametrize("kind", FEATURE_KINDS)
+def test_every_registered_kind_is_complete(kind):
+    """Each kind is one class with its check, evaluation, SQL for every dialect and words."""
+    from calibrate.activity_kinds import KINDS, Aggregate, DistinctCount, SqlColumns
+    from calibrate.sql_export import DIALECTS
+
+    registered = KINDS[kind]
+    assert registered.name == kind and registered.column_kind in ("numeric", "boolean")
+    feature = registered.example(["email_open", "page_view"])
+    assert feature.kind == kind
+    assert ActivityFeature.from_dict(feature.to_dict()) == feature
+    assert feature.description
+    part = registered.sql(feature, SqlColumns(("email_open",)))
+    assert isinstance(part, (Aggregate, DistinctCount))
+    for dialect in DIALECTS:
+        parts = [part.expression] if isinstance(part, Aggregate) else [part.condition, part.value]
+        assert all(p.sql(dialect) for p in parts)
+    if registered.column_kind == "numeric":
+        assert registered.in_practice(feature, 2.0, 365) != ""
+
+
+def test_an_unknown_kind_or_a_missing_window_is_refused():
+    with pytest.raises(ValueError, match=r"feature kind must be one of .*'distinct_weeks'.*'x'"):
+        ActivityFeature("f", "x")
+    with pytest.raises(ValueError, match=r"distinct-weeks feature 'w' needs window_days"):
+        ActivityFeature("w", "distinct_weeks", ("page_view",))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from dataclasses import replace
 
 import jsonschema
 import numpy as np
@@ -29,6 +30,7 @@ from calibrate._activity import (
     exact_decay_is_safe,
     normalise_activities,
 )
+from calibrate.activity_kinds import FEATURE_KINDS, OPTIONAL_KINDS, kind_of
 from calibrate.behaviour import ActivityFeaturizer, activity_sql, connect, read_activities
 from calibrate.cli import app
 from calibrate.datasets import ground_truth, make_leads
@@ -306,12 +308,14 @@ def _cases(draw):
         ("distinct_details", {"types": draw(common)}),
         ("active_days", {"types": draw(common), "window_days": draw(windows)}),
         ("all_of", {"types": draw(common)}),
+        ("distinct_weeks", {"types": draw(st.just(()) | common), "window_days": draw(windows)}),
     ]
     drawn = backbone + draw(st.lists(kinds(type_sets), max_size=3))
+    # And every registered kind's example, so that a new kind is tested here too.
     features = tuple(
         ActivityFeature(f"{draw(st.sampled_from(_NAMES))}{i}", kind, **kwargs)
         for i, (kind, kwargs) in enumerate(drawn)
-    )
+    ) + tuple(kind_of(k).example(draw(common)) for k in FEATURE_KINDS)
     rules = draw(
         st.lists(
             st.builds(
@@ -569,6 +573,47 @@ def test_featurizer_agrees_with_the_pandas_evaluator(featurizer, small):
     assert counts == {"unknown_leads": 0, "unknown_lead_examples": [], "unknown_types": {}}
 
 
+@pytest.mark.parametrize("kind", FEATURE_KINDS)
+def test_every_registered_kind_is_the_same_in_duckdb_and_pandas(featurizer, small, kind):
+    """The registry's SQL of each kind, rendered for DuckDB, equals its pandas evaluation."""
+    frame, _, log = small
+    spec = replace(
+        featurizer.spec_, features=(kind_of(kind).example(featurizer.spec_.known_types),)
+    )
+    by_duckdb = featurizer.evaluate(frame, spec.features)
+    pd.testing.assert_frame_equal(by_duckdb, _by_pandas(spec, frame, log), check_exact=True)
+    assert by_duckdb.iloc[:, 0].nunique() > 1
+
+
+def test_optional_kinds_are_features_only_when_asked(featurizer, small):
+    frame, y, log = small
+    assert OPTIONAL_KINDS == ("distinct_weeks",)
+    assert not {f.kind for f in featurizer.spec_.features} & set(OPTIONAL_KINDS)
+    asked = ActivityFeaturizer(
+        detail="detail",
+        detail_rules=RULES,
+        combos=[COMBO],
+        random_state=0,
+        extra_features=("distinct_weeks",),
+    ).fit(frame, y, log)
+    weeks = asked.spec_.features[-1]
+    assert asked.spec_.features[:-1] == featurizer.spec_.features
+    assert (weeks.name, weeks.kind, weeks.window_days) == (
+        "distinct_weeks_90d",
+        "distinct_weeks",
+        90,
+    )
+    assert "page_view" in weeks.types and "demo_request" in weeks.types
+    assert "email_open" not in weeks.types
+    features = asked.transform(frame)
+    pd.testing.assert_frame_equal(
+        features.drop(columns=weeks.name), featurizer.transform(frame), check_exact=True
+    )
+    expected, _ = aggregate_frame(asked.spec_, frame["lead_id"], frame["decision_time"], log)
+    pd.testing.assert_frame_equal(features, expected, check_exact=True)
+    assert features[weeks.name].between(0, 13).all() and features[weeks.name].max() > 3
+
+
 def test_featurizer_learns_types_families_and_features(featurizer):
     spec = featurizer.spec_
     assert "pricing_page_view" in spec.known_types
@@ -707,6 +752,7 @@ def test_without_learned_decay_every_kernel_is_no_decay(small):
         ({"combos": ["email_open+chat_started"]}, r"'email_open\+chat_started'.*'chat_started'"),
         ({"combos": ["email_open"]}, r"combination 'email_open' needs two or more"),
         ({"lookback_days": 0}, r"lookback_days"),
+        ({"extra_features": ["count"]}, r"extra_features: 'count' are not optional feature kinds"),
     ],
 )
 def test_featurizer_bad_parameters(small, kwargs, match):

@@ -905,3 +905,28 @@ def test_property_a_signature_holds_for_its_key_alone(config, key, other):
     if other.rstrip(b"\x00") != key.rstrip(b"\x00"):
         with pytest.raises(ConfigError, match="signature does not match"):
             ScoringConfig.from_dict(signed, key=other)
+
+
+def test_rule_sheet_of_distinct_weeks():
+    """The new kind on the sheet and the rule sheet: weeks of the last 90 days, in words."""
+    from calibrate._activity import ActivityFeature, ActivitySpec
+    from calibrate.export import rule_sheet
+
+    crit = Criterion("weeks", "weeks", "numeric", "implicit", bands=(
+        Band("0-2", "range", upper=3.0, points=0),
+        Band("3+", "range", lower=3.0, points=12),
+        Band("Missing", "missing", points=0)))  # fmt: skip
+    feature = ActivityFeature("weeks", "distinct_weeks", ("page_view",), window_days=90)
+    spec = ActivitySpec(features=(feature,), known_types=("page_view",))
+    config = ScoringConfig(
+        criteria=(crit,), base_points=0, id_column="id",
+        threshold={"mql": 10, "policy": {"name": "manual"}},
+        activities={**spec.to_dict(), "decision_time": {"column": "at", "offset_days": 0}},
+    )  # fmt: skip
+    sheet = rule_sheet(config)
+    assert sheet["condition"].iloc[2] == "weeks [weeks with page_view in the last 90 days] >= 3"
+    assert sheet["in_practice"].tolist()[1:3] == [
+        "not (active in 3+ different weeks in the last 90 days)",
+        "active in 3+ different weeks in the last 90 days",
+    ]
+    assert ScoringConfig.from_dict(config.to_dict()).activity_spec.features == (feature,)

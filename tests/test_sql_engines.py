@@ -1,10 +1,11 @@
 """Exactness: the Python scorer, DuckDB, a real PostgreSQL server and Spark agree lead for lead.
 
 100,000 generated leads with 2.3 million activities are scored four ways with
-the same config; every lead must get the same points for every criterion, the
-same score, level and MQL flag. The PostgreSQL server and the Spark session
-are real (see docs/testing.md); the test is skipped, with the reason, when the
-machine cannot run them.
+the same config, which has a criterion of every registered activity feature
+kind (see :func:`sql_cases.with_kinds`); every lead must get the same points
+for every criterion, the same score, level and MQL flag. The PostgreSQL
+server and the Spark session are real (see docs/testing.md); the test is
+skipped, with the reason, when the machine cannot run them.
 """
 
 from __future__ import annotations
@@ -14,16 +15,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from calibrate.activity_kinds import FEATURE_KINDS
 from calibrate.sql_export import scoring_sql
 from services import load_frame
-from sql_cases import assert_same_scores, messy_leads, python_scores, rich_config
+from sql_cases import assert_same_scores, messy_leads, python_scores, rich_config, with_kinds
 
 N_LEADS = 100_000
 
 
 @pytest.fixture(scope="module")
 def config():
-    return rich_config()
+    return with_kinds(rich_config())
+
+
+def test_the_config_has_every_registered_kind(config):
+    assert {f.kind for f in config.activity_spec.features} == set(FEATURE_KINDS)
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,11 @@ from typer.testing import CliRunner
 import calibrate
 from calibrate._activity import ActivityFeature, ActivitySpec, DetailRule, Kernel
 from calibrate._criteria import MISSING_TOKENS, WHITESPACE, Band, Criterion
+from calibrate.activity_kinds import FEATURE_KINDS
 from calibrate.cli import app
 from calibrate.errors import ConfigError, ParameterError
 from calibrate.sql_export import DIALECTS, scoring_sql
-from sql_cases import assert_same_scores, messy_leads, python_scores, rich_config
+from sql_cases import assert_same_scores, messy_leads, python_scores, rich_config, with_kinds
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,17 @@ def test_duckdb_scores_every_lead_as_the_python_scorer(config, scored):
         if column.startswith("points_"):
             assert expected[column].nunique() > 1, column
     assert (expected["mql"] & (expected["score"] < config.mql_threshold)).any()
+
+
+@pytest.mark.parametrize("kind", FEATURE_KINDS)
+def test_every_registered_kind_scores_as_the_python_scorer(config, scored, kind):
+    """Each kind's SQL (from the registry) gives the pandas evaluation's points, in DuckDB."""
+    config = with_kinds(config, [kind])
+    leads, log = scored
+    expected = python_scores(config, leads, log)
+    sql = scoring_sql(config, leads_table="leads", activities_table="acts")
+    assert_same_scores(expected, duck(leads, log).execute(sql).df(), "lead_id", "duckdb")
+    assert expected[f"points_example_{kind}"].nunique() > 1
 
 
 @pytest.mark.parametrize("as_of", ["2025-03-01T12:00:00+02:00", "2024-06-30"])

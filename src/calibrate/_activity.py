@@ -8,26 +8,20 @@ only activities strictly before its decision time ``T`` and at most
 
 Feature kinds
 -------------
-``count``
-    Weighted count of the activities of some types. The weight of one
-    activity depends on its age through the family's *kernel*:
-    ``decay`` (half-life ``h`` days): ``round_half_up(1000 * 2 ** (-age / h)) / 1000``;
-    ``window`` (``w`` days): 1 when ``age < w``, else 0; ``all``: 1.
-    Weights are rounded to thousandths and summed as integers, so every
-    engine (pandas, DuckDB, PostgreSQL, Spark) gets the same value.
-``recency``
-    Days since the lead's latest activity (missing when it has none).
-``distinct_details``
-    Number of distinct details (assets, pages) among activities of some types.
-``active_days``
-    Number of distinct days (ages) with activity of some types in the last
-    ``window_days`` days: returns to the site.
-``all_of``
-    Whether the lead did every one of some types (e.g. white paper *and*
-    case study): a boolean.
+Each kind (``count``, ``recency``, ``distinct_details``, ``active_days``,
+``all_of``...) is one class in :mod:`calibrate.activity_kinds`, with its
+pandas evaluation, its SQL, its description and its rule-sheet words. A
+count's weight of one activity depends on its age through the family's
+*kernel* (:class:`Kernel`): ``decay`` (half-life ``h`` days):
+``round_half_up(1000 * 2 ** (-age / h)) / 1000``; ``window`` (``w`` days):
+1 when ``age < w``, else 0; ``all``: 1. Weights are rounded to thousandths
+and summed as integers, so every engine (pandas, DuckDB, PostgreSQL, Spark)
+gets the same value.
 
-This module needs only numpy and pandas: the standalone scorer uses it, and
-the DuckDB aggregation in :mod:`calibrate.behaviour` must agree with it.
+The evaluation needs only numpy and pandas: the standalone scorer uses it,
+and the SQL of every engine (see :mod:`calibrate.sql_export`) must agree
+with it. The SQL pieces (:meth:`Kernel.sql`, :func:`detail_rules_sql`) are
+sqlglot expressions, imported only when asked for.
 """
 
 from __future__ import annotations
@@ -41,11 +35,17 @@ import numpy as np
 import pandas as pd
 
 from ._criteria import WHITESPACE, _float_text
+from .activity_kinds import (  # FEATURE_KINDS: the registered kinds, as before
+    FEATURE_KINDS,  # noqa: F401
+    SECONDS_PER_DAY,
+    WEIGHT_SCALE,
+    Activities,
+    kind_of,
+    sql_double,
+    sql_number,
+)
 from .errors import DataError
 
-SECONDS_PER_DAY = 86_400
-WEIGHT_SCALE = 1000
-FEATURE_KINDS = ("count", "recency", "distinct_details", "active_days", "all_of")
 KERNEL_KINDS = ("decay", "window", "all")
 
 #: A timestamp text ending in a UTC offset (``+02``, ``+0200``, ``+02:00``) or
@@ -108,6 +108,58 @@ class Kernel:
         if self.kind == "window":
             return np.where(age < self.days, WEIGHT_SCALE, 0).astype(np.int64)
         return np.floor(WEIGHT_SCALE * np.power(2.0, -age / self.days) + 0.5).astype(np.int64)
+
+    def sql(self, age):
+        """The same weight as a sqlglot expression of the age column (whole days, a double).
+
+        Examples
+        --------
+        >>> from sqlglot import exp
+        >>> print(Kernel("window", 30).sql(exp.column("age")).sql("duckdb"))
+        CASE WHEN age < CAST('30.0' AS DOUBLE) THEN 1000 ELSE 0 END
+        """
+        from sqlglot import exp
+
+        scale = exp.Literal.number(WEIGHT_SCALE)
+        if self.kind == "all":
+            return scale
+        if self.kind == "window":
+            return (
+                exp.Case()
+                .when(exp.LT(this=age, expression=sql_number(self.days)), scale)
+                .else_(exp.Literal.number(0))
+            )
+        power = exp.Pow(
+            this=sql_double(exp.Literal.number(2)),
+            expression=exp.Div(
+                this=exp.Neg(this=sql_double(age)), expression=sql_number(self.days)
+            ),
+        )
+        return exp.Floor(
+            this=exp.Add(
+                this=exp.Mul(this=sql_double(scale), expression=power),
+                expression=sql_number(0.5),
+            )
+        )
+
+    def reach_days(self, n: int, bound: float, lookback_days: int) -> str:
+        """Within how many days ``n`` activities reach ``bound``, as text; "" if they cannot.
+
+        Examples
+        --------
+        >>> Kernel("decay", 30.0).reach_days(1, 0.5, 365)
+        '31'
+        >>> Kernel("window", 7).reach_days(2, 1.5, 365)
+        '7'
+        """
+        if self.kind == "all":
+            return str(lookback_days)
+        if self.kind == "window":
+            return f"{self.days:g}"
+        # n activities of age `a` weigh n * w(a): the oldest age that still reaches the bound.
+        ages = np.arange(lookback_days + 1)
+        reach = np.flatnonzero(n * self.weights(ages) >= round(bound * 1000))
+        return str(int(reach.max()) + 1) if len(reach) else ""
 
     @property
     def label(self) -> str:
@@ -227,6 +279,17 @@ class DetailRule:
             activity_type, pattern = None, head
         return cls(pattern=pattern, becomes=becomes.strip(), activity_type=activity_type or None)
 
+    def sql(self, kind, detail, dialect: str):
+        """The rule's condition as a sqlglot expression of the type and detail columns."""
+        from sqlglot import exp
+
+        like = exp.Like(this=detail, expression=exp.Literal.string(glob_like(self.pattern)))
+        if dialect != "bigquery":  # backslash is LIKE's escape character there
+            like = exp.Escape(this=like, expression=exp.Literal.string("\\"))
+        if self.activity_type is None:
+            return like
+        return exp.and_(exp.EQ(this=kind, expression=exp.Literal.string(self.activity_type)), like)
+
     def matches(self, types: pd.Series, details: pd.Series) -> np.ndarray:
         """Which activities the rule re-types."""
         hit = (
@@ -253,6 +316,28 @@ class DetailRule:
         return cls(d["pattern"], d["becomes"], d.get("activity_type"))
 
 
+def detail_rules_sql(rules, kind, detail, dialect: str):
+    """The activity type after the detail rules (the first matching one), as sqlglot.
+
+    Examples
+    --------
+    >>> from sqlglot import exp
+    >>> rules = [DetailRule.parse("page_view:/pricing*=pricing")]
+    >>> print(detail_rules_sql(rules, exp.column("t"), exp.column("d"), "spark").sql("spark"))
+    CASE WHEN t = 'page_view' AND d LIKE '/pricing%' ESCAPE '\\\\' THEN 'pricing' ELSE t END
+    """
+    from sqlglot import exp
+
+    if not rules:
+        return kind
+    case = exp.Case()
+    for rule in rules:
+        case = case.when(
+            rule.sql(kind.copy(), detail.copy(), dialect), exp.Literal.string(rule.becomes)
+        )
+    return case.else_(kind)
+
+
 @dataclass(frozen=True)
 class ActivityFeature:
     """One behaviour feature computed from the log (see the module docstring)."""
@@ -265,33 +350,17 @@ class ActivityFeature:
     family: str | None = None
 
     def __post_init__(self):
-        if self.kind not in FEATURE_KINDS:
-            raise ValueError(f"feature kind must be one of {FEATURE_KINDS}, got {self.kind!r}")
-        if self.kind == "count" and self.kernel is None:
-            raise ValueError(f"count feature {self.name!r} needs a kernel")
-        if self.kind == "active_days" and not self.window_days:
-            raise ValueError(f"active-days feature {self.name!r} needs window_days")
-        if self.kind == "all_of" and len(self.types) < 2:
-            raise ValueError(f"combination {self.name!r} needs two or more activity types")
+        kind_of(self.kind).check(self)
 
     @property
     def column_kind(self) -> str:
-        """How the feature reads as a criterion: numeric, or boolean for ``all_of``."""
-        return "boolean" if self.kind == "all_of" else "numeric"
+        """How the feature reads as a criterion: numeric, or boolean (``all_of``)."""
+        return kind_of(self.kind).column_kind
 
     @property
     def description(self) -> str:
         """What the feature counts, in words."""
-        types = " or ".join(self.types)
-        if self.kind == "count":
-            return f"{types} ({self.kernel.label})"
-        if self.kind == "recency":
-            return "days since the latest activity"
-        if self.kind == "distinct_details":
-            return f"distinct {types} details"
-        if self.kind == "active_days":
-            return f"days with {types} in the last {self.window_days} days"
-        return "did all of: " + ", ".join(self.types)
+        return kind_of(self.kind).describe(self)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready mapping."""
@@ -576,32 +645,8 @@ def aggregate_frame(
     details = acts["detail"].to_numpy(dtype=object)
     type_known = np.isin(types, np.asarray(spec.known_types, dtype=object))
     unknown_types = pd.Series(types[~type_known]).value_counts().sort_index().to_dict()
-    n = len(ids)
-    out = {}
-    for feature in spec.features:
-        mask = np.isin(types, np.asarray(feature.types, dtype=object))
-        if feature.kind == "count":
-            w = feature.kernel.weights(age_d[mask])
-            total = np.bincount(lead[mask], weights=w, minlength=n)
-            out[feature.name] = np.rint(total).astype(np.int64) / WEIGHT_SCALE
-        elif feature.kind == "recency":
-            m = type_known if not feature.types else mask
-            recency = np.full(n, np.nan)
-            np.fmin.at(recency, lead[m], age_d[m].astype(np.float64))
-            out[feature.name] = recency
-        elif feature.kind == "distinct_details":
-            pairs = pd.DataFrame({"lead": lead[mask], "detail": details[mask]}).dropna()
-            pairs = pairs.drop_duplicates()
-            out[feature.name] = np.bincount(pairs["lead"], minlength=n).astype(np.float64)
-        elif feature.kind == "active_days":
-            m = mask & (age_d < feature.window_days)
-            pairs = pd.DataFrame({"lead": lead[m], "day": age_d[m]}).drop_duplicates()
-            out[feature.name] = np.bincount(pairs["lead"], minlength=n).astype(np.float64)
-        else:  # all_of
-            did_all = np.ones(n, dtype=bool)
-            for activity_type in feature.types:
-                did_all &= np.bincount(lead[types == activity_type], minlength=n) > 0
-            out[feature.name] = did_all
+    counted = Activities(lead, age_d, types, details, type_known, len(ids))
+    out = {f.name: kind_of(f.kind).evaluate(f, counted) for f in spec.features}
     counts = {
         "unknown_leads": unknown_leads,
         "unknown_lead_examples": examples,

@@ -35,9 +35,9 @@ from ._activity import (
     ActivitySpec,
     DetailRule,
     Kernel,
+    detail_rules_sql,
     exact_decay_is_safe,
     family_of,
-    glob_like,
     half_life_grid,
     to_utc_seconds,
 )
@@ -54,7 +54,8 @@ from ._params import (
     sequence,
     string,
 )
-from .errors import DataError, format_examples
+from .activity_kinds import OPTIONAL_KINDS, kind_of
+from .errors import DataError, ParameterError, format_examples
 from .sources import as_source, check_parquet_schemas, read_arrow
 
 __all__ = ["ActivityFeaturizer", "activity_sql", "connect", "read_activities"]
@@ -334,30 +335,13 @@ def _timestamp_sql(con, column: str, name: str, duck_type: str) -> str:
 
 
 def _rules_sql(rules, kind: str, detail: str) -> str:
+    """DuckDB SQL of the activity type after the detail rules (see :func:`detail_rules_sql`)."""
+    import sqlglot
+
     if not rules:
         return kind
-    cases = []
-    for rule in rules:
-        condition = f"{detail} LIKE {_lit(glob_like(rule.pattern))} ESCAPE '\\'"
-        if rule.activity_type is not None:
-            condition = f"{kind} = {_lit(rule.activity_type)} AND {condition}"
-        cases.append(f"WHEN {condition} THEN {_lit(rule.becomes)}")
-    return f"CASE {' '.join(cases)} ELSE {kind} END"
-
-
-def _weight_sql(kernel: Kernel, age: str) -> str:
-    if kernel.kind == "all":
-        return str(WEIGHT_SCALE)
-    if kernel.kind == "window":
-        return f"CASE WHEN {age} < {_lit(float(kernel.days))} THEN {WEIGHT_SCALE} ELSE 0 END"
-    return (
-        f"FLOOR({WEIGHT_SCALE} * POWER(2.0, -CAST({age} AS DOUBLE) / "
-        f"{_lit(float(kernel.days))}) + 0.5)"
-    )
-
-
-def _in_sql(types) -> str:
-    return "(" + ", ".join(_lit(t) for t in types) + ")" if types else "(NULL)"
+    kind_sql, detail_sql = (sqlglot.parse_one(x, read="duckdb") for x in (kind, detail))
+    return detail_rules_sql(rules, kind_sql, detail_sql, "duckdb").sql("duckdb")
 
 
 def activity_sql(
@@ -388,68 +372,73 @@ def activity_sql(
         DuckDB SQL returning ``lead_id`` and one column per feature, one row
         per lead of ``leads``; leads without activity get counts of 0.
     """
-    age_s = "(EPOCH(l.decision_time) - EPOCH(a.occurred_at))"
-    horizon = spec.lookback_days * SECONDS_PER_DAY
-    base = (
-        f"SELECT a.lead_id, a.activity_type, a.detail, FLOOR({age_s} / {SECONDS_PER_DAY}.0) "
-        f"AS age FROM {activities} a JOIN calibrate_leads l ON a.lead_id = l.lead_id "
-        f"WHERE {age_s} > 0 AND {age_s} <= {horizon}"
+    from sqlglot import exp
+
+    from .sql_export import _Builder
+
+    def column(name, table=None):
+        return exp.column(str(name), table, quoted=True)
+
+    leads_cte = exp.select(
+        exp.alias_(exp.cast(column(lead_id), "VARCHAR"), "lead_id"),
+        exp.alias_(exp.cast(column(decision_time), "TIMESTAMP"), "decision_time"),
+        exp.alias_(exp.Window(this=exp.RowNumber()), "calibrate_order"),
+    ).from_(exp.to_table(leads, dialect="duckdb"))
+    age_s = exp.Paren(
+        this=exp.Sub(
+            this=exp.TimeToUnix(this=exp.column("decision_time", "l")),
+            expression=exp.TimeToUnix(this=exp.column("occurred_at", "a")),
+        )
     )
-    known = _in_sql(spec.known_types)
-    sums, extra, finals = [], [], []
-    for i, feature in enumerate(spec.features):
-        column = _ident(feature.name)
-        types = _in_sql(feature.types)
-        if feature.kind == "count":
-            sums.append(
-                f"SUM(CASE WHEN activity_type IN {types} THEN "
-                f"{_weight_sql(feature.kernel, 'age')} ELSE 0 END) AS f{i}"
+    age = exp.Floor(
+        this=exp.Div(this=age_s.copy(), expression=exp.Literal.number(f"{SECONDS_PER_DAY}.0"))
+    )
+    horizon = exp.Literal.number(spec.lookback_days * SECONDS_PER_DAY)
+    acts = (
+        exp.select(
+            exp.alias_(exp.column("lead_id", "a"), "calibrate_key"),
+            exp.alias_(exp.column("activity_type", "a"), "calibrate_type"),
+            exp.alias_(exp.column("detail", "a"), "calibrate_detail"),
+            exp.alias_(age, "calibrate_age"),
+        )
+        .from_(exp.to_table(activities, dialect="duckdb").as_("a"))
+        .join(
+            exp.to_table("calibrate_leads").as_("l"),
+            on=exp.EQ(this=exp.column("lead_id", "a"), expression=exp.column("lead_id", "l")),
+        )
+        .where(
+            exp.and_(
+                exp.GT(this=age_s.copy(), expression=exp.Literal.number(0)),
+                exp.LTE(this=age_s.copy(), expression=horizon),
             )
-            finals.append(f"COALESCE(g.f{i}, 0) / {WEIGHT_SCALE}.0 AS {column}")
-        elif feature.kind == "recency":
-            where = known if not feature.types else types
-            sums.append(f"MIN(CASE WHEN activity_type IN {where} THEN age END) AS f{i}")
-            finals.append(f"CAST(g.f{i} AS DOUBLE) AS {column}")
-        elif feature.kind == "all_of":
-            flags = [
-                f"SUM(CASE WHEN activity_type = {_lit(t)} THEN 1 ELSE 0 END) > 0"
-                for t in feature.types
-            ]
-            sums.append(f"({' AND '.join(flags)}) AS f{i}")
-            finals.append(f"COALESCE(g.f{i}, FALSE) AS {column}")
-        else:
-            if feature.kind == "distinct_details":
-                inner = (
-                    f"SELECT DISTINCT lead_id, detail FROM acts WHERE activity_type IN {types} "
-                    "AND detail IS NOT NULL"
-                )
-            else:
-                inner = (
-                    f"SELECT DISTINCT lead_id, age FROM acts WHERE activity_type IN {types} "
-                    f"AND age < {int(feature.window_days)}"
-                )
-            extra.append(
-                f"d{i} AS (SELECT lead_id, COUNT(*) AS n FROM ({inner}) GROUP BY lead_id)"
-            )
-            finals.append(f"CAST(COALESCE(d{i}.n, 0) AS DOUBLE) AS {column}")
-    ctes = [f"acts AS ({base})"]
-    ctes.append(f"g AS (SELECT lead_id, {', '.join(sums) or '0 AS f'} FROM acts GROUP BY lead_id)")
-    ctes.extend(extra)
-    joins = " ".join(
-        f"LEFT JOIN d{i} ON d{i}.lead_id = l.lead_id"
-        for i, f in enumerate(spec.features)
-        if f.kind in ("distinct_details", "active_days")
+        )
     )
-    select = ", ".join(["l.lead_id", *finals])
-    leads_cte = (
-        f"calibrate_leads AS (SELECT CAST({_ident(lead_id)} AS VARCHAR) AS lead_id, "
-        f"CAST({_ident(decision_time)} AS TIMESTAMP) AS decision_time, "
-        f"row_number() OVER () AS calibrate_order FROM {leads})"
+    # The SQL export's aggregates, in DuckDB; each distinct count apart, from
+    # its own SELECT DISTINCT (faster on large logs).
+    aggregates, values, _, apart = _Builder("duckdb").aggregates(spec, (), distinct_apart=True)
+    key = exp.column("calibrate_key")
+    by_lead = (
+        exp.select(key.copy(), *(aggregates or [exp.alias_(exp.Literal.number(0), "f")]))
+        .from_("calibrate_acts")
+        .group_by(key.copy())
     )
-    return (
-        f"WITH {leads_cte}, {', '.join(ctes)} SELECT {select} FROM calibrate_leads l "
-        f"LEFT JOIN g ON g.lead_id = l.lead_id {joins} ORDER BY l.calibrate_order"
-    )
+    query = exp.select(
+        exp.column("lead_id", "l"),
+        *(exp.alias_(values[f.name], f.name, quoted=True) for f in spec.features),
+    ).from_(exp.to_table("calibrate_leads").as_("l"))
+    for name in ["g", *(name for name, _ in apart)]:
+        query = query.join(
+            exp.to_table(name),
+            on=exp.EQ(
+                this=exp.column("calibrate_key", name), expression=exp.column("lead_id", "l")
+            ),
+            join_type="left",
+        )
+    query = query.order_by(exp.column("calibrate_order", "l"))
+    ctes = [("calibrate_leads", leads_cte), ("calibrate_acts", acts), ("g", by_lead), *apart]
+    for name, cte in ctes:
+        query = query.with_(name, as_=cte)
+    return query.sql(dialect="duckdb")
 
 
 class ActivityFeaturizer(BaseEstimator):
@@ -477,6 +466,12 @@ class ActivityFeaturizer(BaseEstimator):
         Leads sampled for learning the kernels.
     random_state : int, optional
         Seed of the learning sample and split.
+    extra_features : sequence of str, default=()
+        Optional feature kinds to add to the default features (see
+        :data:`calibrate.activity_kinds.OPTIONAL_KINDS`): ``"distinct_weeks"``
+        adds ``distinct_weeks_90d``, the number of different weeks of the
+        last 90 days with web, content or hand-raiser activity ("came back
+        in 3 different weeks").
 
     Attributes
     ----------
@@ -519,6 +514,7 @@ class ActivityFeaturizer(BaseEstimator):
         "max_learning_leads": integer(100),
         "random_state": optional(integer(0)),
         "decay_C": real(0, low_open=True),
+        "extra_features": sequence(string()),
     }
 
     def __init__(
@@ -536,6 +532,7 @@ class ActivityFeaturizer(BaseEstimator):
         max_learning_leads=50_000,
         decay_C=1.0,
         random_state=None,
+        extra_features=(),
     ):
         self.lead_id = lead_id
         self.activity_type = activity_type
@@ -549,6 +546,7 @@ class ActivityFeaturizer(BaseEstimator):
         self.max_learning_leads = max_learning_leads
         self.decay_C = decay_C
         self.random_state = random_state
+        self.extra_features = extra_features
 
     def fit(self, leads: pd.DataFrame, y, activities, *, X_extra=None, con=None):
         """Learn the activity types, the features and each family's kernel.
@@ -577,6 +575,7 @@ class ActivityFeaturizer(BaseEstimator):
         if con is None:
             with closing(connect()) as con:
                 return self.fit(leads, y, activities, X_extra=X_extra, con=con)
+        extra_kinds = _extra_kinds(self.extra_features)
         rules = tuple(
             r if isinstance(r, DetailRule) else DetailRule.parse(str(r)) for r in self.detail_rules
         )
@@ -619,6 +618,10 @@ class ActivityFeaturizer(BaseEstimator):
                 con, leads, np.asarray(y), base, families, X_extra
             )
         features = _default_features(types, families, kernels, combos)
+        for name in extra_kinds:
+            feature = kind_of(name).fit_feature(types, families)
+            if feature is not None:
+                features.append(feature)
         self.spec_ = replace(
             base, features=tuple(features), known_types=tuple(types), families=families
         )
@@ -890,6 +893,18 @@ class ActivityFeaturizer(BaseEstimator):
             t: (g["position"].to_numpy(np.int64), g["age"].to_numpy(float))
             for t, g in rows.groupby("activity_type", sort=True)
         }
+
+
+def _extra_kinds(names) -> tuple:
+    """The optional feature kinds asked for, checked."""
+    names = (names,) if isinstance(names, str) else tuple(names or ())
+    wrong = [n for n in names if n not in OPTIONAL_KINDS]
+    if wrong:
+        raise ParameterError(
+            f"extra_features: {format_examples(wrong)} are not optional feature kinds "
+            f"(the optional kinds: {format_examples(list(OPTIONAL_KINDS))})"
+        )
+    return tuple(dict.fromkeys(names))
 
 
 def _check_leads(leads: pd.DataFrame) -> pd.DataFrame:

@@ -966,27 +966,9 @@ def _in_practice(feature, band, lookback_days: int) -> str:
 
 def _at_least(feature, bound: float, lookback_days: int) -> str:
     """What it takes to reach ``bound``, in activity-filter words; "" when it cannot say."""
-    types = " or ".join(feature.types)
-    if feature.kind == "count":
-        n = max(1, math.ceil(bound - 1e-9))
-        kernel = feature.kernel
-        if kernel.kind == "all":
-            return f"{n}+ {types} in the last {lookback_days} days"
-        if kernel.kind == "window":
-            return f"{n}+ {types} in the last {kernel.days:g} days"
-        # n activities of age `a` weigh n * w(a): the oldest age that still reaches the bound.
-        ages = np.arange(lookback_days + 1)
-        reach = np.flatnonzero(n * kernel.weights(ages) >= round(bound * 1000))
-        if len(reach) == 0:
-            return ""
-        return f"{n}+ {types} in the last {int(reach.max()) + 1} days"
-    if feature.kind == "recency":
-        return f"latest activity {math.ceil(bound)}+ days ago"
-    if feature.kind == "distinct_details":
-        return f"{math.ceil(bound)}+ different {types}"
-    if feature.kind == "active_days":
-        return f"active on {math.ceil(bound)}+ days of the last {feature.window_days}"
-    return ""
+    from .activity_kinds import kind_of
+
+    return kind_of(feature.kind).in_practice(feature, bound, lookback_days)
 
 
 def diff_configs(old: ScoringConfig, new: ScoringConfig) -> dict:

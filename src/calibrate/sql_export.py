@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._activity import SECONDS_PER_DAY, WEIGHT_SCALE, fast_track_feature, glob_like
+from ._activity import SECONDS_PER_DAY, detail_rules_sql, fast_track_feature
 from ._criteria import FALSE_TOKENS, MISSING_TOKENS, TRUE_TOKENS, WHITESPACE
 from .errors import ParameterError
 
@@ -169,7 +169,7 @@ def scoring_sql(
         ctes.append(("calibrate_acts", builder.activities(spec, acts)))
         tracked = [r for r in rules if r["kind"] == "activity"]
         extra = [fast_track_feature(r["activity_type"], r["within_days"]) for r in tracked]
-        aggregates, feature_sql, fast_flags = builder.aggregates(spec, extra)
+        aggregates, feature_sql, fast_flags, _ = builder.aggregates(spec, extra)
         ctes.append(
             (
                 "calibrate_behaviour",
@@ -405,18 +405,7 @@ class _Builder:
             self.text(self.column(spec.detail, "a")) if spec.detail is not None else exp.null()
         )
         if spec.detail_rules and spec.detail is not None:
-            case = exp.Case()
-            for rule in spec.detail_rules:
-                condition = self.like(detail.copy(), glob_like(rule.pattern))
-                if rule.activity_type is not None:
-                    condition = exp.and_(
-                        exp.EQ(
-                            this=kind.copy(), expression=exp.Literal.string(rule.activity_type)
-                        ),
-                        condition,
-                    )
-                case = case.when(condition, exp.Literal.string(rule.becomes))
-            kind = case.else_(kind)
+            kind = detail_rules_sql(spec.detail_rules, kind, detail, self.dialect)
         age_s = exp.Sub(
             this=exp.column("calibrate_t", "l"),
             expression=self.epoch(self.column(spec.occurred_at, "a")),
@@ -448,84 +437,72 @@ class _Builder:
             )
         )
 
-    def like(self, value, pattern: str):
+    def aggregates(self, spec, fast_track, *, distinct_apart: bool = False):
+        """Per-lead aggregates, the SQL of every feature, and the fast-track flags.
+
+        Every feature's SQL comes from its kind (:mod:`calibrate.activity_kinds`),
+        over the columns ``calibrate_type``, ``calibrate_age`` and
+        ``calibrate_detail`` of one row per activity that counts. The
+        aggregates are columns ``f<i>`` of a table ``g``. A count of distinct
+        values is one of them, unless ``distinct_apart``: it is then a query
+        of its own (``SELECT DISTINCT`` key and value, counted per key), a
+        table ``d<i>`` with columns ``calibrate_key`` and ``n``, returned in
+        the fourth item as ``(name, query)`` to be joined on the key.
+        """
         from sqlglot import exp
 
-        like = exp.Like(this=value, expression=exp.Literal.string(pattern))
-        if self.dialect == "bigquery":  # backslash is LIKE's escape character there
-            return like
-        return exp.Escape(this=like, expression=exp.Literal.string("\\"))
+        from .activity_kinds import DistinctCount, SqlColumns, kind_of
 
-    def aggregates(self, spec, fast_track):
-        """Per-lead aggregates, the SQL of every feature, and the fast-track flags."""
-        from sqlglot import exp
-
-        kind, age = exp.column("calibrate_type"), exp.column("calibrate_age")
-
-        def of_types(types):
-            if not types:
-                return exp.false()
-            return exp.In(this=kind.copy(), expressions=[exp.Literal.string(t) for t in types])
+        columns = SqlColumns(spec.known_types)
 
         def g(i):
             return exp.column(f"f{i}", "g")
 
-        aggregates, values, flags = [], {}, []
+        aggregates, values, flags, apart = [], {}, [], []
         for i, feature in enumerate(spec.features):
-            types = of_types(feature.types)
-            if feature.kind == "count":
-                weight = self.weight(feature.kernel, age.copy())
-                total = exp.Sum(this=exp.Case().when(types, weight).else_(exp.Literal.number(0)))
-                values[feature.name] = exp.Div(
-                    this=self.double(exp.Coalesce(this=g(i), expressions=[exp.Literal.number(0)])),
-                    expression=self.double(exp.Literal.number(WEIGHT_SCALE)),
-                )
-            elif feature.kind == "recency":
-                where = types if feature.types else of_types(spec.known_types)
-                total = exp.Min(this=exp.Case().when(where, age.copy()))
-                values[feature.name] = self.double(g(i))
-            elif feature.kind == "distinct_details":
-                detail = exp.Case().when(types, exp.column("calibrate_detail"))
-                total = exp.Count(this=exp.Distinct(expressions=[detail]))
-                values[feature.name] = self.double(
-                    exp.Coalesce(this=g(i), expressions=[exp.Literal.number(0)])
-                )
-            elif feature.kind == "active_days":
-                recent = exp.and_(
-                    types,
-                    exp.LT(this=age.copy(), expression=exp.Literal.number(feature.window_days)),
-                )
-                total = exp.Count(
-                    this=exp.Distinct(expressions=[exp.Case().when(recent, age.copy())])
-                )
-                values[feature.name] = self.double(
-                    exp.Coalesce(this=g(i), expressions=[exp.Literal.number(0)])
-                )
-            else:  # all_of: 1 when the lead did every type
-                did = [
-                    exp.Max(
-                        this=exp.Case()
-                        .when(
-                            exp.EQ(this=kind.copy(), expression=exp.Literal.string(t)),
-                            exp.Literal.number(1),
+            part = kind_of(feature.kind).sql(feature, columns)
+            if not isinstance(part, DistinctCount):
+                aggregates.append(exp.alias_(part.expression, f"f{i}"))
+                values[feature.name] = part.value(g(i))
+            elif distinct_apart:
+                key = exp.column("calibrate_key")
+                pairs = (
+                    exp.select(key.copy(), exp.alias_(part.value, "v"))
+                    .distinct()
+                    .from_("calibrate_acts")
+                    .where(
+                        exp.and_(
+                            part.condition,
+                            exp.Not(this=exp.Is(this=part.value.copy(), expression=exp.null())),
                         )
-                        .else_(exp.Literal.number(0))
                     )
-                    for t in feature.types
-                ]
-                total = did[0]
-                for more in did[1:]:
-                    total = exp.Mul(this=total, expression=more)
-                values[feature.name] = exp.EQ(
-                    this=exp.Coalesce(this=g(i), expressions=[exp.Literal.number(0)]),
-                    expression=exp.Literal.number(1),
                 )
-            aggregates.append(exp.alias_(total, f"f{i}"))
+                apart.append(
+                    (
+                        f"d{i}",
+                        exp.select(key.copy(), exp.alias_(exp.Count(this=exp.Star()), "n"))
+                        .from_(pairs.subquery())
+                        .group_by(key.copy()),
+                    )
+                )
+                values[feature.name] = self.double(
+                    exp.Coalesce(
+                        this=exp.column("n", f"d{i}"), expressions=[exp.Literal.number(0)]
+                    )
+                )
+            else:
+                distinct = exp.Case().when(part.condition, part.value)
+                aggregates.append(
+                    exp.alias_(exp.Count(this=exp.Distinct(expressions=[distinct])), f"f{i}")
+                )
+                values[feature.name] = self.double(
+                    exp.Coalesce(this=g(i), expressions=[exp.Literal.number(0)])
+                )
         for j, feature in enumerate(fast_track):
             i = len(spec.features) + j
             recent = exp.and_(
-                of_types(feature.types),
-                exp.LT(this=age.copy(), expression=self.number(feature.kernel.days)),
+                columns.of_types(feature.types),
+                exp.LT(this=columns.age.copy(), expression=self.number(feature.kernel.days)),
             )
             aggregates.append(
                 exp.alias_(
@@ -538,33 +515,7 @@ class _Builder:
                 )
             )
             flags.append(exp.Coalesce(this=g(i), expressions=[exp.Literal.number(0)]))
-        return aggregates, values, flags
-
-    def weight(self, kernel, age):
-        """Integer weight (thousandths) of an activity of this age."""
-        from sqlglot import exp
-
-        scale = exp.Literal.number(WEIGHT_SCALE)
-        if kernel.kind == "all":
-            return scale
-        if kernel.kind == "window":
-            return (
-                exp.Case()
-                .when(exp.LT(this=age, expression=self.number(kernel.days)), scale)
-                .else_(exp.Literal.number(0))
-            )
-        power = exp.Pow(
-            this=self.double(exp.Literal.number(2)),
-            expression=exp.Div(
-                this=exp.Neg(this=self.double(age)), expression=self.number(kernel.days)
-            ),
-        )
-        return exp.Floor(
-            this=exp.Add(
-                this=exp.Mul(this=self.double(scale), expression=power),
-                expression=self.number(0.5),
-            )
-        )
+        return aggregates, values, flags, apart
 
     # -- points ---------------------------------------------------------------
     def points(self, criterion, value):
