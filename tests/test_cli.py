@@ -1193,3 +1193,32 @@ def test_report_help_names_its_options(runner):
     assert result.exit_code == 0
     for word in ("--outcome", "--positive", "--activities", "--current-sheet", "--date", "--out"):
         assert word in result.stdout
+
+
+def test_fit_adds_an_optional_activity_feature_on_request(runner, tmp_path):
+    leads, log = make_leads(2500, seed=3, activities=True)
+    leads.to_csv(tmp_path / "leads.csv", index=False)
+    log.to_parquet(tmp_path / "log.parquet", index=False)
+    base = ["fit", str(tmp_path / "leads.csv"), "--outcome", "converted", "--id", "lead_id",
+            "--decided-at", "decided_at", "--activities", str(tmp_path / "log.parquet"),
+            "--bootstrap", "0", "--no-decay", "--quiet"]  # fmt: skip
+    plain = runner.invoke(app, [*base, "--out", str(tmp_path / "plain")])
+    weeks = runner.invoke(
+        app, [*base, "--extra-feature", "distinct_weeks", "--out", str(tmp_path / "weeks")]
+    )
+    assert plain.exit_code == 0 and weeks.exit_code == 0, weeks.output
+    names = {
+        d: {c["name"] for c in json.loads((tmp_path / d / "scoring_config.json").read_text())[
+            "criteria"]}
+        for d in ("plain", "weeks")
+    }  # fmt: skip
+    assert "distinct_weeks_90d" in names["weeks"] - names["plain"]
+    sql = runner.invoke(
+        app, ["export-sql", str(tmp_path / "weeks" / "scoring_config.json"),
+              "--leads-table", "leads", "--activities-table", "activities"]
+    )  # fmt: skip
+    assert sql.exit_code == 0 and "distinct_weeks_90d" in sql.output
+    wrong = runner.invoke(
+        app, [*base, "--extra-feature", "weekdays", "--out", str(tmp_path / "x")]
+    )
+    assert wrong.exit_code == 1 and "weekdays" in wrong.output

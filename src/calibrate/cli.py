@@ -208,6 +208,13 @@ def fit(
     no_decay: Annotated[
         bool, typer.Option("--no-decay", help="Do not learn decay: behaviour never fades.")
     ] = False,
+    extra_feature: Annotated[
+        list[str],
+        typer.Option(
+            help="Optional behaviour feature to add: distinct_weeks (active in N different "
+            "weeks of the last 90 days). Repeatable."
+        ),
+    ] = [],  # noqa: B006
     holdout: Annotated[float, typer.Option(help="Share of leads held out.")] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed of the split and folds.")] = 0,
     sep: Annotated[str | None, typer.Option(help="CSV separator (sniffed by default).")] = None,
@@ -324,6 +331,7 @@ def fit(
             combos=combo,
             families=_parse_pairs(family, "--family", "TYPE=FAMILY"),
             learn_decay=not no_decay,
+            extra_features=extra_feature,
         )
         choose = PolicySettings(
             policy=policy,

@@ -199,6 +199,7 @@ def fit(
     combos: Iterable[str] = (),
     families: Mapping[str, str] | None = None,
     learn_decay: bool = True,
+    extra_features: Iterable[str] = (),
     holdout: float = 0.3,
     seed: int = 0,
     types: Mapping[str, str] | None = None,
@@ -257,6 +258,9 @@ def fit(
         ``{activity type: family}``; a family shares one decay.
     learn_decay : bool, default=True
         Learn each family's half-life; otherwise behaviour never fades.
+    extra_features : iterable of str
+        Optional activity feature kinds besides the defaults:
+        ``"distinct_weeks"`` (active in N different weeks of the last 90 days).
     holdout : float, default=0.3
         Share of leads held out for evaluation.
     seed : int, default=0
@@ -353,6 +357,7 @@ def fit(
             combos=combos,
             families=families,
             learn_decay=learn_decay,
+            extra_features=extra_features,
         ),
         policy=PolicySettings(
             policy=policy,
@@ -659,6 +664,7 @@ def _behaviour_features(leads, train, activities, activity: ActivitySettings, mo
         families=activity.families,
         combos=activity.combos,
         learn_decay=activity.learn_decay,
+        extra_features=activity.extra_features,
         random_state=model.seed,
     )
     featurizer.fit(

@@ -119,6 +119,9 @@ class ActivitySettings:
         ``{activity type: family}``; a family shares one decay.
     learn_decay : bool, default=True
         Learn each family's half-life; otherwise behaviour never fades.
+    extra_features : iterable of str
+        Optional feature kinds to add to the defaults, e.g. ``"distinct_weeks"``
+        (active in N different weeks of the last 90 days).
 
     Raises
     ------
@@ -131,6 +134,7 @@ class ActivitySettings:
     combos: Iterable[str] = ()
     families: Mapping[str, str] = field(default_factory=dict)
     learn_decay: bool = True
+    extra_features: Iterable[str] = ()
 
     ROLES = ("lead_id", "activity_type", "occurred_at", "detail")
 
@@ -143,6 +147,7 @@ class ActivitySettings:
         object.__setattr__(self, "detail_rules", _names(self.detail_rules))
         object.__setattr__(self, "combos", _names(self.combos))
         object.__setattr__(self, "families", dict(self.families or {}))
+        object.__setattr__(self, "extra_features", _names(self.extra_features))
 
 
 @dataclass(frozen=True)
