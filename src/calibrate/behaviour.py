@@ -374,7 +374,7 @@ def activity_sql(
     """
     from sqlglot import exp
 
-    from .sql_export import _Builder
+    from .sql_builder import SqlBuilder
 
     def column(name, table=None):
         return exp.column(str(name), table, quoted=True)
@@ -415,7 +415,7 @@ def activity_sql(
     )
     # The SQL export's aggregates, in DuckDB; each distinct count apart, from
     # its own SELECT DISTINCT (faster on large logs).
-    aggregates, values, _, apart = _Builder("duckdb").aggregates(spec, (), distinct_apart=True)
+    aggregates, values, _, apart = SqlBuilder("duckdb").aggregates(spec, (), distinct_apart=True)
     key = exp.column("calibrate_key")
     by_lead = (
         exp.select(key.copy(), *(aggregates or [exp.alias_(exp.Literal.number(0), "f")]))

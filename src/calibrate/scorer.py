@@ -86,7 +86,7 @@ def score_leads(
     rules = config.threshold.get("fast_track", [])
     fast_track = np.zeros(len(frame), dtype=bool)
     if spec is not None:
-        frame, warnings, fast_track = _with_behaviour(
+        frame, warnings, fast_track = with_behaviour(
             config, spec, frame, activities, as_of, encoding, rules
         )
     needed = [c.column for c in config.criteria]
@@ -184,8 +184,32 @@ def _row_numbers(n: int):
     return row_ids(n).to_numpy()
 
 
-def _with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
-    """The lead table with the behaviour features, warnings, and fast-track flags."""
+def with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
+    """The lead table with the behaviour features of ``spec``, as the scorer reads them.
+
+    Parameters
+    ----------
+    config : ScoringConfig
+        The config (its decision-time rule and id column).
+    spec : ActivitySpec
+        The behaviour features to compute (the config's, or a wider spec).
+    frame : pandas.DataFrame
+        The lead table.
+    activities : source or None
+        The activity log.
+    as_of : timestamp, "now" or None
+        Score behaviour as of this moment; each lead's decision time when None.
+    encoding : str
+        Text encoding of a CSV log.
+    rules : list of dict
+        The config's fast-track rules.
+
+    Returns
+    -------
+    frame, warnings, fast_track
+        The lead table with one column per feature, warnings, and the leads
+        an activity fast-track rule makes MQLs.
+    """
     from dataclasses import replace
 
     from ._activity import aggregate_frame, fast_track_feature, utc_naive

@@ -152,7 +152,7 @@ def _with_activity_counts(config, frame, log, sheet, encoding) -> pd.DataFrame:
                 "compare it with `calibrate fit --current-sheet` instead"
             )
         return frame
-    from ..scorer import _with_behaviour
+    from ..scorer import with_behaviour
 
     extra = {}
     for rule in config.threshold.get("fast_track", []):
@@ -164,7 +164,7 @@ def _with_activity_counts(config, frame, log, sheet, encoding) -> pd.DataFrame:
         kernel = Kernel("window", float(rule.within_days)) if rule.within_days else Kernel("all")
         extra[name] = ActivityFeature(name, "count", (rule.activity,), kernel=kernel)
     wider = replace(spec, features=spec.features + tuple(extra.values()))
-    featured, _, _ = _with_behaviour(config, wider, frame, log, None, encoding, [])
+    featured, _, _ = with_behaviour(config, wider, frame, log, None, encoding, [])
     return featured
 
 
