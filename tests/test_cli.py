@@ -865,7 +865,7 @@ def _hostile_rules_config(tmp_path):
 def test_rules_markdown_shows_values_as_text_one_row_per_rule(runner, tmp_path):
     from markdown_it import MarkdownIt
 
-    from calibrate.export import rule_sheet
+    from calibrate.rules import rule_sheet
 
     path, config = _hostile_rules_config(tmp_path)
     out = tmp_path / "rules.md"

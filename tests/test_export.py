@@ -769,7 +769,7 @@ def test_rule_sheet_in_practice_is_exact_for_decayed_counts(bound):
 
     from calibrate._activity import ActivityFeature, ActivitySpec, Kernel
     from calibrate._criteria import Band
-    from calibrate.export import rule_sheet
+    from calibrate.rules import rule_sheet
 
     kernel = Kernel("decay", 21.0)
     crit = Criterion("web", "web", "numeric", "implicit", bands=(
@@ -794,7 +794,7 @@ def test_rule_sheet_in_practice_is_exact_for_decayed_counts(bound):
 
 def test_render_rules_refuses_an_unknown_format(small_config):
     from calibrate.errors import ParameterError
-    from calibrate.export import render_rules, rule_sheet
+    from calibrate.rules import render_rules, rule_sheet
 
     with pytest.raises(
         ParameterError, match="rules format must be csv, markdown or html; got 'pdf'"
@@ -910,7 +910,7 @@ def test_property_a_signature_holds_for_its_key_alone(config, key, other):
 def test_rule_sheet_of_distinct_weeks():
     """The new kind on the sheet and the rule sheet: weeks of the last 90 days, in words."""
     from calibrate._activity import ActivityFeature, ActivitySpec
-    from calibrate.export import rule_sheet
+    from calibrate.rules import rule_sheet
 
     crit = Criterion("weeks", "weeks", "numeric", "implicit", bands=(
         Band("0-2", "range", upper=3.0, points=0),

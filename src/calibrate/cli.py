@@ -597,7 +597,8 @@ def rules(
 ):
     """The points sheet as rules (criterion, condition, points) for a marketing-automation tool."""
     from ._files import write_files
-    from .export import RULE_FORMATS, ScoringConfig, render_rules, rule_sheet
+    from .export import ScoringConfig
+    from .rules import RULE_FORMATS, render_rules, rule_sheet
 
     try:
         sheet = rule_sheet(ScoringConfig.load(config))
@@ -679,7 +680,8 @@ def diff(
     as_of: Annotated[str | None, typer.Option(help="Score behaviour as of this moment.")] = None,
 ):
     """What changed between two configs: criteria, points, thresholds, and leads changing level."""
-    from .export import ScoringConfig, diff_configs
+    from .export import ScoringConfig
+    from .rules import diff_configs
 
     try:
         before, after = ScoringConfig.load(old), ScoringConfig.load(new)
