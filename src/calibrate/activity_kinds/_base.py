@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -143,7 +144,7 @@ def sql_zero_if_null(value):
     return exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
 
 
-class FeatureKind:
+class FeatureKind(ABC):
     """One kind of behaviour feature: its check, pandas evaluation, SQL and words.
 
     A subclass sets ``name`` (and ``column_kind`` when the feature is not a
@@ -161,20 +162,20 @@ class FeatureKind:
     #: (:class:`calibrate.behaviour.ActivityFeaturizer`'s ``extra_features``).
     optional: bool = False
 
-    def check(self, feature) -> None:
-        """Raise ValueError when the feature lacks what the kind needs."""
+    def check(self, feature) -> None:  # noqa: B027 - most kinds need nothing more
+        """Raise ValueError when the feature lacks what the kind needs (nothing by default)."""
 
+    @abstractmethod
     def evaluate(self, feature, acts: Activities) -> np.ndarray:
         """The feature of every lead (length ``acts.n``), computed with numpy."""
-        raise NotImplementedError
 
+    @abstractmethod
     def sql(self, feature, columns: SqlColumns):
         """The feature as an :class:`Aggregate` or a :class:`DistinctCount` (sqlglot)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def describe(self, feature) -> str:
         """What the feature counts, in words (the sheet's description)."""
-        raise NotImplementedError
 
     def in_practice(self, feature, bound: float, lookback_days: int) -> str:
         """What it takes to reach ``bound``, in activity-filter words; "" when it cannot say."""
@@ -187,6 +188,6 @@ class FeatureKind:
         """
         return None
 
+    @abstractmethod
     def example(self, types):
         """A feature of this kind on some of these activity types, for the exactness tests."""
-        raise NotImplementedError
