@@ -19,7 +19,7 @@ from .features import LeadBinner
 from .model import LeadScoreModel, auc_interval
 from .points import Scorecard
 
-__all__ = ["HoldOut", "hold_out", "no_signal_warning", "sheet_warnings"]
+__all__ = ["HoldOut", "hold_out", "no_signal_warning", "sheet_warnings", "signal_of"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,12 @@ class HoldOut:
     @property
     def signal(self) -> str:
         """``"usable"`` when the AUC's interval lies above 0.5, else ``"none"``."""
-        return "usable" if self.auc_interval[1] > 0.5 else "none"
+        return signal_of(self.auc_interval)
+
+
+def signal_of(auc_interval) -> str:
+    """``"usable"`` when an AUC's interval ``(auc, low, high)`` lies above 0.5, else ``"none"``."""
+    return "usable" if auc_interval[1] > 0.5 else "none"
 
 
 def hold_out(card: Scorecard, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray) -> HoldOut:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CalibrateError
+from ..evaluation import signal_of
 from ..model import COMFORTABLE_HOLDOUT_OUTCOMES, auc_interval
 from ..threshold import (
     ExpectedValue,
@@ -407,8 +408,9 @@ def _evaluation_quality(m: _Measured, evidence: _Evidence):
 
     config, won, scores = m.config, m.won, m.scores
     auc = float(roc_auc_score(won, scores)) if len(np.unique(scores)) > 1 else 0.5
-    _, auc_low, auc_high = auc_interval(won, scores)
-    signal = "usable" if auc_low > 0.5 else "none"
+    interval = auc_interval(won, scores)
+    _, auc_low, auc_high = interval
+    signal = signal_of(interval)
     predicted = evidence.bands["predicted"].to_numpy()
     observed = evidence.bands["win_rate"].to_numpy()
     n_band = evidence.bands["leads"].to_numpy()
