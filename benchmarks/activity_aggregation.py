@@ -96,8 +96,9 @@ def aggregate(folder: Path) -> dict:
     """Read, check and aggregate the log; returns the figures."""
     import pandas as pd
 
-    from calibrate._activity import ActivityFeature, ActivitySpec, Kernel
-    from calibrate.behaviour import activity_sql, connect, read_activities
+    from calibrate.learn.behaviour import activity_sql, connect, read_activities
+    from calibrate.sheet.activity import ActivitySpec
+    from calibrate.sheet.feature import ActivityFeature, Kernel
 
     families = {t: f for t, _, f in TYPES}
     features = [

@@ -8,7 +8,7 @@ returns hold-out probabilities and integer 0-100 scores; the parent measures
 every tool the same way: AUC of the probability and of the integer score,
 AUC lost to rounding, Kendall's tau between the two, expected calibration
 error of the score bands (cross-fitted isotonic, as
-:func:`calibrate.threshold.expected_calibration_error`), fit and scoring
+:func:`calibrate.decide.threshold.expected_calibration_error`), fit and scoring
 seconds, peak RSS. A tool that exceeds its limit is reported as timed out.
 
 Tools: calibrate's integer sheet (its unrounded model gives the
@@ -81,7 +81,7 @@ TOOLS = {
 }
 #: Modules each tool imports, loaded before its fit is timed.
 IMPORTS = {
-    "calibrate": ["calibrate.points", "calibrate.ingest", "scipy.stats"],
+    "calibrate": ["calibrate.learn.points", "calibrate.io.ingest", "scipy.stats"],
     "optbinning": ["optbinning", "sklearn.linear_model"],
     "toad": ["toad.scorecard", "toad.transform"],
     "scorecardpy": ["scorecardpy"],
@@ -516,7 +516,7 @@ def measure(result: dict, y_test, seed: int) -> dict:
     from scipy.stats import kendalltau
     from sklearn.metrics import roc_auc_score
 
-    from calibrate.threshold import expected_calibration_error
+    from calibrate.decide.threshold import expected_calibration_error
 
     proba = np.asarray(result["proba"])
     row = {"auc_proba": float(roc_auc_score(y_test, proba))}

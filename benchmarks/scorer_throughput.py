@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from calibrate import ScoringConfig, score_leads
-from calibrate._criteria import Band, Criterion
+from calibrate.sheet.criteria import Band, Criterion
 
 TARGET = 1_000_000
 N_NUMERIC, N_CATEGORICAL, N_BOOLEAN = 8, 10, 2

@@ -34,9 +34,10 @@ import pandas as pd
 
 from benchmarks import activity_aggregation, scorer_throughput
 from calibrate import ScoringConfig, score_leads
-from calibrate._activity import ActivityFeature, ActivitySpec, Kernel
-from calibrate._criteria import Band, Criterion
-from calibrate.sql_export import scoring_sql
+from calibrate.production.sql_export import scoring_sql
+from calibrate.sheet.activity import ActivitySpec
+from calibrate.sheet.criteria import Band, Criterion
+from calibrate.sheet.feature import ActivityFeature, Kernel
 
 CHUNK = 1_000_000
 

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 import calibrate
-from calibrate._criteria import Band, Criterion
-from calibrate.activity_kinds import FEATURE_KINDS, kind_of
 from calibrate.datasets import make_leads
+from calibrate.sheet.criteria import Band, Criterion
+from calibrate.sheet.kinds import FEATURE_KINDS, kind_of
 
 DETAIL_RULES = (
     "page_view:/pricing*=pricing_page_view",

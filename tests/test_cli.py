@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import calibrate
 from calibrate.cli import app
 from calibrate.datasets import make_leads
-from calibrate.export import ScoringConfig
+from calibrate.production.config import ScoringConfig
 
 N_LEADS = 1500
 FIT_ARGS = ["--outcome", "converted", "--id", "lead_id", "--date", "created_at"]
@@ -640,7 +640,7 @@ def test_validate_accepts_a_fitted_config_and_refuses_an_edited_one(runner, fitt
 
 def _out_of_bounds(fitted, tmp_path, edit) -> str:
     """The fitted config edited by ``edit``, its checksum recomputed as a careful editor would."""
-    from calibrate.export import _checksum
+    from calibrate.production.config import _checksum
 
     data = json.loads((fitted["out"] / "scoring_config.json").read_text())
     edit(data)
@@ -820,7 +820,7 @@ def test_rules_csv_and_markdown(runner, fitted, tmp_path):
 
 
 def test_rules_html_escapes_values(runner, tmp_path):
-    from calibrate._criteria import Band, Criterion
+    from calibrate.sheet.criteria import Band, Criterion
 
     hostile = "<script>alert(1)</script>"
     crit = Criterion(hostile, "role", "categorical", "explicit", bands=(
@@ -846,7 +846,7 @@ HOSTILE = (
 
 
 def _hostile_rules_config(tmp_path):
-    from calibrate._criteria import Band, Criterion
+    from calibrate.sheet.criteria import Band, Criterion
 
     bands = (
         *(Band(v, "levels", values=(v,), points=i) for i, v in enumerate(HOSTILE)),
@@ -865,7 +865,7 @@ def _hostile_rules_config(tmp_path):
 def test_rules_markdown_shows_values_as_text_one_row_per_rule(runner, tmp_path):
     from markdown_it import MarkdownIt
 
-    from calibrate.rules import rule_sheet
+    from calibrate.production.rules import rule_sheet
 
     path, config = _hostile_rules_config(tmp_path)
     out = tmp_path / "rules.md"

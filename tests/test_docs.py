@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from calibrate._activity import FEATURE_KINDS, KERNEL_KINDS
-from calibrate.export import config_schema
-from calibrate.sql_export import DIALECTS
+from calibrate.production.config import config_schema
+from calibrate.production.sql_export import DIALECTS
+from calibrate.sheet.feature import KERNEL_KINDS
+from calibrate.sheet.kinds import FEATURE_KINDS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

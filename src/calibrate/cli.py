@@ -25,7 +25,7 @@ class _Commands(typer.core.TyperGroup):
     """The commands; Ctrl-C says whether anything was written (files are all or none)."""
 
     def invoke(self, ctx):
-        from ._files import written
+        from .io.files import written
 
         before = len(written())
         try:
@@ -119,13 +119,13 @@ _VerifyKeyEnv = Annotated[
 
 
 def _key(variable: str | None) -> bytes | None:
-    from .export import key_from_env
+    from .production.config import key_from_env
 
     return None if variable is None else key_from_env(variable)
 
 
 def _sources(data, table, query, activities, activities_table, activities_query, password_env):
-    from .sources import from_arguments
+    from .io.sources import from_arguments
 
     return from_arguments(
         data,
@@ -535,8 +535,8 @@ def score(
     verify_key_env: _VerifyKeyEnv = None,
 ):
     """Score leads with a scoring config alone: id, score (0-100) and mql per lead."""
-    from ._files import write_files
-    from .export import ScoringConfig
+    from .io.files import write_files
+    from .production.config import ScoringConfig
 
     try:
         _check_output_file(out)
@@ -571,7 +571,7 @@ def validate(
     verify_key_env: _VerifyKeyEnv = None,
 ):
     """Check a config against its JSON Schema, its checksum and its own consistency."""
-    from .export import ScoringConfig
+    from .production.config import ScoringConfig
 
     try:
         key = _key(verify_key_env)
@@ -596,9 +596,9 @@ def rules(
     ] = None,
 ):
     """The points sheet as rules (criterion, condition, points) for a marketing-automation tool."""
-    from ._files import write_files
-    from .export import ScoringConfig
-    from .rules import RULE_FORMATS, render_rules, rule_sheet
+    from .io.files import write_files
+    from .production.config import ScoringConfig
+    from .production.rules import RULE_FORMATS, render_rules, rule_sheet
 
     try:
         sheet = rule_sheet(ScoringConfig.load(config))
@@ -640,9 +640,9 @@ def export_sql(
     verify_key_env: _VerifyKeyEnv = None,
 ):
     """One SQL query that scores a lead table exactly as `calibrate score` does."""
-    from ._files import write_files
-    from .export import ScoringConfig
-    from .sql_export import scoring_sql
+    from .io.files import write_files
+    from .production.config import ScoringConfig
+    from .production.sql_export import scoring_sql
 
     try:
         text = scoring_sql(
@@ -680,8 +680,8 @@ def diff(
     as_of: Annotated[str | None, typer.Option(help="Score behaviour as of this moment.")] = None,
 ):
     """What changed between two configs: criteria, points, thresholds, and leads changing level."""
-    from .export import ScoringConfig
-    from .rules import diff_configs
+    from .production.config import ScoringConfig
+    from .production.rules import diff_configs
 
     try:
         before, after = ScoringConfig.load(old), ScoringConfig.load(new)
@@ -690,7 +690,7 @@ def diff(
         if leads is None and (table is not None or query is not None):
             raise DataError("--table and --query name where the --leads are: give --leads")
         if leads is not None:
-            from .ingest import read_table
+            from .io.ingest import read_table
 
             leads, activities = _sources(
                 leads, table, query, activities, activities_table, activities_query, password_env
@@ -751,8 +751,8 @@ def make_leads_command(
     ] = None,
 ):
     """Write simulated B2B leads with known effects, to try calibrate on."""
-    from ._files import write_files
     from .datasets import make_leads
+    from .io.files import write_files
 
     try:
         _check_output_file(out)

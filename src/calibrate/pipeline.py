@@ -21,17 +21,8 @@ import pandas as pd
 from scipy.stats import kendalltau
 from sklearn.metrics import roc_auc_score
 
-from ._files import write_files
-from .errors import CalibrateError, DataError
-from .evaluation import HoldOut, hold_out, no_signal_warning, sheet_warnings
-from .export import ScoringConfig
-from .features import LeadBinner
-from .ingest import LeadData, load_leads
-from .model import LeadScoreModel, check_evidence, evaluate_probabilities, split_holdout
-from .points import Scorecard
-from .record import build_config, metrics_json
-from .settings import ActivitySettings, LeadColumns, ModelSettings, PolicySettings
-from .threshold import (
+from .decide.evaluation import HoldOut, hold_out, no_signal_warning, sheet_warnings
+from .decide.threshold import (
     ThresholdChoice,
     calibration_table,
     default_levels,
@@ -45,6 +36,15 @@ from .threshold import (
     weekly_volume,
     win_probability,
 )
+from .errors import CalibrateError, DataError
+from .io.files import write_files
+from .io.ingest import LeadData, load_leads
+from .learn.binning import LeadBinner
+from .learn.model import LeadScoreModel, check_evidence, evaluate_probabilities, split_holdout
+from .learn.points import Scorecard
+from .production.config import ScoringConfig
+from .production.record import build_config, metrics_json
+from .settings import ActivitySettings, LeadColumns, ModelSettings, PolicySettings
 
 __all__ = ["Behaviour", "Calibration", "Decision", "fit", "fit_with"]
 
@@ -82,7 +82,7 @@ class Calibration:
         Behaviour features learned from an activity log, when one was given.
     comparison : dict or None
         The sheet in use today beside the calibrated one (see
-        :func:`calibrate.current_sheet.compare_sheets`), when one was given.
+        :func:`calibrate.decide.current_sheet.compare_sheets`), when one was given.
     """
 
     scorecard: Scorecard
@@ -117,7 +117,7 @@ class Calibration:
         """Score leads with the exported config (what production will do).
 
         Keyword arguments (``activities``, ``as_of``, ``breakdown``...) go to
-        :func:`calibrate.scorer.score_leads`.
+        :func:`calibrate.production.scorer.score_leads`.
         """
         return self.config.score(data, **kwargs)
 
@@ -146,7 +146,7 @@ class Calibration:
         Writes ``scoring_config.json``, ``metrics.json``, ``report.html`` and
         ``report.pdf``; if any of them cannot be written, none is. With
         ``sign_key`` (bytes, or text encoded as UTF-8), the config is signed
-        (see :class:`~calibrate.export.ScoringConfig`); without it, it is the
+        (see :class:`~calibrate.production.config.ScoringConfig`); without it, it is the
         same file as ever.
 
         Returns
@@ -226,7 +226,7 @@ def fit(
     ----------
     data : str, os.PathLike, Source or pandas.DataFrame
         Past leads, one row each, with their outcome: a CSV or Parquet file, a
-        glob or folder of them, a :class:`~calibrate.sources.Source` (a DuckDB
+        glob or folder of them, a :class:`~calibrate.io.sources.Source` (a DuckDB
         file or a database URL with its table or query), or a DataFrame.
     outcome : str
         Outcome column: boolean, 0/1 or two labels (see ``positive``).
@@ -276,11 +276,11 @@ def fit(
         The policy that sets the MQL threshold. Every policy given its
         parameters is evaluated and recorded in the config.
     capacity : mapping, optional
-        :class:`~calibrate.threshold.SalesCapacity` parameters:
+        :class:`~calibrate.decide.threshold.SalesCapacity` parameters:
         ``leads_per_week``, or ``reps`` and ``follow_ups_per_rep_per_day``;
         optionally ``sla_hours`` and ``working_days``.
     target : mapping, optional
-        :class:`~calibrate.threshold.TargetRate` parameters: ``precision`` or
+        :class:`~calibrate.decide.threshold.TargetRate` parameters: ``precision`` or
         ``recall``.
     levels : str, optional
         Score levels ``"A=80,B=60,C=40"``; by default hot/warm/nurture.
@@ -300,7 +300,7 @@ def fit(
         skips them.
     current_sheet : str or os.PathLike, optional
         The hand-made sheet in use today (YAML or CSV, see
-        :mod:`calibrate.current_sheet`), compared with the calibrated one on
+        :mod:`calibrate.decide.current_sheet`), compared with the calibrated one on
         the hold-out leads. Its rules read criterion columns of the lead
         table, or activity types.
     max_bins : int, default=5
@@ -488,7 +488,7 @@ def _log_connection(activities):
     if activities is None:
         yield None
         return
-    from .behaviour import connect
+    from .learn.behaviour import connect
 
     with closing(connect()) as con:
         yield con
@@ -646,7 +646,7 @@ class Behaviour:
 
 def _behaviour_features(leads, train, activities, activity: ActivitySettings, model, con):
     """Learn behaviour features (and their decay) from the training leads' activity."""
-    from .behaviour import ActivityFeaturizer
+    from .learn.behaviour import ActivityFeaturizer
 
     if leads.decision_times is None:
         raise DataError(
@@ -715,7 +715,7 @@ class Decision:
         Every level's score range, share of hold-out leads and win rate.
     fast_track : pandas.DataFrame
         Evidence for every hand-raiser signal tested (see
-        :func:`calibrate.threshold.fast_track_evidence`), with ``kind``
+        :func:`calibrate.decide.threshold.fast_track_evidence`), with ``kind``
         (activity or column) and ``within_days``.
     two_axis : dict or None
         Best ``fit >= a and engagement >= b`` rule against the best single
@@ -739,7 +739,7 @@ FAST_TRACK_DAYS = 30
 
 def _fast_track_evidence(leads, behaviour, candidates, y, reference, con=None) -> pd.DataFrame:
     """Test hand-raiser signals: leads showing them vs leads at the MQL line."""
-    from ._activity import fast_track_feature
+    from .sheet.activity import fast_track_feature
 
     flags, kinds = {}, {}
     columns = [
@@ -782,8 +782,8 @@ def _fast_track_evidence(leads, behaviour, candidates, y, reference, con=None) -
 
 def _compare_current(path, leads, behaviour, held, holdout, card, decision, con=None):
     """Score the hold-out leads with the sheet in use today and compare."""
-    from ._activity import ActivityFeature, Kernel
-    from .current_sheet import compare_sheets, read_current_sheet
+    from .decide.current_sheet import compare_sheets, read_current_sheet
+    from .sheet.feature import ActivityFeature, Kernel
 
     sheet = read_current_sheet(path)
     X_hold, y_hold, scores = holdout.X, holdout.y, holdout.scores

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .decide.threshold import ExpectedValue, SalesCapacity, TargetRate
 from .errors import ParameterError
-from .threshold import ExpectedValue, SalesCapacity, TargetRate
 
 __all__ = ["ActivitySettings", "LeadColumns", "ModelSettings", "PolicySettings"]
 
@@ -162,9 +162,9 @@ class PolicySettings:
     win_value, cost_per_lead : float
         The expected-value policy (always evaluated).
     capacity : mapping, optional
-        :class:`~calibrate.threshold.SalesCapacity` parameters.
+        :class:`~calibrate.decide.threshold.SalesCapacity` parameters.
     target : mapping, optional
-        :class:`~calibrate.threshold.TargetRate` parameters.
+        :class:`~calibrate.decide.threshold.TargetRate` parameters.
     levels : str, optional
         Score levels ``"A=80,B=60,C=40"``; hot/warm/nurture by default.
     fast_track : iterable of str, optional

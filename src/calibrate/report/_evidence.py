@@ -8,8 +8,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ..decide.threshold import calibration_table, threshold_curve
 from ..errors import DataError
-from ..threshold import calibration_table, threshold_curve
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def _known_label(values: pd.Series, label):
     """The config's won label when the leads use it, else None (then inferred)."""
     if label is None:
         return None
-    from ..ingest import canonical_text
+    from ..io.ingest import canonical_text
 
     texts = set(canonical_text(values).dropna().unique().tolist())
     return label if label in texts else None
@@ -122,7 +122,7 @@ def _known_label(values: pd.Series, label):
 
 def _evaluation_dates(config, frame, date):
     """Dates of the leads (period, leads a week), and the column they come from."""
-    from ..ingest import parse_dates, require_column
+    from ..io.ingest import parse_dates, require_column
 
     if date is not None:
         require_column(date, [str(c) for c in frame.columns], "date")
@@ -140,8 +140,9 @@ def _with_activity_counts(config, frame, log, sheet, encoding) -> pd.DataFrame:
     Fast-track rules and the current sheet's activity rules are counted as
     the scorer counts them (same window, before the same decision time).
     """
-    from .._activity import ActivityFeature, Kernel, fast_track_feature
-    from ..current_sheet import count_column
+    from ..decide.current_sheet import count_column
+    from ..sheet.activity import fast_track_feature
+    from ..sheet.feature import ActivityFeature, Kernel
 
     spec = config.activity_spec
     sheet_rules = [r for r in (sheet.rules if sheet else ()) if r.activity is not None]
@@ -152,7 +153,7 @@ def _with_activity_counts(config, frame, log, sheet, encoding) -> pd.DataFrame:
                 "compare it with `calibrate fit --current-sheet` instead"
             )
         return frame
-    from ..scorer import with_behaviour
+    from ..production.scorer import with_behaviour
 
     extra = {}
     for rule in config.threshold.get("fast_track", []):

@@ -57,7 +57,11 @@ class Report:
             for name, png in self.figures.items()
         }
         env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-        text = resources.files("calibrate").joinpath("templates/report.html").read_text("utf-8")
+        text = (
+            resources.files("calibrate.report")
+            .joinpath("templates/report.html")
+            .read_text("utf-8")
+        )
         return env.from_string(text).render(
             summary=self.summary, images=images, pdf_figure_width=_PDF_FIGURE_WIDTH
         )
@@ -83,7 +87,7 @@ class Report:
         out = _out_folder(out_dir)
         files = {"report": out / "report.html", "report_pdf": out / "report.pdf"}
         contents = {files["report"]: self.html, files["report_pdf"]: self.pdf}
-        from .._files import write_files
+        from ..io.files import write_files
 
         write_files(contents)
         return files

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..decide.threshold import weekly_volume
 from ..errors import DataError
-from ..sources import describe
-from ..threshold import weekly_volume
+from ..io.sources import describe
 from ._evidence import (
     _evaluation_dates,
     _evaluation_evidence,
@@ -94,7 +94,7 @@ def evaluation_report(
         The config, or the path of its JSON file.
     data : str, os.PathLike, Source or pandas.DataFrame
         Labelled leads (CSV or Parquet files, a DuckDB or database
-        :class:`~calibrate.sources.Source`, or a DataFrame) with every column
+        :class:`~calibrate.io.sources.Source`, or a DataFrame) with every column
         the config reads and the outcome.
     outcome : str, optional
         Outcome column; by default the one the config was fitted on.
@@ -107,7 +107,7 @@ def evaluation_report(
         column), as at the fit.
     current_sheet : str or os.PathLike, optional
         The hand-made sheet in use today (YAML or CSV, see
-        :mod:`calibrate.current_sheet`), to compare on the same leads.
+        :mod:`calibrate.decide.current_sheet`), to compare on the same leads.
     date : str, optional
         Date column giving the period and the leads per week (expected MQLs
         a week). By default the config's date column or decision column, when
@@ -144,9 +144,9 @@ def evaluation_report(
     >>> report.summary["data"]["leads"]
     '800'
     """
-    from ..export import ScoringConfig
-    from ..ingest import parse_outcome, read_table, require_column
-    from ..scorer import score_leads
+    from ..io.ingest import parse_outcome, read_table, require_column
+    from ..production.config import ScoringConfig
+    from ..production.scorer import score_leads
 
     step = progress or (lambda name: None)
     if not isinstance(config, ScoringConfig):
@@ -169,7 +169,7 @@ def evaluation_report(
         log = read_table(activities, encoding=encoding, allow_empty=True)
     sheet = None
     if current_sheet is not None:
-        from ..current_sheet import read_current_sheet
+        from ..decide.current_sheet import read_current_sheet
 
         sheet = read_current_sheet(current_sheet)
     step("score")

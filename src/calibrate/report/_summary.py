@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import CalibrateError
-from ..evaluation import signal_of
-from ..model import COMFORTABLE_HOLDOUT_OUTCOMES, auc_interval
-from ..threshold import (
+from ..decide.evaluation import signal_of
+from ..decide.threshold import (
     ExpectedValue,
     SalesCapacity,
     TargetRate,
@@ -17,6 +15,8 @@ from ..threshold import (
     sub_scores,
     win_probability,
 )
+from ..errors import CalibrateError
+from ..learn.model import COMFORTABLE_HOLDOUT_OUTCOMES, auc_interval
 from ._evidence import _Evidence, _Measured, _policy_label
 
 _POLICY_CLASSES = {
@@ -329,7 +329,7 @@ def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
     trained = config.training_data
     comparison = None
     if m.sheet is not None:
-        from ..current_sheet import compare_sheets
+        from ..decide.current_sheet import compare_sheets
 
         comparison = compare_sheets(
             m.sheet, m.frame, won, scores, config.mql_threshold, m.breakdown()
@@ -472,8 +472,8 @@ def _evaluation_sheet(m: _Measured) -> list[dict]:
 
 
 def _evaluation_fast_track(m: _Measured, evidence: _Evidence) -> dict:
-    from .._activity import fast_track_feature
-    from .._criteria import category_codes
+    from ..sheet.activity import fast_track_feature
+    from ..sheet.criteria import category_codes
 
     flags, kinds = {}, {}
     for rule in m.config.threshold.get("fast_track", []):

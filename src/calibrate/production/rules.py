@@ -1,0 +1,281 @@
+"""The sheet as rules for a marketing-automation tool, and what changed between two configs.
+
+:func:`rule_sheet` writes every band as a rule (criterion, condition,
+points, and behaviour in activity-filter words); :func:`render_rules` writes
+the rules as CSV, Markdown or HTML, values escaped as text; and
+:func:`diff_configs` says what changed between two configs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pandas as pd
+
+from ..errors import ParameterError
+from ..sheet.criteria import Criterion
+from .config import ScoringConfig
+
+__all__ = ["RULE_FORMATS", "diff_configs", "render_rules", "rule_sheet"]
+
+
+def rule_sheet(config: ScoringConfig) -> pd.DataFrame:
+    """The points sheet as rules a person can type into a marketing-automation tool.
+
+    Returns
+    -------
+    pandas.DataFrame
+        criterion, group, condition (in words, exact), points, in_practice;
+        first a row for the base points, then one per band; then the MQL
+        threshold and any fast-track rules, whose points column says what
+        they do. ``in_practice`` puts a behaviour band's lower bound in the
+        terms marketing-automation tools filter on: counts of activities in
+        the last N days (for a decayed count, the most recent activities
+        that reach it: "1+ demo_request in the last 73 days"), days since
+        the latest activity, distinct assets.
+
+    Examples
+    --------
+    >>> from calibrate.sheet.criteria import Band
+    >>> size = Criterion("size", "size", "numeric", "explicit", bands=(
+    ...     Band("<10", "range", upper=10.0, points=0),
+    ...     Band(">=10", "range", lower=10.0, points=15),
+    ...     Band("Missing", "missing", points=5)))
+    >>> sheet = rule_sheet(ScoringConfig(criteria=(size,), base_points=20,
+    ...     threshold={"mql": 30, "policy": {"name": "manual"}}))
+    >>> sheet["condition"].tolist()[:4]
+    ['starting points', 'size < 10', 'size >= 10', 'size is empty']
+    >>> sheet["condition"].iloc[-1]
+    'score >= 30 (score kept in 0-100)'
+    >>> sheet["points"].tolist()
+    ['20', '0', '15', '5', 'threshold']
+
+    A decayed count of demo requests with a half-life of 30 days reaches 0.5
+    with one request up to 30 days old:
+
+    >>> from calibrate.sheet.activity import ActivitySpec
+    >>> from calibrate.sheet.feature import ActivityFeature, Kernel
+    >>> demo = Criterion("demo", "demo", "numeric", "implicit", bands=(
+    ...     Band("<0.5", "range", upper=0.5, points=0),
+    ...     Band(">=0.5", "range", lower=0.5, points=25),
+    ...     Band("Missing", "missing", points=0)))
+    >>> spec = ActivitySpec(features=(ActivityFeature("demo", "count", ("demo_request",),
+    ...     kernel=Kernel("decay", 30.0)),), known_types=("demo_request",))
+    >>> sheet = rule_sheet(ScoringConfig(criteria=(demo,), base_points=20,
+    ...     threshold={"mql": 30, "policy": {"name": "manual"}}, id_column="id",
+    ...     activities={**spec.to_dict(), "decision_time": {"column": "at"}}))
+    >>> sheet["in_practice"].tolist()[1:3]
+    ['not (1+ demo_request in the last 31 days)', '1+ demo_request in the last 31 days']
+    """
+    spec = config.activity_spec
+    described = {f.name: f.description for f in spec.features} if spec is not None else {}
+    rows = [
+        {
+            "criterion": "(every lead)",
+            "group": "",
+            "condition": "starting points",
+            "points": str(config.base_points),
+        }
+    ]
+    features = {f.name: f for f in spec.features} if spec is not None else {}
+    for criterion in config.criteria:
+        what = criterion.column
+        if criterion.column in described:
+            what = f"{criterion.column} [{described[criterion.column]}]"
+        listed = [v for b in criterion.bands for v in b.values]
+        feature = features.get(criterion.column)
+        for band in criterion.bands:
+            rows.append(
+                {
+                    "criterion": criterion.name,
+                    "group": "fit" if criterion.group == "explicit" else "engagement",
+                    "condition": _condition(what, criterion, band, listed),
+                    "points": str(band.points),
+                    "in_practice": (
+                        _in_practice(feature, band, spec.lookback_days) if feature else ""
+                    ),
+                }
+            )
+    rows.append(
+        {
+            "criterion": "(MQL)",
+            "group": "",
+            "condition": f"score >= {config.mql_threshold} "
+            f"(score kept in {config.min_score}-{config.max_score})",
+            "points": "threshold",
+        }
+    )
+    for rule in config.threshold.get("fast_track", []):
+        if rule["kind"] == "activity":
+            condition = f"{rule['activity_type']} in the last {rule['within_days']} days"
+        else:
+            condition = f"{rule['column']} is {rule['equals']}"
+        rows.append(
+            {"criterion": "(fast-track)", "group": "", "condition": condition, "points": "MQL"}
+        )
+    columns = ["criterion", "group", "condition", "points", "in_practice"]
+    return pd.DataFrame(rows, columns=columns).fillna("")
+
+
+#: Formats :func:`render_rules` writes, by file suffix.
+RULE_FORMATS = {".csv": "csv", ".md": "markdown", ".html": "html", ".htm": "html"}
+
+
+def render_rules(sheet: pd.DataFrame, fmt: str = "csv") -> str:
+    """The rule sheet as text: CSV, Markdown or an HTML page.
+
+    Values come from the data (criterion names, categories), so they are
+    text, never markup: HTML escapes ``&``, ``<`` and ``>``; Markdown escapes
+    them the same way, backslash-escapes what would start Markdown markup or
+    end a cell (``|``, ``[``, ``*``...), and writes a line break inside a
+    value as ``<br>``, so that every rule stays one table row. The Markdown
+    is the same whatever optional packages are installed.
+
+    Parameters
+    ----------
+    sheet : pandas.DataFrame
+        The rules, as :func:`rule_sheet` gives them.
+    fmt : {"csv", "markdown", "html"}, default="csv"
+        The format.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ParameterError
+        For an unknown format.
+
+    Examples
+    --------
+    >>> sheet = pd.DataFrame({"criterion": ["title"], "condition": ["title = '<b>VP|CEO'"]})
+    >>> print(render_rules(sheet, "markdown"), end="")
+    | criterion | condition |
+    |---|---|
+    | title | title = '&lt;b&gt;VP\\|CEO' |
+    """
+    if fmt == "csv":
+        return sheet.to_csv(index=False, lineterminator="\n")
+    if fmt == "markdown":
+        lines = [
+            "| " + " | ".join(_markdown_cell(c) for c in sheet.columns) + " |",
+            "|" + "---|" * len(sheet.columns),
+        ]
+        lines += [
+            "| " + " | ".join(_markdown_cell(v) for v in row) + " |"
+            for row in sheet.itertuples(index=False)
+        ]
+        return "\n".join(lines) + "\n"
+    if fmt == "html":
+        table = sheet.to_html(index=False, escape=True, border=0)
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            "<title>Scoring rules</title></head><body>\n" + table + "\n</body></html>\n"
+        )
+    raise ParameterError(f"rules format must be csv, markdown or html; got {fmt!r}")
+
+
+#: Markdown that a value could start: emphasis, code, links and images, strike-through.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def _markdown_cell(value) -> str:
+    """A value as the text of one Markdown table cell, never markup, always one line."""
+    text = html.escape(str(value), quote=False)
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return re.sub(r"\r\n|\r|\n", "<br>", text)
+
+
+def _condition(what: str, criterion: Criterion, band, listed) -> str:
+    from ..sheet.criteria import format_number
+
+    if band.kind == "missing":
+        return f"{what} is empty"
+    if band.kind == "range":
+        parts = []
+        if band.lower is not None:
+            parts.append(f"{what} >= {format_number(band.lower).replace(',', '')}")
+        if band.upper is not None:
+            parts.append(f"{what} < {format_number(band.upper).replace(',', '')}")
+        return " and ".join(parts) if parts else f"{what} has any value"
+    if band.kind == "other":
+        return f"{what} is any other value (not {', '.join(repr(v) for v in listed)})"
+    if criterion.kind == "boolean":
+        return f"{what} is {band.values[0]}"
+    if len(band.values) == 1:
+        return f"{what} = {band.values[0]!r}"
+    return f"{what} is one of {', '.join(repr(v) for v in band.values)}"
+
+
+def _in_practice(feature, band, lookback_days: int) -> str:
+    """A behaviour band in the terms of activity filters ("2+ webinar in the last 30 days")."""
+    if band.kind != "range":
+        return ""
+    if band.lower is None:
+        if band.upper is None:
+            return ""
+        above = _at_least(feature, band.upper, lookback_days)
+        return f"not ({above})" if above else ""
+    return _at_least(feature, band.lower, lookback_days)
+
+
+def _at_least(feature, bound: float, lookback_days: int) -> str:
+    """What it takes to reach ``bound``, in activity-filter words; "" when it cannot say."""
+    from ..sheet.kinds import kind_of
+
+    return kind_of(feature.kind).in_practice(feature, bound, lookback_days)
+
+
+def diff_configs(old: ScoringConfig, new: ScoringConfig) -> dict:
+    """What changed between two configs: criteria, band points, thresholds.
+
+    Returns
+    -------
+    dict
+        ``added`` and ``removed`` criteria; ``changed``: per criterion whose
+        bands differ, the bands as ``(label, old points, new points)`` (None
+        where a band exists on one side only); ``base_points``, ``threshold``
+        and ``levels`` as ``(old, new)`` when they differ.
+
+    Examples
+    --------
+    >>> from calibrate.sheet.criteria import Band
+    >>> def config(vp, mql):
+    ...     c = Criterion("title", "title", "categorical", "explicit", bands=(
+    ...         Band("VP", "levels", values=("VP",), points=vp),
+    ...         Band("Other", "other", points=0), Band("Missing", "missing", points=0)))
+    ...     return ScoringConfig(criteria=(c,), base_points=10,
+    ...                          threshold={"mql": mql, "policy": {"name": "manual"}})
+    >>> d = diff_configs(config(20, 40), config(25, 45))
+    >>> d["changed"], d["threshold"]
+    ({'title': [('VP', 20, 25)]}, (40, 45))
+    """
+    before = {c.name: c for c in old.criteria}
+    after = {c.name: c for c in new.criteria}
+    changed = {}
+    for name in before.keys() & after.keys():
+        a = {b.label: b.points for b in before[name].bands}
+        b = {b.label: b.points for b in after[name].bands}
+        rows = [
+            (label, a.get(label), b.get(label))
+            for label in dict.fromkeys([*a, *b])
+            if a.get(label) != b.get(label)
+        ]
+        if rows:
+            changed[name] = rows
+    out = {
+        "added": sorted(after.keys() - before.keys()),
+        "removed": sorted(before.keys() - after.keys()),
+        "changed": dict(sorted(changed.items())),
+    }
+    if old.base_points != new.base_points:
+        out["base_points"] = (old.base_points, new.base_points)
+    if old.mql_threshold != new.mql_threshold:
+        out["threshold"] = (old.mql_threshold, new.mql_threshold)
+    levels = [old.threshold.get("levels"), new.threshold.get("levels")]
+    starts = [[(lv["name"], lv["min_score"]) for lv in (x or [])] for x in levels]
+    if starts[0] != starts[1]:
+        out["levels"] = tuple(starts)
+    return out

@@ -1,0 +1,282 @@
+"""SQL export: the scoring config as one SQL query, for warehouses and Spark.
+
+:func:`scoring_sql` turns a :class:`~calibrate.ScoringConfig` into a single
+``SELECT`` that returns, per lead, the id, every criterion's points
+(``points_<criterion>``), ``score``, ``level`` (when the config has levels)
+and ``mql``: the same columns and values as ``calibrate score --breakdown``.
+The query is built as a sqlglot syntax tree and rendered for the dialect, so
+every name and value taken from the data (column names, category levels,
+activity types, detail patterns, level names) is a quoted identifier or a
+string literal: a value holding quotes, semicolons or comment markers stays
+a value.
+
+How each step matches the Python scorer (:func:`calibrate.score_leads`):
+
+- **Category and boolean values** are compared as text after stripping ASCII
+  whitespace (the characters of :data:`calibrate.sheet.criteria.WHITESPACE`);
+  empty text and the usual missing-value tokens (``NA``, ``null``, ``-``...)
+  are missing. A boolean value that is none of the true/false tokens makes
+  the lead's score NULL (the Python scorer refuses it).
+- **Numbers** are cast to double precision and compared with band edges
+  written as exact decimal text, so an edge is the same double everywhere.
+- **Lead ids** of the lead table and of the activity log are matched as
+  text stripped of the same whitespace (ids stored as integers or text; the
+  Python scorer also writes whole-number floats as integers, which a query
+  cannot know to do).
+- **Activity** counts only strictly before each lead's decision time (or the
+  as-of time) and at most the config's look-back before it. Ages are whole
+  days of whole-second differences; decayed weights are
+  ``FLOOR(1000 * 2^(-age / h) + 0.5)`` summed as integers and divided by
+  1000, as the pandas evaluator does.
+- **Timestamps** are read as the engine stores them: a timestamp with a time
+  zone is an instant; one without a zone is read as UTC (in Spark, set
+  ``spark.sql.session.timeZone`` to ``UTC``).
+
+The query needs typed warehouse columns: numbers as numeric types, dates and
+timestamps as date or timestamp types (BigQuery: ``TIMESTAMP``), categories
+as text or integers.
+"""
+
+from __future__ import annotations
+
+from ..errors import ParameterError
+from ..sheet.activity import fast_track_feature
+from ..sheet.criteria import FALSE_TOKENS, TRUE_TOKENS
+from ..sheet.sql import SqlBuilder
+
+__all__ = ["DIALECTS", "scoring_sql"]
+
+#: Dialects the export is rendered and documented for.
+DIALECTS = ("duckdb", "postgres", "spark", "snowflake", "bigquery")
+
+
+def scoring_sql(
+    config,
+    *,
+    dialect: str = "duckdb",
+    leads_table: str,
+    activities_table: str | None = None,
+    as_of=None,
+    id_column: str | None = None,
+    pretty: bool = True,
+) -> str:
+    """One SQL query scoring every lead of a table as the config does.
+
+    Parameters
+    ----------
+    config : ScoringConfig
+        The scoring config.
+    dialect : {"duckdb", "postgres", "spark", "snowflake", "bigquery"}
+        SQL dialect to write.
+    leads_table : str
+        The lead table, written as in the dialect (``analytics.leads``,
+        ``"My Leads"``); it needs the config's id column and every column its
+        criteria read.
+    activities_table : str, optional
+        The activity log table, with the columns the config names; needed
+        when the config scores behaviour.
+    as_of : str or datetime, optional
+        Score behaviour as of this moment (UTC unless it names a zone), as
+        ``calibrate score --as-of`` does; ``"now"`` is the engine's current
+        time when the query runs. By default each lead's decision time from
+        the config's decision column.
+    id_column : str, optional
+        The lead id column, for a config that has none.
+    pretty : bool, default=True
+        Indent the query over several lines.
+
+    Returns
+    -------
+    str
+        The query, preceded by a comment naming the config's checksum.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown dialect, an empty table name, a config without an id
+        column (and no ``id_column``), a behaviour config without
+        ``activities_table``, or an as-of time that is not a timestamp.
+    ConfigError
+        When the config's scale or points are out of bounds (see
+        :meth:`~calibrate.production.config.ScoringConfig.check_bounds`).
+
+    Examples
+    --------
+    >>> from calibrate.sheet.criteria import Band, Criterion
+    >>> from calibrate import ScoringConfig
+    >>> title = Criterion("title", "title", "categorical", "explicit", bands=(
+    ...     Band("VP", "levels", values=("VP",), points=30),
+    ...     Band("Other", "other", points=0), Band("Missing", "missing", points=0)))
+    >>> config = ScoringConfig(criteria=(title,), base_points=10, id_column="id",
+    ...     threshold={"mql": 40, "policy": {"name": "manual"}})
+    >>> sql = scoring_sql(config, leads_table="leads", pretty=False)
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE leads AS SELECT * FROM (VALUES (1, 'VP'), (2, ' CEO'))"
+    ...                 " AS t(id, title)")
+    >>> con.execute(sql.split(chr(10), 1)[1] + " ORDER BY 1").fetchall()
+    [(1, 30, 40, True), (2, 0, 10, False)]
+    """
+    from sqlglot import exp
+
+    config.check_bounds()
+    if dialect not in DIALECTS:
+        raise ParameterError(f"dialect must be one of {', '.join(DIALECTS)}; got {dialect!r}")
+    id_name = id_column if id_column is not None else config.id_column
+    if id_name is None:
+        raise ParameterError(
+            "the config has no id column, so the scores could not be joined back to the "
+            "leads: name the lead id column (--id COLUMN)"
+        )
+    builder = SqlBuilder(dialect)
+    spec = config.activity_spec
+    if spec is not None and activities_table is None:
+        raise ParameterError(
+            "this config scores behaviour from an activity log: give the activity table "
+            "(--activities-table TABLE)"
+        )
+    leads = builder.table(leads_table, "leads table")
+    rules = config.threshold.get("fast_track", [])
+    features = {f.name: f for f in spec.features} if spec is not None else {}
+
+    # 1. The lead columns the sheet reads, prepared once under internal names:
+    #    numbers as doubles, categories and booleans as text.
+    prepared: dict[tuple[str, str], str] = {}
+    forms = {"numeric": "number", "categorical": "text", "boolean": "text"}
+    for criterion in config.criteria:
+        if criterion.column not in features:
+            key = (criterion.column, forms[criterion.kind])
+            prepared.setdefault(key, f"c{len(prepared)}")
+    for rule in rules:
+        if rule["kind"] == "column":
+            prepared.setdefault((rule["column"], "lower"), f"c{len(prepared)}")
+    select = [exp.alias_(builder.column(id_name), "calibrate_id")]
+    select += [
+        exp.alias_(builder.prepare(builder.column(column), form), alias)
+        for (column, form), alias in prepared.items()
+    ]
+    ctes = []
+    feature_sql = {}
+    fast_flags = []
+    if spec is not None:
+        select.append(
+            exp.alias_(builder.trim(builder.text(builder.column(id_name))), "calibrate_key")
+        )
+        select.append(exp.alias_(builder.decision_epoch(config, as_of), "calibrate_t"))
+        ctes.append(("calibrate_leads", exp.select(*select).from_(leads)))
+        acts = builder.table(activities_table, "activities table")
+        ctes.append(("calibrate_acts", builder.activities(spec, acts)))
+        tracked = [r for r in rules if r["kind"] == "activity"]
+        extra = [fast_track_feature(r["activity_type"], r["within_days"]) for r in tracked]
+        aggregates, feature_sql, fast_flags, _ = builder.aggregates(spec, extra)
+        ctes.append(
+            (
+                "calibrate_behaviour",
+                exp.select(exp.column("calibrate_key"), *aggregates)
+                .from_("calibrate_acts")
+                .group_by(exp.column("calibrate_key")),
+            )
+        )
+        source = exp.select().from_(exp.to_table("calibrate_leads").as_("l"))
+        source = source.join(
+            exp.to_table("calibrate_behaviour").as_("g"),
+            on=exp.EQ(
+                this=exp.column("calibrate_key", "l"), expression=exp.column("calibrate_key", "g")
+            ),
+            join_type="left",
+        )
+    else:
+        ctes.append(("calibrate_leads", exp.select(*select).from_(leads)))
+        source = exp.select().from_(exp.to_table("calibrate_leads").as_("l"))
+
+    # 2. Points of every criterion, and the fast-track flag.
+    points = []
+    for i, criterion in enumerate(config.criteria):
+        if criterion.column in features:
+            value = feature_sql[criterion.column]
+        else:
+            value = exp.column(prepared[(criterion.column, forms[criterion.kind])], "l")
+        points.append(exp.alias_(builder.points(criterion, value), f"p{i}"))
+    fast = [exp.EQ(this=flag, expression=exp.Literal.number(1)) for flag in fast_flags]
+    for rule in rules:
+        if rule["kind"] == "column":
+            value = exp.column(prepared[(rule["column"], "lower")], "l")
+            tokens = TRUE_TOKENS if rule["equals"] == "true" else FALSE_TOKENS
+            fast.append(builder.in_tokens(value, tokens))
+    fast_sql = (
+        exp.Coalesce(this=exp.or_(*fast), expressions=[exp.false()]) if fast else exp.false()
+    )
+    ctes.append(
+        (
+            "calibrate_points",
+            source.select(
+                exp.column("calibrate_id", "l"), *points, exp.alias_(fast_sql, "calibrate_fast")
+            ),
+        )
+    )
+
+    # 3. The score, clipped to the scale.
+    total = exp.Literal.number(config.base_points)
+    for i in range(len(config.criteria)):
+        total = exp.Add(this=total, expression=exp.column(f"p{i}"))
+    low, high = exp.Literal.number(config.min_score), exp.Literal.number(config.max_score)
+    clipped = (
+        exp.Case()
+        .when(exp.LT(this=total, expression=low), low)
+        .when(exp.GT(this=total.copy(), expression=high), high)
+        .else_(total.copy())
+    )
+    ctes.append(
+        (
+            "calibrate_scores",
+            exp.select(
+                "calibrate_id",
+                *(f"p{i}" for i in range(len(config.criteria))),
+                "calibrate_fast",
+                exp.alias_(clipped, "calibrate_score"),
+            ).from_("calibrate_points"),
+        )
+    )
+
+    # 4. The output: the same columns as `calibrate score --breakdown`.
+    score = exp.column("calibrate_score")
+    out = [exp.alias_(exp.column("calibrate_id"), id_name, quoted=True)]
+    out += [
+        exp.alias_(exp.column(f"p{i}"), f"points_{c.name}", quoted=True)
+        for i, c in enumerate(config.criteria)
+    ]
+    out.append(exp.alias_(score.copy(), "score", quoted=True))
+    levels = config.threshold.get("levels")
+    if levels:
+        case = exp.Case()
+        for level in levels:
+            case = case.when(
+                exp.GTE(this=score.copy(), expression=exp.Literal.number(level["min_score"])),
+                exp.Literal.string(level["name"]),
+            )
+        out.append(exp.alias_(case, "level", quoted=True))
+    mql = exp.or_(
+        exp.GTE(this=score.copy(), expression=exp.Literal.number(config.mql_threshold)),
+        exp.column("calibrate_fast"),
+    )
+    out.append(exp.alias_(mql, "mql", quoted=True))
+    query = exp.select(*out).from_("calibrate_scores")
+    for name, cte in ctes:
+        query = query.with_(name, as_=cte, **_inlined(name, dialect))
+    body = query.sql(dialect=dialect, pretty=pretty)
+    header = (
+        f"-- calibrate scoring query ({dialect}) for config {config.to_dict()['checksum']}, "
+        f"threshold {config.mql_threshold}"
+    )
+    return f"{header}\n{body}\n"
+
+
+def _inlined(name: str, dialect: str) -> dict:
+    """PostgreSQL: the lead table's CTE is inlined, not materialized.
+
+    PostgreSQL materializes a CTE read twice, and has no statistics on a
+    materialized CTE's columns: it then guesses 200 distinct leads, and may
+    join 100,000 leads to their behaviour by a nested loop (minutes instead
+    of seconds). Inlined, the lead ids' statistics reach the planner.
+    """
+    return {"materialized": False} if dialect == "postgres" and name == "calibrate_leads" else {}
