@@ -117,8 +117,6 @@ def scoring_sql(
     >>> con.execute(sql.split(chr(10), 1)[1] + " ORDER BY 1").fetchall()
     [(1, 30, 40, True), (2, 0, 10, False)]
     """
-    from sqlglot import exp
-
     config.check_bounds()
     if dialect not in DIALECTS:
         raise ParameterError(f"dialect must be one of {', '.join(DIALECTS)}; got {dialect!r}")
@@ -129,47 +127,82 @@ def scoring_sql(
             "leads: name the lead id column (--id COLUMN)"
         )
     builder = SqlBuilder(dialect)
-    spec = config.activity_spec
-    if spec is not None and activities_table is None:
+    if config.activity_spec is not None and activities_table is None:
         raise ParameterError(
             "this config scores behaviour from an activity log: give the activity table "
             "(--activities-table TABLE)"
         )
-    leads = builder.table(leads_table, "leads table")
-    rules = config.threshold.get("fast_track", [])
-    features = {f.name: f for f in spec.features} if spec is not None else {}
+    query = _Query(config, builder, id_name)
+    query.read_leads(builder.table(leads_table, "leads table"), activities_table, as_of)
+    query.add_points()
+    query.add_score()
+    body = query.output().sql(dialect=dialect, pretty=pretty)
+    header = (
+        f"-- calibrate scoring query ({dialect}) for config {config.to_dict()['checksum']}, "
+        f"threshold {config.mql_threshold}"
+    )
+    return f"{header}\n{body}\n"
 
-    # 1. The lead columns the sheet reads, prepared once under internal names:
-    #    numbers as doubles, categories and booleans as text.
-    prepared: dict[tuple[str, str], str] = {}
-    forms = {"numeric": "number", "categorical": "text", "boolean": "text"}
-    for criterion in config.criteria:
-        if criterion.column not in features:
-            key = (criterion.column, forms[criterion.kind])
-            prepared.setdefault(key, f"c{len(prepared)}")
-    for rule in rules:
-        if rule["kind"] == "column":
-            prepared.setdefault((rule["column"], "lower"), f"c{len(prepared)}")
-    select = [exp.alias_(builder.column(id_name), "calibrate_id")]
-    select += [
-        exp.alias_(builder.prepare(builder.column(column), form), alias)
-        for (column, form), alias in prepared.items()
-    ]
-    ctes = []
-    feature_sql = {}
-    fast_flags = []
-    if spec is not None:
+
+#: How a criterion's column is prepared, by the criterion's kind.
+_FORMS = {"numeric": "number", "categorical": "text", "boolean": "text"}
+
+
+class _Query:
+    """The scoring query, built as its common table expressions in order.
+
+    ``calibrate_leads`` (the columns the sheet reads, prepared once), then
+    with behaviour ``calibrate_acts`` and ``calibrate_behaviour``, then
+    ``calibrate_points`` (each criterion's points and the fast-track flag),
+    ``calibrate_scores`` (the score, clipped to the scale) and the output.
+    """
+
+    def __init__(self, config, builder: SqlBuilder, id_name: str):
+        self.config = config
+        self.builder = builder
+        self.id_name = id_name
+        self.rules = config.threshold.get("fast_track", [])
+        spec = config.activity_spec
+        self.features = {f.name: f for f in spec.features} if spec is not None else {}
+        self.ctes = []
+        self.feature_sql = {}
+        self.fast_flags = []
+        # The lead columns the sheet reads, under internal names: numbers as
+        # doubles, categories and booleans as text.
+        self.prepared: dict[tuple[str, str], str] = {}
+        for criterion in config.criteria:
+            if criterion.column not in self.features:
+                key = (criterion.column, _FORMS[criterion.kind])
+                self.prepared.setdefault(key, f"c{len(self.prepared)}")
+        for rule in self.rules:
+            if rule["kind"] == "column":
+                self.prepared.setdefault((rule["column"], "lower"), f"c{len(self.prepared)}")
+
+    def read_leads(self, leads, activities_table, as_of) -> None:
+        """1. The prepared lead columns, and with behaviour the aggregated log."""
+        from sqlglot import exp
+
+        builder, spec = self.builder, self.config.activity_spec
+        select = [exp.alias_(builder.column(self.id_name), "calibrate_id")]
+        select += [
+            exp.alias_(builder.prepare(builder.column(column), form), alias)
+            for (column, form), alias in self.prepared.items()
+        ]
+        if spec is None:
+            self.ctes.append(("calibrate_leads", exp.select(*select).from_(leads)))
+            self.source = exp.select().from_(exp.to_table("calibrate_leads").as_("l"))
+            return
         select.append(
-            exp.alias_(builder.trim(builder.text(builder.column(id_name))), "calibrate_key")
+            exp.alias_(builder.trim(builder.text(builder.column(self.id_name))), "calibrate_key")
         )
-        select.append(exp.alias_(builder.decision_epoch(config, as_of), "calibrate_t"))
-        ctes.append(("calibrate_leads", exp.select(*select).from_(leads)))
+        select.append(exp.alias_(builder.decision_epoch(self.config, as_of), "calibrate_t"))
+        self.ctes.append(("calibrate_leads", exp.select(*select).from_(leads)))
         acts = builder.table(activities_table, "activities table")
-        ctes.append(("calibrate_acts", builder.activities(spec, acts)))
-        tracked = [r for r in rules if r["kind"] == "activity"]
+        self.ctes.append(("calibrate_acts", builder.activities(spec, acts)))
+        tracked = [r for r in self.rules if r["kind"] == "activity"]
         extra = [fast_track_feature(r["activity_type"], r["within_days"]) for r in tracked]
-        aggregates, feature_sql, fast_flags, _ = builder.aggregates(spec, extra)
-        ctes.append(
+        aggregates, self.feature_sql, self.fast_flags, _ = builder.aggregates(spec, extra)
+        self.ctes.append(
             (
                 "calibrate_behaviour",
                 exp.select(exp.column("calibrate_key"), *aggregates)
@@ -178,97 +211,102 @@ def scoring_sql(
             )
         )
         source = exp.select().from_(exp.to_table("calibrate_leads").as_("l"))
-        source = source.join(
+        self.source = source.join(
             exp.to_table("calibrate_behaviour").as_("g"),
             on=exp.EQ(
                 this=exp.column("calibrate_key", "l"), expression=exp.column("calibrate_key", "g")
             ),
             join_type="left",
         )
-    else:
-        ctes.append(("calibrate_leads", exp.select(*select).from_(leads)))
-        source = exp.select().from_(exp.to_table("calibrate_leads").as_("l"))
 
-    # 2. Points of every criterion, and the fast-track flag.
-    points = []
-    for i, criterion in enumerate(config.criteria):
-        if criterion.column in features:
-            value = feature_sql[criterion.column]
-        else:
-            value = exp.column(prepared[(criterion.column, forms[criterion.kind])], "l")
-        points.append(exp.alias_(builder.points(criterion, value), f"p{i}"))
-    fast = [exp.EQ(this=flag, expression=exp.Literal.number(1)) for flag in fast_flags]
-    for rule in rules:
-        if rule["kind"] == "column":
-            value = exp.column(prepared[(rule["column"], "lower")], "l")
-            tokens = TRUE_TOKENS if rule["equals"] == "true" else FALSE_TOKENS
-            fast.append(builder.in_tokens(value, tokens))
-    fast_sql = (
-        exp.Coalesce(this=exp.or_(*fast), expressions=[exp.false()]) if fast else exp.false()
-    )
-    ctes.append(
-        (
-            "calibrate_points",
-            source.select(
-                exp.column("calibrate_id", "l"), *points, exp.alias_(fast_sql, "calibrate_fast")
-            ),
+    def add_points(self) -> None:
+        """2. Points of every criterion, and the fast-track flag."""
+        from sqlglot import exp
+
+        points = []
+        for i, criterion in enumerate(self.config.criteria):
+            if criterion.column in self.features:
+                value = self.feature_sql[criterion.column]
+            else:
+                value = exp.column(self.prepared[(criterion.column, _FORMS[criterion.kind])], "l")
+            points.append(exp.alias_(self.builder.points(criterion, value), f"p{i}"))
+        fast = [exp.EQ(this=flag, expression=exp.Literal.number(1)) for flag in self.fast_flags]
+        for rule in self.rules:
+            if rule["kind"] == "column":
+                value = exp.column(self.prepared[(rule["column"], "lower")], "l")
+                tokens = TRUE_TOKENS if rule["equals"] == "true" else FALSE_TOKENS
+                fast.append(self.builder.in_tokens(value, tokens))
+        fast_sql = (
+            exp.Coalesce(this=exp.or_(*fast), expressions=[exp.false()]) if fast else exp.false()
         )
-    )
-
-    # 3. The score, clipped to the scale.
-    total = exp.Literal.number(config.base_points)
-    for i in range(len(config.criteria)):
-        total = exp.Add(this=total, expression=exp.column(f"p{i}"))
-    low, high = exp.Literal.number(config.min_score), exp.Literal.number(config.max_score)
-    clipped = (
-        exp.Case()
-        .when(exp.LT(this=total, expression=low), low)
-        .when(exp.GT(this=total.copy(), expression=high), high)
-        .else_(total.copy())
-    )
-    ctes.append(
-        (
-            "calibrate_scores",
-            exp.select(
-                "calibrate_id",
-                *(f"p{i}" for i in range(len(config.criteria))),
-                "calibrate_fast",
-                exp.alias_(clipped, "calibrate_score"),
-            ).from_("calibrate_points"),
-        )
-    )
-
-    # 4. The output: the same columns as `calibrate score --breakdown`.
-    score = exp.column("calibrate_score")
-    out = [exp.alias_(exp.column("calibrate_id"), id_name, quoted=True)]
-    out += [
-        exp.alias_(exp.column(f"p{i}"), f"points_{c.name}", quoted=True)
-        for i, c in enumerate(config.criteria)
-    ]
-    out.append(exp.alias_(score.copy(), "score", quoted=True))
-    levels = config.threshold.get("levels")
-    if levels:
-        case = exp.Case()
-        for level in levels:
-            case = case.when(
-                exp.GTE(this=score.copy(), expression=exp.Literal.number(level["min_score"])),
-                exp.Literal.string(level["name"]),
+        self.ctes.append(
+            (
+                "calibrate_points",
+                self.source.select(
+                    exp.column("calibrate_id", "l"),
+                    *points,
+                    exp.alias_(fast_sql, "calibrate_fast"),
+                ),
             )
-        out.append(exp.alias_(case, "level", quoted=True))
-    mql = exp.or_(
-        exp.GTE(this=score.copy(), expression=exp.Literal.number(config.mql_threshold)),
-        exp.column("calibrate_fast"),
-    )
-    out.append(exp.alias_(mql, "mql", quoted=True))
-    query = exp.select(*out).from_("calibrate_scores")
-    for name, cte in ctes:
-        query = query.with_(name, as_=cte, **_inlined(name, dialect))
-    body = query.sql(dialect=dialect, pretty=pretty)
-    header = (
-        f"-- calibrate scoring query ({dialect}) for config {config.to_dict()['checksum']}, "
-        f"threshold {config.mql_threshold}"
-    )
-    return f"{header}\n{body}\n"
+        )
+
+    def add_score(self) -> None:
+        """3. The score, clipped to the scale."""
+        from sqlglot import exp
+
+        config = self.config
+        total = exp.Literal.number(config.base_points)
+        for i in range(len(config.criteria)):
+            total = exp.Add(this=total, expression=exp.column(f"p{i}"))
+        low, high = exp.Literal.number(config.min_score), exp.Literal.number(config.max_score)
+        clipped = (
+            exp.Case()
+            .when(exp.LT(this=total, expression=low), low)
+            .when(exp.GT(this=total.copy(), expression=high), high)
+            .else_(total.copy())
+        )
+        self.ctes.append(
+            (
+                "calibrate_scores",
+                exp.select(
+                    "calibrate_id",
+                    *(f"p{i}" for i in range(len(config.criteria))),
+                    "calibrate_fast",
+                    exp.alias_(clipped, "calibrate_score"),
+                ).from_("calibrate_points"),
+            )
+        )
+
+    def output(self):
+        """4. The output: the same columns as ``calibrate score --breakdown``."""
+        from sqlglot import exp
+
+        config = self.config
+        score = exp.column("calibrate_score")
+        out = [exp.alias_(exp.column("calibrate_id"), self.id_name, quoted=True)]
+        out += [
+            exp.alias_(exp.column(f"p{i}"), f"points_{c.name}", quoted=True)
+            for i, c in enumerate(config.criteria)
+        ]
+        out.append(exp.alias_(score.copy(), "score", quoted=True))
+        levels = config.threshold.get("levels")
+        if levels:
+            case = exp.Case()
+            for level in levels:
+                case = case.when(
+                    exp.GTE(this=score.copy(), expression=exp.Literal.number(level["min_score"])),
+                    exp.Literal.string(level["name"]),
+                )
+            out.append(exp.alias_(case, "level", quoted=True))
+        mql = exp.or_(
+            exp.GTE(this=score.copy(), expression=exp.Literal.number(config.mql_threshold)),
+            exp.column("calibrate_fast"),
+        )
+        out.append(exp.alias_(mql, "mql", quoted=True))
+        query = exp.select(*out).from_("calibrate_scores")
+        for name, cte in self.ctes:
+            query = query.with_(name, as_=cte, **_inlined(name, self.builder.dialect))
+        return query
 
 
 def _inlined(name: str, dialect: str) -> dict:
