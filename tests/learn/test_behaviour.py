@@ -24,12 +24,14 @@ from calibrate import ScoringConfig
 from calibrate.cli import app
 from calibrate.datasets import ground_truth, make_leads
 from calibrate.errors import DataError
+from calibrate.io.activities import connect, read_activities
 from calibrate.io.ingest import read_table
-from calibrate.learn.behaviour import ActivityFeaturizer, activity_sql, connect, read_activities
+from calibrate.learn.behaviour import ActivityFeaturizer
 from calibrate.production.config import config_schema
 from calibrate.sheet.activity import ActivitySpec, aggregate_frame, normalise_activities
 from calibrate.sheet.feature import ActivityFeature, DetailRule, Kernel, exact_decay_is_safe
 from calibrate.sheet.kinds import FEATURE_KINDS, OPTIONAL_KINDS, kind_of
+from calibrate.sheet.sql import activity_sql
 
 NOW = pd.Timestamp("2030-01-01")
 T = pd.Timestamp("2024-06-01 12:00:00")
