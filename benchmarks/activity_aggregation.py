@@ -96,9 +96,10 @@ def aggregate(folder: Path) -> dict:
     """Read, check and aggregate the log; returns the figures."""
     import pandas as pd
 
-    from calibrate.learn.behaviour import activity_sql, connect, read_activities
+    from calibrate.io.activities import connect, read_activities
     from calibrate.sheet.activity import ActivitySpec
     from calibrate.sheet.feature import ActivityFeature, Kernel
+    from calibrate.sheet.sql import activity_sql
 
     families = {t: f for t, _, f in TYPES}
     features = [

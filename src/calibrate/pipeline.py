@@ -488,7 +488,7 @@ def _log_connection(activities):
     if activities is None:
         yield None
         return
-    from .learn.behaviour import connect
+    from .io.activities import connect
 
     with closing(connect()) as con:
         yield con

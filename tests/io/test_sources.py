@@ -26,8 +26,10 @@ import calibrate
 from calibrate.cli import app
 from calibrate.datasets import make_leads
 from calibrate.errors import DataError
+from calibrate.io.activities import connect, read_activities
 from calibrate.io.ingest import read_table
 from calibrate.io.sources import Source, as_source, from_arguments, read_arrow
+from calibrate.sheet.activity import ActivitySpec
 from services import free_port, load_frame
 
 N_LEADS = 2000
@@ -298,10 +300,10 @@ def test_glob_refuses_a_column_whose_type_differs(tmp_path):
     pattern = r"column 'size' is number in .*a\.parquet but string in .*b\.parquet"
     with pytest.raises(DataError, match=pattern):
         read_table(tmp_path / "*.parquet")
-    con = calibrate.learn.behaviour.connect()
-    spec = calibrate.learn.behaviour.ActivitySpec()
+    con = connect()
+    spec = ActivitySpec()
     with pytest.raises(DataError, match=pattern):
-        calibrate.learn.behaviour.read_activities(con, str(tmp_path / "*.parquet"), spec)
+        read_activities(con, str(tmp_path / "*.parquet"), spec)
 
 
 @pytest.mark.parametrize(

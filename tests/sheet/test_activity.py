@@ -1,7 +1,7 @@
 """Tests for calibrate.sheet.activity and .feature: features, kernels, globs, the pandas evaluator.
 
 The DuckDB aggregation and its agreement with :func:`aggregate_frame` are
-tested in ``test_behaviour.py``.
+tested in ``test_sql.py``.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """SQL pieces shared by every engine: sqlglot syntax trees of the scoring query.
 
 Built once here, rendered in each dialect by :mod:`calibrate.production.sql_export`
-(the scoring query) and :mod:`calibrate.learn.behaviour` (the DuckDB aggregation
-of the activity log).
+(the scoring query) and by :func:`activity_sql` (the DuckDB aggregation of the
+activity log, which :mod:`calibrate.learn.behaviour` runs): the SQL twin of the
+pandas evaluator of :mod:`calibrate.sheet.activity`.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -13,7 +16,10 @@ from ..errors import ParameterError
 from .criteria import FALSE_TOKENS, MISSING_TOKENS, TRUE_TOKENS, WHITESPACE
 from .feature import SECONDS_PER_DAY, detail_rules_sql
 
-__all__ = ["SqlBuilder"]
+if TYPE_CHECKING:
+    from .activity import ActivitySpec
+
+__all__ = ["SqlBuilder", "activity_sql"]
 
 
 class SqlBuilder:
@@ -21,8 +27,7 @@ class SqlBuilder:
 
     The SQL export (:func:`calibrate.production.sql_export.scoring_sql`) builds the whole
     scoring query from them, and the DuckDB aggregation of the activity log
-    (:func:`calibrate.learn.behaviour.activity_sql`) its behaviour features: one
-    SQL for every engine.
+    (:func:`activity_sql`) its behaviour features: one SQL for every engine.
 
     Parameters
     ----------
@@ -347,3 +352,98 @@ class SqlBuilder:
                     exp.Literal.number(band.points),
                 )
         return case.else_(exp.Literal.number(other.points))
+
+
+def activity_sql(
+    spec: ActivitySpec,
+    *,
+    leads: str,
+    activities: str,
+    lead_id: str = "lead_id",
+    decision_time: str = "decided_at",
+) -> str:
+    """One SQL query computing every behaviour feature of every lead.
+
+    Parameters
+    ----------
+    spec : ActivitySpec
+        The features.
+    leads : str
+        Table (or view) with one row per lead.
+    activities : str
+        Table or view with columns ``lead_id``, ``activity_type`` (re-typed),
+        ``occurred_at`` (UTC, whole seconds) and ``detail``.
+    lead_id, decision_time : str
+        Columns of ``leads``: the id (text) and the decision time (UTC).
+
+    Returns
+    -------
+    str
+        DuckDB SQL returning ``lead_id`` and one column per feature, one row
+        per lead of ``leads``; leads without activity get counts of 0.
+    """
+    from sqlglot import exp
+
+    def column(name, table=None):
+        return exp.column(str(name), table, quoted=True)
+
+    leads_cte = exp.select(
+        exp.alias_(exp.cast(column(lead_id), "VARCHAR"), "lead_id"),
+        exp.alias_(exp.cast(column(decision_time), "TIMESTAMP"), "decision_time"),
+        exp.alias_(exp.Window(this=exp.RowNumber()), "calibrate_order"),
+    ).from_(exp.to_table(leads, dialect="duckdb"))
+    age_s = exp.Paren(
+        this=exp.Sub(
+            this=exp.TimeToUnix(this=exp.column("decision_time", "l")),
+            expression=exp.TimeToUnix(this=exp.column("occurred_at", "a")),
+        )
+    )
+    age = exp.Floor(
+        this=exp.Div(this=age_s.copy(), expression=exp.Literal.number(f"{SECONDS_PER_DAY}.0"))
+    )
+    horizon = exp.Literal.number(spec.lookback_days * SECONDS_PER_DAY)
+    acts = (
+        exp.select(
+            exp.alias_(exp.column("lead_id", "a"), "calibrate_key"),
+            exp.alias_(exp.column("activity_type", "a"), "calibrate_type"),
+            exp.alias_(exp.column("detail", "a"), "calibrate_detail"),
+            exp.alias_(age, "calibrate_age"),
+        )
+        .from_(exp.to_table(activities, dialect="duckdb").as_("a"))
+        .join(
+            exp.to_table("calibrate_leads").as_("l"),
+            on=exp.EQ(this=exp.column("lead_id", "a"), expression=exp.column("lead_id", "l")),
+        )
+        .where(
+            exp.and_(
+                exp.GT(this=age_s.copy(), expression=exp.Literal.number(0)),
+                exp.LTE(this=age_s.copy(), expression=horizon),
+            )
+        )
+    )
+    # The SQL export's aggregates, in DuckDB; each distinct count apart, from
+    # its own SELECT DISTINCT (faster on large logs).
+    aggregates, values, _, apart = SqlBuilder("duckdb").aggregates(spec, (), distinct_apart=True)
+    key = exp.column("calibrate_key")
+    by_lead = (
+        exp.select(key.copy(), *(aggregates or [exp.alias_(exp.Literal.number(0), "f")]))
+        .from_("calibrate_acts")
+        .group_by(key.copy())
+    )
+    query = exp.select(
+        exp.column("lead_id", "l"),
+        *(exp.alias_(values[f.name], f.name, quoted=True) for f in spec.features),
+    ).from_(exp.to_table("calibrate_leads").as_("l"))
+    for name in ["g", *(name for name, _ in apart)]:
+        query = query.join(
+            exp.to_table(name),
+            on=exp.EQ(
+                this=exp.column("calibrate_key", name), expression=exp.column("lead_id", "l")
+            ),
+            join_type="left",
+        )
+    query = query.order_by(exp.column("calibrate_order", "l"))
+    ctes = [("calibrate_leads", leads_cte), ("calibrate_acts", acts), ("g", by_lead), *apart]
+    for name, cte in ctes:
+        query = query.with_(name, as_=cte)
+    return query.sql(dialect="duckdb")
