@@ -13,12 +13,12 @@ from dataclasses import replace
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
 
 from ..io.activities import register_leads
 from ..sheet.activity import half_life_grid
 from ..sheet.feature import SECONDS_PER_DAY, WEIGHT_SCALE, Kernel, exact_decay_is_safe
+from ._dense_logistic import fit_dense_logistic, log_loss_of
 
 __all__ = ["learn_kernels"]
 
@@ -107,15 +107,18 @@ def learn_kernels(
     if X_extra is not None:
         extra = _explicit_log_odds(X_extra[sample], ys, folds)
 
+    ysf = ys.astype(float)
+    # Every fold's last weights: the next kernel's fit starts from them.
+    starts: list = [None] * len(folds)
+
     def loss(choice):
         blocks = [columns(f, choice[f]) for f in sorted(by_family)]
         X = np.column_stack(blocks + ([extra] if extra is not None else []))
         total = 0.0
-        for train, valid in folds:
-            model = LogisticRegression(C=decay_C, solver="newton-cholesky", max_iter=100, tol=1e-8)
-            model.fit(X[train], ys[train])
-            p = model.predict_proba(X[valid])[:, 1]
-            total += log_loss(ys[valid], p, labels=[0, 1]) * len(valid)
+        for i, (train, valid) in enumerate(folds):
+            weights = fit_dense_logistic(X[train], ysf[train], decay_C, start=starts[i])
+            starts[i] = weights
+            total += log_loss_of(X[valid], ysf[valid], weights)
         return total / len(ys)
 
     choice, current = _coordinate_search(by_family, grid, loss, lookback_days)
