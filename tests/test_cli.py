@@ -160,7 +160,6 @@ def test_fit_writes_config_report_and_metrics(fitted):
     assert sorted(p.name for p in out.iterdir()) == [
         "metrics.json",
         "report.html",
-        "report.pdf",
         "scoring_config.json",
     ]
     metrics = json.loads((out / "metrics.json").read_text())
@@ -173,14 +172,31 @@ def test_fit_writes_config_report_and_metrics(fitted):
     assert 0.5 < metrics["holdout_auc_model"] <= 1
     assert 0 < metrics["holdout_brier"] < 0.25
     assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
-    assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
-    assert f"wrote {out / 'report.pdf'}" in result.stdout
+    assert "report.pdf" not in result.stdout
     config = ScoringConfig.load(out / "scoring_config.json")
     assert config.id_column == "lead_id"
     assert config.mql_threshold == metrics["threshold"]
     assert f"MQL threshold {metrics['threshold']}" in result.stdout
     assert f"wrote {out / 'metrics.json'}" in result.stdout
 
+
+
+def test_fit_writes_the_pdf_on_request_and_never_leaves_a_stale_one(runner, fitted, tmp_path):
+    out = tmp_path / "fit"
+    args = ["fit", fitted["data"], *FIT_ARGS, "--bootstrap", "0", "--out", out]
+    with_pdf = _invoke(runner, [*args, "--pdf"])
+    assert with_pdf.exit_code == 0, with_pdf.output
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
+    assert f"wrote {out / 'report.pdf'}" in with_pdf.stdout
+    # A later run without --pdf removes the earlier PDF rather than leave it
+    # beside a newer page.
+    without = _invoke(runner, args)
+    assert without.exit_code == 0, without.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "metrics.json",
+        "report.html",
+        "scoring_config.json",
+    ]
 
 def test_fit_config_equals_the_python_api(fitted, python_fit):
     written = (fitted["out"] / "scoring_config.json").read_text()
@@ -976,7 +992,7 @@ def test_fit_interrupted_during_the_renames_completes_and_succeeds(
     monkeypatch.setattr(os, "replace", replace)
     result = _invoke(runner, ["fit", fitted["data"], *FIT_ARGS, "--bootstrap", 0, "--out", out])
     assert result.exit_code == 0, result.output
-    names = ["metrics.json", "report.html", "report.pdf", "scoring_config.json"]
+    names = ["metrics.json", "report.html", "scoring_config.json"]
     assert sorted(p.name for p in out.iterdir()) == names
     assert f"wrote {out / 'scoring_config.json'}" in result.stdout
     ScoringConfig.load(out / "scoring_config.json")
@@ -1052,7 +1068,7 @@ HOSTILE_COLUMN = '"><img src=x onerror=alert(1)>'
 def test_report_writes_html_and_pdf(runner, fitted, tmp_path):
     out = tmp_path / "review"
     config = fitted["out"] / "scoring_config.json"
-    result = _invoke(runner, ["report", config, fitted["data"], "--out", out])
+    result = _invoke(runner, ["report", config, fitted["data"], "--out", out, "--pdf"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.pdf"]
     html = (out / "report.html").read_text(encoding="utf-8")
@@ -1064,7 +1080,9 @@ def test_report_writes_html_and_pdf(runner, fitted, tmp_path):
     assert f"MQL threshold {threshold} passes" in result.stdout
     assert f"wrote {out / 'report.pdf'}" in result.stdout
     assert result.stderr == ""
-    again = _invoke(runner, ["report", config, fitted["data"], "--out", tmp_path / "again", "-q"])
+    again = _invoke(
+        runner, ["report", config, fitted["data"], "--out", tmp_path / "again", "-q", "--pdf"]
+    )
     assert again.exit_code == 0 and again.stdout == ""
     for name in ("report.html", "report.pdf"):
         assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
@@ -1167,11 +1185,12 @@ def test_fit_and_report_show_markup_from_the_data_as_text(runner, tmp_path):
     leads.to_csv(data, index=False)
     fit_out, report_out = tmp_path / "fit", tmp_path / "review"
     fitted = _invoke(
-        runner, ["fit", data, *FIT_ARGS, "--bootstrap", "0", "--out", fit_out, "--quiet"]
+        runner, ["fit", data, *FIT_ARGS, "--bootstrap", "0", "--out", fit_out, "--quiet", "--pdf"]
     )
     assert fitted.exit_code == 0, fitted.output
     reviewed = _invoke(
-        runner, ["report", fit_out / "scoring_config.json", data, "--out", report_out, "-q"]
+        runner,
+        ["report", fit_out / "scoring_config.json", data, "--out", report_out, "-q", "--pdf"],
     )
     assert reviewed.exit_code == 0, reviewed.output
     for out in (fit_out, report_out):

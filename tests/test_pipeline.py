@@ -112,9 +112,9 @@ def test_save_writes_the_three_outputs(result, tmp_path):
     assert sorted(p.name for p in (tmp_path / "build").iterdir()) == [
         "metrics.json",
         "report.html",
-        "report.pdf",
         "scoring_config.json",
     ]
+    assert "report_pdf" not in paths
     metrics = json.loads(paths["metrics"].read_text())
     assert metrics["threshold"] == result.config.mql_threshold
     assert "<html" in paths["report"].read_text()

@@ -145,7 +145,8 @@ def fit(
     out: Annotated[
         Path,
         typer.Option(
-            help="Folder for scoring_config.json, metrics.json, report.html and report.pdf."
+            help="Folder for scoring_config.json, metrics.json and report.html (and "
+            "report.pdf with --pdf)."
         ),
     ],
     positive: Annotated[
@@ -287,6 +288,12 @@ def fit(
     ] = 100,
     max_bins: Annotated[int, typer.Option(help="Most ranges per numeric criterion.")] = 5,
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
+    pdf: Annotated[
+        bool,
+        typer.Option(
+            "--pdf", help="Also write report.pdf, the report for printing (takes a few seconds)."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
     sign_key_env: Annotated[
         str | None,
@@ -367,7 +374,7 @@ def fit(
                 progress=step,
             )
             step("write")
-            paths = result.save(out, sign_key=sign_key)
+            paths = result.save(out, sign_key=sign_key, pdf=pdf)
     except (CalibrateError, OSError) as exc:
         _fail(exc)
     _print_fit(result, policy, paths, quiet)
@@ -460,12 +467,20 @@ def report(
             "decision column, when the leads have it)."
         ),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Folder for report.html and report.pdf.")] = Path("."),
+    out: Annotated[
+        Path, typer.Option(help="Folder for report.html (and report.pdf with --pdf).")
+    ] = Path("."),
     sep: Annotated[str | None, typer.Option(help="CSV separator (sniffed by default).")] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
+    pdf: Annotated[
+        bool,
+        typer.Option(
+            "--pdf", help="Also write report.pdf, the report for printing (takes a few seconds)."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ):
-    """Review a scoring config on labelled leads: write report.html and report.pdf."""
+    """Review a scoring config on labelled leads: write report.html (and report.pdf)."""
     from .report import evaluation_report
 
     try:
@@ -488,7 +503,7 @@ def report(
                 progress=step,
             )
             step("render")
-            paths = result.save(out)
+            paths = result.save(out, pdf=pdf)
     except (CalibrateError, OSError) as exc:
         _fail(exc)
     _print_warnings(result.summary["warnings"])
@@ -851,10 +866,10 @@ _STEP_TEXT = {
     "points": "scaling weights into integer points",
     "threshold": "choosing the MQL threshold",
     "export": "building the scoring config",
-    "write": "writing config, metrics and report (HTML and PDF)",
+    "write": "writing the config, the metrics and the report",
     "score": "scoring the leads with the config",
     "measure": "measuring what the report shows",
-    "render": "drawing the figures and writing report.html and report.pdf",
+    "render": "drawing the figures and writing the report",
 }
 
 

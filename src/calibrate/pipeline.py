@@ -139,32 +139,37 @@ class Calibration:
         return self.report().html
 
     def save(
-        self, out_dir: os.PathLike | str, sign_key: bytes | str | None = None
+        self, out_dir: os.PathLike | str, sign_key: bytes | str | None = None, *, pdf: bool = False
     ) -> dict[str, Path]:
-        """Write the config, the metrics and the report (HTML and PDF), all or none.
+        """Write the config, the metrics and the report, all or none.
 
-        Writes ``scoring_config.json``, ``metrics.json``, ``report.html`` and
-        ``report.pdf``; if any of them cannot be written, none is. With
-        ``sign_key`` (bytes, or text encoded as UTF-8), the config is signed
-        (see :class:`~calibrate.production.config.ScoringConfig`); without it, it is the
-        same file as ever.
+        Writes ``scoring_config.json``, ``metrics.json`` and ``report.html``
+        (and ``report.pdf`` with ``pdf``: the same page for printing, which
+        takes longer than the rest of a fit); if any of them cannot be
+        written, none is. Without ``pdf``, a ``report.pdf`` an earlier run left
+        in the folder is removed. With ``sign_key`` (bytes, or text encoded
+        as UTF-8), the config is signed (see
+        :class:`~calibrate.production.config.ScoringConfig`); without it, it is
+        the same file as ever.
 
         Returns
         -------
         dict
-            ``{"config": path, "metrics": path, "report": path, "report_pdf": path}``.
+            ``{"config": path, "metrics": path, "report": path}``, and
+            ``"report_pdf"`` when the PDF was written.
         """
+        from .report import drop_stale_pdf
+
         out = Path(os.fspath(out_dir))
         if out.exists() and not out.is_dir():
             raise CalibrateError(f"cannot write to {out}: it is a file, not a folder")
-        report = self.report()
         files = {
             "config": (out / "scoring_config.json", self.config.to_json(sign_key=sign_key)),
             "metrics": (out / "metrics.json", metrics_json(self.metrics)),
-            "report": (out / "report.html", report.html),
-            "report_pdf": (out / "report.pdf", report.pdf),
+            **self.report().files(out, pdf=pdf),
         }
         write_files(dict(files.values()))
+        drop_stale_pdf(out, pdf=pdf)
         return {name: path for name, (path, _) in files.items()}
 
     def _repr_html_(self) -> str:

@@ -430,8 +430,8 @@ def test_pdf_renders_without_warnings(calibration, caplog):
 
 
 def test_save_writes_identical_files_twice(calibration, tmp_path):
-    first = calibration.save(tmp_path / "a")
-    second = calibration.save(tmp_path / "b")
+    first = calibration.save(tmp_path / "a", pdf=True)
+    second = calibration.save(tmp_path / "b", pdf=True)
     assert sorted(first) == ["config", "metrics", "report", "report_pdf"]
     for name in first:
         assert first[name].read_bytes() == second[name].read_bytes(), name
@@ -444,14 +444,17 @@ def test_save_writes_nothing_when_the_pdf_fails(calibration, tmp_path, monkeypat
 
     monkeypatch.setattr("calibrate.report._render._html_to_pdf", broken)
     with pytest.raises(CalibrateError, match="could not be rendered as PDF"):
-        calibration.save(tmp_path / "out")
+        calibration.save(tmp_path / "out", pdf=True)
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
 def test_report_save_writes_both_files_or_refuses_a_file(report, tmp_path):
-    paths = report.save(tmp_path / "r")
+    paths = report.save(tmp_path / "r", pdf=True)
     assert paths["report"].read_text(encoding="utf-8") == report.html
     assert paths["report_pdf"].read_bytes() == report.pdf
+    # Without pdf, only the page; the PDF of the earlier save is removed.
+    assert report.save(tmp_path / "r") == {"report": paths["report"]}
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["report.html"]
     blocker = tmp_path / "blocker"
     blocker.write_text("not a folder")
     with pytest.raises(CalibrateError, match="it is a file, not a folder"):

@@ -104,7 +104,7 @@ def saved(tmp_path_factory) -> Path:
         seed=6,
     )
     out = tmp_path_factory.mktemp("saved")
-    result.save(out)
+    result.save(out, pdf=True)
     return out
 
 

@@ -21,13 +21,21 @@ that renders them through a jinja2 template with autoescape on, so every
 value from the data (column names, categories) shows as text. The figures
 are drawn with matplotlib in greys, line styles and hatching (readable when
 printed in black and white) and embedded as ``data:`` URIs, so the page
-opens without a network. The PDF is the same HTML rendered by xhtml2pdf.
+opens without a network. The PDF, on request (``save(out, pdf=True)``,
+``--pdf``), is the same HTML rendered by xhtml2pdf.
 The same input gives byte-identical HTML and PDF.
 """
 
 from __future__ import annotations
 
-from ._render import Report
+from ._render import Report, drop_stale_pdf
 from ._report import build_summary, evaluation_report, fit_report, render_report
 
-__all__ = ["Report", "build_summary", "evaluation_report", "fit_report", "render_report"]
+__all__ = [
+    "Report",
+    "build_summary",
+    "drop_stale_pdf",
+    "evaluation_report",
+    "fit_report",
+    "render_report",
+]

@@ -71,26 +71,52 @@ class Report:
         """The same page as a PDF (A4), for printing and for the minutes."""
         return _html_to_pdf(self.html)
 
-    def save(self, out_dir: os.PathLike | str) -> dict[str, Path]:
-        """Write ``report.html`` and ``report.pdf`` into a folder, both or neither.
+    def save(self, out_dir: os.PathLike | str, *, pdf: bool = False) -> dict[str, Path]:
+        """Write ``report.html`` (and, with ``pdf``, ``report.pdf``) into a folder, all or none.
+
+        The HTML holds everything, figures included; the PDF is the same page
+        for printing, made only on request because it takes longer than the
+        rest of a fit. Without ``pdf``, a ``report.pdf`` an earlier run left
+        in the folder is removed, so it never sits beside a newer page.
+
+        Parameters
+        ----------
+        out_dir : str or os.PathLike
+            The folder (created if missing).
+        pdf : bool, default=False
+            Also write ``report.pdf``.
 
         Returns
         -------
         dict
-            ``{"report": path of the HTML, "report_pdf": path of the PDF}``.
+            ``{"report": path of the HTML}``, and ``"report_pdf"``: the PDF's
+            path when it was written.
 
         Raises
         ------
         CalibrateError
             When ``out_dir`` is a file.
         """
-        out = _out_folder(out_dir)
-        files = {"report": out / "report.html", "report_pdf": out / "report.pdf"}
-        contents = {files["report"]: self.html, files["report_pdf"]: self.pdf}
         from ..io.files import write_files
 
-        write_files(contents)
+        out = _out_folder(out_dir)
+        files = self.files(out, pdf=pdf)
+        write_files(dict(files.values()))
+        drop_stale_pdf(out, pdf=pdf)
+        return {name: path for name, (path, _) in files.items()}
+
+    def files(self, out: Path, *, pdf: bool = False) -> dict[str, tuple[Path, str | bytes]]:
+        """``{name: (path, content)}`` of the report's files in the folder ``out``."""
+        files = {"report": (out / "report.html", self.html)}
+        if pdf:
+            files["report_pdf"] = (out / "report.pdf", self.pdf)
         return files
+
+
+def drop_stale_pdf(out: Path, *, pdf: bool) -> None:
+    """Remove a ``report.pdf`` of an earlier run when this run wrote none."""
+    if not pdf:
+        (out / "report.pdf").unlink(missing_ok=True)
 
 
 def _out_folder(out_dir) -> Path:
