@@ -32,7 +32,7 @@ _PUBLIC = {
     "read_table": "io.ingest",
     "LeadScoreModel": "learn.model",
     "split_holdout": "learn.model",
-    "Calibration": "pipeline",
+    "Calibration": "result",
     "fit": "pipeline",
     "Scorecard": "learn.points",
     "Source": "io.sources",
