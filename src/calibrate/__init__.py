@@ -29,7 +29,7 @@ _PUBLIC = {
     "LeadBinner": "learn.binning",
     "LeadData": "io.ingest",
     "load_leads": "io.ingest",
-    "read_table": "io.ingest",
+    "read_table": "io.tables",
     "LeadScoreModel": "learn.model",
     "split_holdout": "learn.model",
     "Calibration": "result",

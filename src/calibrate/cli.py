@@ -705,7 +705,7 @@ def diff(
         if leads is None and (table is not None or query is not None):
             raise DataError("--table and --query name where the --leads are: give --leads")
         if leads is not None:
-            from .io.ingest import read_table
+            from .io.tables import read_table
 
             leads, activities = _sources(
                 leads, table, query, activities, activities_table, activities_query, password_env

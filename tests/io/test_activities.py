@@ -14,7 +14,7 @@ import pytest
 from calibrate.datasets import make_leads
 from calibrate.errors import DataError
 from calibrate.io.activities import connect, read_activities
-from calibrate.io.ingest import read_table
+from calibrate.io.tables import read_table
 from calibrate.sheet.activity import ActivitySpec, aggregate_frame, normalise_activities
 from calibrate.sheet.feature import ActivityFeature, DetailRule, Kernel
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from calibrate.errors import DataError
-from calibrate.io.ingest import LeadData, load_leads, read_table
+from calibrate.io.ingest import LeadData, load_leads
+from calibrate.io.tables import read_table
 
 
 @pytest.fixture(scope="module")

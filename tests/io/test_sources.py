@@ -27,8 +27,8 @@ from calibrate.cli import app
 from calibrate.datasets import make_leads
 from calibrate.errors import DataError
 from calibrate.io.activities import connect, read_activities
-from calibrate.io.ingest import read_table
 from calibrate.io.sources import Source, as_source, from_arguments, read_arrow
+from calibrate.io.tables import read_table
 from calibrate.sheet.activity import ActivitySpec
 from services import free_port, load_frame
 

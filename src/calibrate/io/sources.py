@@ -175,13 +175,30 @@ class Source:
         return found
 
     def is_parquet(self) -> bool:
-        """Whether a file or files source is Parquet (else CSV)."""
+        """Whether a file or files source is Parquet (else CSV).
+
+        The files of a glob or folder are told apart by their suffix alone.
+        """
         first = self.files()[0]
-        if first.name.lower().endswith(PARQUET_SUFFIXES):
-            return True
-        if first.name.lower().endswith(CSV_SUFFIXES) or self.kind == "files":
-            return False
-        return _head(first, 4) == b"PAR1"
+        if self.kind == "files":
+            return first.name.lower().endswith(PARQUET_SUFFIXES)
+        return is_parquet_file(first)
+
+
+def is_parquet_file(path: Path) -> bool:
+    """Whether a file is Parquet: by its suffix, else by its first four bytes.
+
+    Examples
+    --------
+    >>> is_parquet_file(Path("leads.parquet")), is_parquet_file(Path("leads.csv.gz"))
+    (True, False)
+    """
+    name = path.name.lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return True
+    if name.endswith(CSV_SUFFIXES):
+        return False
+    return _head(path, 4) == b"PAR1"
 
 
 def as_source(data, *, table=None, query=None, password_env=None):

@@ -444,7 +444,7 @@ def _round_edge(a: float, b: float, integer_valued: bool) -> float:
 
 
 def _infer_kind(values: pd.Series, column: str) -> str:
-    from ..io.ingest import infer_kind as infer
+    from ..io.values import infer_kind as infer
 
     kind, reason, _, _ = infer(values, column, None)
     if kind is None:

@@ -77,7 +77,7 @@ def score_leads(
         :meth:`~calibrate.production.config.ScoringConfig.check_bounds`): no sum of
         points overflows.
     """
-    from ..io.ingest import read_table
+    from ..io.tables import read_table
 
     config.check_bounds()
 
@@ -162,7 +162,7 @@ def _texts(names: list[str], index: np.ndarray):
 
 def _id_values(values: pd.Series, column: str):
     """The lead ids as canonical text; raises on missing or repeated ids."""
-    from ..io.ingest import canonical_ids, clean_ids
+    from ..io.values import canonical_ids, clean_ids
 
     clean = clean_ids(values)
     if clean is None:
@@ -180,7 +180,7 @@ def _row_numbers(n: int):
         import pyarrow as pa
 
         return pd.array(pa.array(np.arange(1, n + 1)).cast(pa.large_string()), dtype=dtype)
-    from ..io.ingest import row_ids
+    from ..io.values import row_ids
 
     return row_ids(n).to_numpy()
 
@@ -213,7 +213,8 @@ def with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
     """
     from dataclasses import replace
 
-    from ..io.ingest import parse_dates, parse_ids, read_table
+    from ..io.tables import read_table
+    from ..io.values import parse_dates, parse_ids
     from ..sheet.activity import aggregate_frame, fast_track_feature, utc_naive
 
     if activities is None:

@@ -114,7 +114,7 @@ def _known_label(values: pd.Series, label):
     """The config's won label when the leads use it, else None (then inferred)."""
     if label is None:
         return None
-    from ..io.ingest import canonical_text
+    from ..io.values import canonical_text
 
     texts = set(canonical_text(values).dropna().unique().tolist())
     return label if label in texts else None
@@ -122,7 +122,8 @@ def _known_label(values: pd.Series, label):
 
 def _evaluation_dates(config, frame, date):
     """Dates of the leads (period, leads a week), and the column they come from."""
-    from ..io.ingest import parse_dates, require_column
+    from ..io.ingest import require_column
+    from ..io.values import parse_dates
 
     if date is not None:
         require_column(date, [str(c) for c in frame.columns], "date")

@@ -144,7 +144,9 @@ def evaluation_report(
     >>> report.summary["data"]["leads"]
     '800'
     """
-    from ..io.ingest import parse_outcome, read_table, require_column
+    from ..io.ingest import require_column
+    from ..io.tables import read_table
+    from ..io.values import parse_outcome
     from ..production.config import ScoringConfig
     from ..production.scorer import score_leads
 
