@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from calibrate.datasets import _behaviour_log_odds, _log_odds, ground_truth, make_leads
+from calibrate.datasets import ground_truth, make_leads
+from calibrate.datasets._log import _behaviour_log_odds, _log_odds
 from calibrate.errors import DataError, ParameterError
 
 COLUMNS = [
