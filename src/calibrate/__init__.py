@@ -1,8 +1,8 @@
 """calibrate: learn lead-scoring points and MQL thresholds from won/lost history.
 
-The data flows one way, one module per step::
+The data flows one way, one folder per step::
 
-    ingest -> features -> model -> points -> threshold -> report / export
+    sheet -> io -> learn -> decide -> production -> report
 
 :func:`fit` runs them all on a lead table and returns a :class:`Calibration`;
 the estimators (:class:`LeadBinner`, :class:`LeadScoreModel`,
