@@ -117,3 +117,19 @@ def test_sql_benchmark_runs_small_and_checks_its_scores(tmp_path):
     assert table["leads"] == 3000 and table["checked_against_python"] == 3000
     assert behaviour["activities"] == 4000 and behaviour["checked_against_python"] == 400
     assert table["leads_per_second"] > 0 and behaviour["leads_per_second"] > 0
+
+
+def test_everyday_benchmark_times_every_stage_of_a_small_fit(tmp_path, capsys):
+    from benchmarks import everyday
+
+    leads, log = everyday.generated(800, tmp_path, seed=2)
+    times = everyday.stages(leads, log)
+    assert list(times) == [
+        "read", "behaviour", "decay search", "bands", "model", "penalty search", "rounding",
+        "bootstrap", "threshold", "report summary", "figures", "report HTML", "PDF",
+    ]  # fmt: skip
+    assert all(seconds >= 0 for seconds in times.values())
+    assert times["PDF"] > 0 and times["behaviour"] > 0
+    everyday._print("small", times)
+    printed = capsys.readouterr().out
+    assert "small:" in printed and "decay search" in printed and "%" in printed
