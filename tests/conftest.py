@@ -45,6 +45,14 @@ def leads_5k():
     return make_leads(5000, seed=0)
 
 
+@pytest.fixture(scope="module")
+def duckdb_spill_under_tmp(tmp_path_factory):
+    """DuckDB spills under ``tempfile.gettempdir()``: keep that inside pytest's folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("tmp")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The folder of real outcome data sets; skips when it is not beside the project."""

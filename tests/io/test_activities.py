@@ -6,11 +6,10 @@ reader of the standalone scorer alike.
 
 from __future__ import annotations
 
-import tempfile
-
 import pandas as pd
 import pytest
 
+from activity_logs import make_log
 from calibrate.datasets import make_leads
 from calibrate.errors import DataError
 from calibrate.io.activities import connect, read_activities
@@ -21,21 +20,9 @@ from calibrate.sheet.feature import ActivityFeature, DetailRule, Kernel
 NOW = pd.Timestamp("2030-01-01")
 T = pd.Timestamp("2024-06-01 12:00:00")
 RULES = ["page_view:/pricing*=pricing_page_view", "page_view:/careers*=careers_page_view"]
-LOG_COLUMNS = ["lead_id", "activity_type", "occurred_at", "detail"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _spill_under_tmp(tmp_path_factory):
-    """DuckDB spills under ``tempfile.gettempdir()``: keep that inside pytest's folder."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("tmp")))
-        yield
-
-
-def _log(rows) -> pd.DataFrame:
-    log = pd.DataFrame(rows, columns=LOG_COLUMNS)
-    log["occurred_at"] = pd.to_datetime(log["occurred_at"]).astype("datetime64[s]")
-    return log
+pytestmark = pytest.mark.usefixtures("duckdb_spill_under_tmp")
 
 
 # --------------------------------------------------------------------------- the reader
@@ -124,7 +111,7 @@ def test_bad_log_is_refused_naming_rows(plain_spec, tmp_path, reader, text, matc
 
 
 def test_timestamps_in_the_future_are_refused(plain_spec):
-    log = _log(
+    log = make_log(
         [("L1", "email_open", "2024-12-31", None), ("L1", "email_open", "2031-01-01", None)]
     )
     with pytest.raises(

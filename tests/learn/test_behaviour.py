@@ -8,7 +8,6 @@ tests/sheet/test_sql.py and the decay learned in tests/learn/test_decay.py.
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import replace
 
 import jsonschema
@@ -18,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 import calibrate
+from activity_logs import by_pandas, make_log
 from calibrate import ScoringConfig
 from calibrate.cli import app
 from calibrate.datasets import make_leads
@@ -33,26 +33,9 @@ DAY = pd.Timedelta(days=1)
 SECOND = pd.Timedelta(seconds=1)
 RULES = ["page_view:/pricing*=pricing_page_view", "page_view:/careers*=careers_page_view"]
 COMBO = "whitepaper_download+case_study_view"
-LOG_COLUMNS = ["lead_id", "activity_type", "occurred_at", "detail"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _spill_under_tmp(tmp_path_factory):
-    """DuckDB spills under ``tempfile.gettempdir()``: keep that inside pytest's folder."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("tmp")))
-        yield
-
-
-def _log(rows) -> pd.DataFrame:
-    log = pd.DataFrame(rows, columns=LOG_COLUMNS)
-    log["occurred_at"] = pd.to_datetime(log["occurred_at"]).astype("datetime64[s]")
-    return log
-
-
-def _by_pandas(spec, leads, log):
-    features, _ = aggregate_frame(spec, leads["lead_id"], leads["decision_time"], log)
-    return features
+pytestmark = pytest.mark.usefixtures("duckdb_spill_under_tmp")
 
 
 # --------------------------------------------------------------------------- the featurizer
@@ -98,7 +81,7 @@ def test_featurizer_transform_is_leak_free(featurizer, small):
     ]
     before = featurizer.transform(frame, log)
     counts_before = featurizer.timing_counts(frame)
-    leaky = pd.concat([log, _log(after), _log(too_old)], ignore_index=True)
+    leaky = pd.concat([log, make_log(after), make_log(too_old)], ignore_index=True)
     pd.testing.assert_frame_equal(featurizer.transform(frame, leaky), before, check_exact=True)
     counts = featurizer.timing_counts(frame, leaky)
     assert counts["after_decision_rows"] == counts_before["after_decision_rows"] + len(after)
@@ -123,7 +106,7 @@ def test_every_registered_kind_is_the_same_in_duckdb_and_pandas(featurizer, smal
         featurizer.spec_, features=(kind_of(kind).example(featurizer.spec_.known_types),)
     )
     by_duckdb = featurizer.evaluate(frame, spec.features)
-    pd.testing.assert_frame_equal(by_duckdb, _by_pandas(spec, frame, log), check_exact=True)
+    pd.testing.assert_frame_equal(by_duckdb, by_pandas(spec, frame, log), check_exact=True)
     assert by_duckdb.iloc[:, 0].nunique() > 1
 
 
@@ -178,7 +161,7 @@ def test_featurizer_learns_types_families_and_features(featurizer):
 
 def test_unknown_leads_are_counted_not_dropped_silently(featurizer, small):
     frame, _, log = small
-    ghosts = _log(
+    ghosts = make_log(
         [
             ("ghost-1", "email_open", "2024-05-01", None),
             ("ghost-1", "page_view", "2024-05-02", "/pricing"),
@@ -193,7 +176,7 @@ def test_unknown_leads_are_counted_not_dropped_silently(featurizer, small):
 
 def test_another_log_read_for_one_call_leaves_the_fitted_log(featurizer, small):
     frame, _, log = small
-    ghosts = _log([("ghost-1", "email_open", "2024-05-01", None)])
+    ghosts = make_log([("ghost-1", "email_open", "2024-05-01", None)])
     featurizer.transform(frame, pd.concat([log, ghosts], ignore_index=True))
     assert featurizer.timing_counts(frame)["unknown_lead_rows"] == 0
 
@@ -310,7 +293,7 @@ def test_featurizer_bad_parameters(small, kwargs, match):
 def history():
     """6,000 generated leads and their log, plus 3 activities of 2 unknown leads."""
     leads, log = make_leads(6000, seed=0, activities=True)
-    ghosts = _log(
+    ghosts = make_log(
         [
             ("ghost-1", "email_open", "2024-05-01", None),
             ("ghost-1", "page_view", "2024-05-02", "/pricing"),
@@ -438,7 +421,7 @@ def few(history):
 
 def test_a_type_never_seen_in_training_scores_nothing_and_is_listed(loaded, few):
     leads, log = few
-    new = _log(
+    new = make_log(
         [(leads["lead_id"][i], "chat_started", leads["decided_at"][i] - DAY, None) for i in (0, 1)]
     )
     plain = loaded.score(leads, activities=log)
@@ -454,7 +437,7 @@ def test_a_quiet_lead_with_positive_behaviour_loses_points_over_time(loaded, few
     leads, _ = few
     lead = leads.iloc[[0]].reset_index(drop=True)
     who, when = lead["lead_id"][0], lead["decided_at"][0]
-    engaged = _log(
+    engaged = make_log(
         [
             (who, "demo_request", when - DAY, None),
             (who, "form_fill", when - 2 * DAY, None),
@@ -788,7 +771,7 @@ def test_activity_after_the_decision_teaches_the_featurizer_nothing(featurizer, 
     ]
     first = zip(won["lead_id"][:3], won["decision_time"][:3], strict=True)
     extra += [(lead, "legacy_fax", when - 1200 * DAY, None) for lead, when in first]
-    leaky = pd.concat([log, _log(extra)], ignore_index=True)
+    leaky = pd.concat([log, make_log(extra)], ignore_index=True)
     again = ActivityFeaturizer(
         detail="detail", detail_rules=RULES, combos=[COMBO], random_state=0
     ).fit(frame, y, leaky)
@@ -808,7 +791,7 @@ def test_activity_after_the_decision_teaches_the_featurizer_nothing(featurizer, 
 def _post_sale_calls(leads: pd.DataFrame) -> pd.DataFrame:
     """Eight calls per won lead, all after its decision."""
     won = leads[leads["converted"]]
-    return _log(
+    return make_log(
         [
             (lead, "post_sale_call", pd.Timestamp(when) + (k + 1) * DAY, None)
             for lead, when in zip(won["lead_id"], won["decided_at"], strict=True)

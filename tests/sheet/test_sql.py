@@ -8,16 +8,15 @@ look-back, and a property test over generated logs.
 
 from __future__ import annotations
 
-import tempfile
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from activity_logs import by_pandas, make_log
 from calibrate.io.activities import connect, read_activities
-from calibrate.sheet.activity import ActivitySpec, aggregate_frame
+from calibrate.sheet.activity import ActivitySpec
 from calibrate.sheet.feature import ActivityFeature, DetailRule, Kernel, exact_decay_is_safe
 from calibrate.sheet.kinds import FEATURE_KINDS, kind_of
 from calibrate.sheet.sql import activity_sql
@@ -27,26 +26,9 @@ T = pd.Timestamp("2024-06-01 12:00:00")
 DAY = pd.Timedelta(days=1)
 HOUR = pd.Timedelta(hours=1)
 SECOND = pd.Timedelta(seconds=1)
-LOG_COLUMNS = ["lead_id", "activity_type", "occurred_at", "detail"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _spill_under_tmp(tmp_path_factory):
-    """DuckDB spills under ``tempfile.gettempdir()``: keep that inside pytest's folder."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("tmp")))
-        yield
-
-
-def _log(rows) -> pd.DataFrame:
-    log = pd.DataFrame(rows, columns=LOG_COLUMNS)
-    log["occurred_at"] = pd.to_datetime(log["occurred_at"]).astype("datetime64[s]")
-    return log
-
-
-def _by_pandas(spec, leads, log):
-    features, _ = aggregate_frame(spec, leads["lead_id"], leads["decision_time"], log)
-    return features
+pytestmark = pytest.mark.usefixtures("duckdb_spill_under_tmp")
 
 
 def _by_duckdb(spec, leads, log):
@@ -65,7 +47,7 @@ def _by_duckdb(spec, leads, log):
         con.close()
 
 
-ENGINES = {"pandas": _by_pandas, "duckdb": _by_duckdb}
+ENGINES = {"pandas": by_pandas, "duckdb": _by_duckdb}
 
 
 @pytest.fixture(scope="module", params=sorted(ENGINES))
@@ -104,7 +86,7 @@ def hand_leads():
 @pytest.fixture(scope="module")
 def hand_log():
     tb = T + 12 * HOUR
-    return _log(
+    return make_log(
         [
             ("A", "email_open", T - HOUR, "Newsletter"),  # age 0: weight 1
             ("A", "email_open", T - 14 * DAY, "Newsletter"),  # age 14: 1/2
@@ -165,7 +147,7 @@ def test_activity_at_or_after_the_decision_changes_nothing(
             ("case_study_view", "CS9"),
         ]
     ]
-    log = pd.concat([hand_log, _log(extra)], ignore_index=True)
+    log = pd.concat([hand_log, make_log(extra)], ignore_index=True)
     pd.testing.assert_frame_equal(engine(hand_spec, hand_leads, log), hand_expected)
 
 
@@ -178,12 +160,12 @@ def test_activity_older_than_the_lookback_changes_nothing(
         for lead, when in zip(hand_leads["lead_id"], hand_leads["decision_time"], strict=True)
         for kind in ["email_open", "page_view", "whitepaper_download", "case_study_view"]
     ]
-    log = pd.concat([hand_log, _log(extra)], ignore_index=True)
+    log = pd.concat([hand_log, make_log(extra)], ignore_index=True)
     pd.testing.assert_frame_equal(engine(hand_spec, hand_leads, log), hand_expected)
 
 
 def test_activity_exactly_at_the_lookback_counts(engine, hand_spec, hand_leads, hand_log):
-    log = pd.concat([hand_log, _log([("C", "email_open", T - 1095 * DAY, None)])])
+    log = pd.concat([hand_log, make_log([("C", "email_open", T - 1095 * DAY, None)])])
     got = engine(hand_spec, hand_leads, log.reset_index(drop=True))
     assert got["opens_all"].tolist() == [3.0, 0.0, 1.0]
     assert got["days_since"].iloc[2] == 1095.0
@@ -200,7 +182,7 @@ def test_log_ids_are_read_as_the_lead_tables(engine, stored):
         features=(ActivityFeature("opens", "count", ("email_open",), kernel=Kernel("all")),),
         known_types=("email_open",),
     )
-    log = _log([(i, "email_open", T - DAY, None) for i in stored])
+    log = make_log([(i, "email_open", T - DAY, None) for i in stored])
     leads = pd.DataFrame({"lead_id": ["A", "B"] if isinstance(stored[0], str) else ["1", "2"]})
     leads["decision_time"] = T
     assert engine(spec, leads, log)["opens"].tolist() == [2.0, 1.0]
@@ -243,7 +225,7 @@ def _cases(draw):
         when = decisions[i] + pd.Timedelta(seconds=draw(offsets))
         kind = draw(st.sampled_from(_TYPES[:2]) | st.sampled_from(_TYPES))
         rows.append((lead, kind, when, draw(st.sampled_from(_DETAILS))))
-    log = _log(rows)
+    log = make_log(rows)
     written = draw(st.sampled_from(["datetime", "text", "text+02:00"]))
     if written == "text":
         log["occurred_at"] = log["occurred_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
@@ -330,7 +312,7 @@ def _cases(draw):
 def test_duckdb_equals_pandas_exactly(case):
     spec, leads, log = case
     pd.testing.assert_frame_equal(
-        _by_duckdb(spec, leads, log), _by_pandas(spec, leads, log), check_exact=True
+        _by_duckdb(spec, leads, log), by_pandas(spec, leads, log), check_exact=True
     )
 
 
