@@ -17,15 +17,16 @@ import typer.core
 from rich.console import Console
 from rich.markup import escape
 
-from . import __version__
-from .errors import CalibrateError, DataError
+from .. import __version__
+from ..errors import CalibrateError, DataError
+from . import _options as opt
 
 
 class _Commands(typer.core.TyperGroup):
     """The commands; Ctrl-C says whether anything was written (files are all or none)."""
 
     def invoke(self, ctx):
-        from .io.files import written
+        from ..io.files import written
 
         before = len(written())
         try:
@@ -79,53 +80,17 @@ def _parse_pairs(specs: list[str], option: str, form: str) -> dict[str, str]:
     return pairs
 
 
-_SOURCE_HELP = (
-    "a CSV or Parquet file, a glob or folder of them, a DuckDB file (with --table or "
-    "--query) or a database URL such as postgresql://user@host/db (with --table or --query)"
-)
-_Table = Annotated[
-    str | None,
-    typer.Option(help="Table of the DuckDB file or database DATA (schema.table)."),
-]
-_Query = Annotated[
-    str | None, typer.Option(help="SQL query reading the leads from the DuckDB file or database.")
-]
-_ActivitiesTable = Annotated[
-    str | None,
-    typer.Option(
-        help="Table of the activity log in the DuckDB file or database (--activities, or DATA)."
-    ),
-]
-_ActivitiesQuery = Annotated[
-    str | None,
-    typer.Option(help="SQL query reading the activity log (from --activities, or DATA)."),
-]
-_PasswordEnv = Annotated[
-    str | None,
-    typer.Option(
-        help="Environment variable holding the database password (libpq's PGPASSWORD, "
-        "PGUSER... also work)."
-    ),
-]
-
-
-_VerifyKeyEnv = Annotated[
-    str | None,
-    typer.Option(
-        help="Environment variable holding the signing key: refuse the config unless it is "
-        "signed with it (see fit --sign-key-env)."
-    ),
-]
+_SOURCE_HELP = opt.SOURCE_HELP
 
 
 def _key(variable: str | None) -> bytes | None:
-    from .production.config import key_from_env
+    from ..production.config import key_from_env
 
     return None if variable is None else key_from_env(variable)
 
 
 def _sources(data, table, query, activities, activities_table, activities_query, password_env):
-    from .io.sources import from_arguments
+    from ..io.sources import from_arguments
 
     return from_arguments(
         data,
@@ -140,172 +105,60 @@ def _sources(data, table, query, activities, activities_table, activities_query,
 
 @app.command()
 def fit(
-    data: Annotated[str, typer.Argument(help=f"Past leads, one row per lead: {_SOURCE_HELP}.")],
-    outcome: Annotated[str, typer.Option(help="Outcome column (won/lost).")],
-    out: Annotated[
-        Path,
-        typer.Option(
-            help="Folder for scoring_config.json, metrics.json and report.html (and "
-            "report.pdf with --pdf)."
-        ),
-    ],
-    positive: Annotated[
-        str | None, typer.Option(help="Outcome value meaning won, when not evident.")
-    ] = None,
-    id: Annotated[str | None, typer.Option("--id", help="Lead id column (unique).")] = None,
-    exclude: Annotated[
-        list[str],
-        typer.Option(help="Column not to use; 'COL:reason' records why. Repeatable."),
-    ] = [],  # noqa: B006 - typer reads the default, it is never mutated
-    date: Annotated[
-        str | None, typer.Option(help="Decision date column: hold out the latest leads.")
-    ] = None,
-    table: _Table = None,
-    query: _Query = None,
-    activities: Annotated[
-        str | None,
-        typer.Option(
-            help="Activity log, one row per activity: CSV or Parquet files, a DuckDB file or a "
-            "database URL."
-        ),
-    ] = None,
-    activities_table: _ActivitiesTable = None,
-    activities_query: _ActivitiesQuery = None,
-    password_env: _PasswordEnv = None,
-    decided_at: Annotated[
-        str | None,
-        typer.Option(
-            "--decided-at",
-            help="When the hand-off decision was made: COLUMN or 'COLUMN - N days'. "
-            "Only earlier activity counts.",
-        ),
-    ] = None,
-    activity_id_col: Annotated[str, typer.Option(help="Lead id column of the log.")] = "lead_id",
-    activity_type_col: Annotated[
-        str, typer.Option(help="Activity type column of the log.")
-    ] = "activity_type",
-    activity_time_col: Annotated[
-        str, typer.Option(help="Timestamp column of the log.")
-    ] = "occurred_at",
-    activity_detail_col: Annotated[
-        str | None, typer.Option(help="Detail column of the log (URL, asset, campaign).")
-    ] = None,
-    detail_rule: Annotated[
-        list[str],
-        typer.Option(
-            help="Re-type activities by detail: [TYPE:]PATTERN=NEW_TYPE, e.g. "
-            "'page_view:/pricing*=pricing_page_view'. Repeatable."
-        ),
-    ] = [],  # noqa: B006
-    combo: Annotated[
-        list[str],
-        typer.Option(
-            help="Activity types done together, e.g. 'whitepaper_download+case_study_view'."
-        ),
-    ] = [],  # noqa: B006
-    family: Annotated[
-        list[str], typer.Option(help="Put an activity type in a decay family: TYPE=FAMILY.")
-    ] = [],  # noqa: B006
-    no_decay: Annotated[
-        bool, typer.Option("--no-decay", help="Do not learn decay: behaviour never fades.")
-    ] = False,
-    extra_feature: Annotated[
-        list[str],
-        typer.Option(
-            help="Optional behaviour feature to add: distinct_weeks (active in N different "
-            "weeks of the last 90 days). Repeatable."
-        ),
-    ] = [],  # noqa: B006
-    holdout: Annotated[float, typer.Option(help="Share of leads held out.")] = 0.3,
-    seed: Annotated[int, typer.Option(help="Seed of the split and folds.")] = 0,
-    sep: Annotated[str | None, typer.Option(help="CSV separator (sniffed by default).")] = None,
-    type: Annotated[
-        list[str],
-        typer.Option("--type", help="Override a column's kind: COL=numeric|categorical|boolean."),
-    ] = [],  # noqa: B006
-    implicit: Annotated[list[str], typer.Option(help="Column to label behaviour.")] = [],  # noqa: B006
-    explicit: Annotated[list[str], typer.Option(help="Column to label fit.")] = [],  # noqa: B006
-    win_value: Annotated[float, typer.Option(help="Value of a won lead.")] = 5000.0,
-    cost_per_lead: Annotated[float, typer.Option(help="Cost of one sales follow-up.")] = 250.0,
-    policy: Annotated[
-        str,
-        typer.Option(
-            help="Policy setting the MQL threshold: expected_value, sales_capacity, target."
-        ),
-    ] = "expected_value",
-    capacity_per_week: Annotated[
-        float | None, typer.Option(help="Sales capacity: leads sales can follow up per week.")
-    ] = None,
-    reps: Annotated[float | None, typer.Option(help="Sales capacity: number of reps.")] = None,
-    follow_ups_per_rep_per_day: Annotated[
-        float | None, typer.Option(help="Sales capacity: follow-ups one rep makes a day.")
-    ] = None,
-    incoming_per_week: Annotated[
-        float | None,
-        typer.Option(help="Sales capacity: new leads a week, when the history has no dates."),
-    ] = None,
-    sla_hours: Annotated[
-        float | None,
-        typer.Option(help="Sales capacity: follow-up SLA in hours (busy weeks count)."),
-    ] = None,
-    target_precision: Annotated[
-        float | None, typer.Option(help="Target: win rate among MQLs to reach (0-1).")
-    ] = None,
-    target_recall: Annotated[
-        float | None, typer.Option(help="Target: share of wins to pass to sales (0-1).")
-    ] = None,
-    levels: Annotated[
-        str | None,
-        typer.Option(help="Score levels, e.g. 'A=80,B=60,C=40' (default hot/warm/nurture)."),
-    ] = None,
-    fast_track: Annotated[
-        list[str],
-        typer.Option(
-            help="Hand-raiser signal to test for fast-tracking (activity type or boolean "
-            "column). Repeatable."
-        ),
-    ] = [],  # noqa: B006
-    monotone: Annotated[
-        list[str],
-        typer.Option(
-            help="Points follow a criterion's order: COL=increasing|decreasing|auto|none. "
-            "Behaviour counts are auto by default. Repeatable."
-        ),
-    ] = [],  # noqa: B006
-    order: Annotated[
-        list[str],
-        typer.Option(
-            help="Order a categorical criterion's levels, lowest first, and keep its points "
-            "increasing: COL=Student,Staff,Manager. Repeatable."
-        ),
-    ] = [],  # noqa: B006
-    current_sheet: Annotated[
-        Path | None,
-        typer.Option(help="The points sheet in use today (YAML or CSV), to compare with."),
-    ] = None,
-    bootstrap: Annotated[
-        int, typer.Option(help="Bootstrap refits for each band's points interval (0: none).")
-    ] = 100,
-    max_bins: Annotated[int, typer.Option(help="Most ranges per numeric criterion.")] = 5,
-    encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
-    pdf: Annotated[
-        bool,
-        typer.Option(
-            "--pdf", help="Also write report.pdf, the report for printing (takes a few seconds)."
-        ),
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
-    sign_key_env: Annotated[
-        str | None,
-        typer.Option(
-            help="Environment variable holding a secret key: sign the config with it "
-            "(HMAC-SHA256), so that scorers given the key refuse any other config."
-        ),
-    ] = None,
+    data: opt.Data,
+    outcome: opt.Outcome,
+    out: opt.Out,
+    positive: opt.Positive = None,
+    id: opt.LeadId = None,
+    exclude: opt.Exclude = [],  # noqa: B006 - typer reads the default, it is never mutated
+    date: opt.Date = None,
+    table: opt.Table = None,
+    query: opt.Query = None,
+    activities: opt.Activities = None,
+    activities_table: opt.ActivitiesTable = None,
+    activities_query: opt.ActivitiesQuery = None,
+    password_env: opt.PasswordEnv = None,
+    decided_at: opt.DecidedAt = None,
+    activity_id_col: opt.ActivityIdCol = "lead_id",
+    activity_type_col: opt.ActivityTypeCol = "activity_type",
+    activity_time_col: opt.ActivityTimeCol = "occurred_at",
+    activity_detail_col: opt.ActivityDetailCol = None,
+    detail_rule: opt.DetailRule = [],  # noqa: B006
+    combo: opt.Combo = [],  # noqa: B006
+    family: opt.Family = [],  # noqa: B006
+    no_decay: opt.NoDecay = False,
+    extra_feature: opt.ExtraFeature = [],  # noqa: B006
+    holdout: opt.Holdout = 0.3,
+    seed: opt.Seed = 0,
+    sep: opt.Sep = None,
+    type: opt.KindOverride = [],  # noqa: B006
+    implicit: opt.Implicit = [],  # noqa: B006
+    explicit: opt.Explicit = [],  # noqa: B006
+    win_value: opt.WinValue = 5000.0,
+    cost_per_lead: opt.CostPerLead = 250.0,
+    policy: opt.Policy = "expected_value",
+    capacity_per_week: opt.CapacityPerWeek = None,
+    reps: opt.Reps = None,
+    follow_ups_per_rep_per_day: opt.FollowUpsPerRepPerDay = None,
+    incoming_per_week: opt.IncomingPerWeek = None,
+    sla_hours: opt.SlaHours = None,
+    target_precision: opt.TargetPrecision = None,
+    target_recall: opt.TargetRecall = None,
+    levels: opt.Levels = None,
+    fast_track: opt.FastTrack = [],  # noqa: B006
+    monotone: opt.Monotone = [],  # noqa: B006
+    order: opt.Order = [],  # noqa: B006
+    current_sheet: opt.CurrentSheet = None,
+    bootstrap: opt.Bootstrap = 100,
+    max_bins: opt.MaxBins = 5,
+    encoding: opt.Encoding = "utf-8-sig",
+    pdf: opt.Pdf = False,
+    quiet: opt.Quiet = False,
+    sign_key_env: opt.SignKeyEnv = None,
 ):
-    """Learn a points sheet and an MQL threshold; write config, metrics and report (HTML, PDF)."""
-    from .pipeline import fit_with
-    from .settings import ActivitySettings, LeadColumns, ModelSettings, PolicySettings
+    """Learn a points sheet and an MQL threshold; write config, metrics and report."""
+    from ..pipeline import fit_with
+    from ..settings import ModelSettings
 
     try:
         sign_key = _key(sign_key_env)
@@ -314,46 +167,25 @@ def fit(
         data, activities = _sources(
             data, table, query, activities, activities_table, activities_query, password_env
         )
-        columns = LeadColumns(
-            outcome,
-            positive=positive,
-            id=id,
-            exclude=exclude,
-            date=date,
-            decided_at=decided_at,
-            types=_parse_pairs(type, "--type", "COLUMN=KIND (e.g. TrafficType=categorical)"),
-            implicit=implicit,
-            explicit=explicit,
-            sep=sep,
-            encoding=encoding,
+        columns = _lead_columns(
+            outcome, positive, id, exclude, date, decided_at, type, implicit, explicit, sep,
+            encoding,
+        )  # fmt: skip
+        activity = _activity_settings(
+            (activity_id_col, activity_type_col, activity_time_col, activity_detail_col),
+            detail_rule,
+            combo,
+            family,
+            no_decay,
+            extra_feature,
         )
-        activity = ActivitySettings(
-            columns={
-                "lead_id": activity_id_col,
-                "activity_type": activity_type_col,
-                "occurred_at": activity_time_col,
-                "detail": activity_detail_col,
-            },
-            detail_rules=detail_rule,
-            combos=combo,
-            families=_parse_pairs(family, "--family", "TYPE=FAMILY"),
-            learn_decay=not no_decay,
-            extra_features=extra_feature,
-        )
-        choose = PolicySettings(
-            policy=policy,
-            win_value=win_value,
-            cost_per_lead=cost_per_lead,
-            capacity=_capacity(
-                capacity_per_week, reps, follow_ups_per_rep_per_day, sla_hours, incoming_per_week
-            ),
-            target={
-                k: v
-                for k, v in {"precision": target_precision, "recall": target_recall}.items()
-                if v is not None
-            },
-            levels=levels,
-            fast_track=fast_track or None,
+        choose = _policy_settings(
+            policy,
+            (win_value, cost_per_lead),
+            (capacity_per_week, reps, follow_ups_per_rep_per_day, sla_hours, incoming_per_week),
+            (target_precision, target_recall),
+            levels,
+            fast_track,
         )
         model = ModelSettings(
             holdout=holdout,
@@ -378,6 +210,63 @@ def fit(
     except (CalibrateError, OSError) as exc:
         _fail(exc)
     _print_fit(result, policy, paths, quiet)
+
+
+def _lead_columns(
+    outcome, positive, id, exclude, date, decided_at, types, implicit, explicit, sep, encoding
+):
+    """``calibrate fit``'s options on reading the lead table, as :class:`LeadColumns`."""
+    from ..settings import LeadColumns
+
+    return LeadColumns(
+        outcome,
+        positive=positive,
+        id=id,
+        exclude=exclude,
+        date=date,
+        decided_at=decided_at,
+        types=_parse_pairs(types, "--type", "COLUMN=KIND (e.g. TrafficType=categorical)"),
+        implicit=implicit,
+        explicit=explicit,
+        sep=sep,
+        encoding=encoding,
+    )
+
+
+def _activity_settings(columns, detail_rule, combo, family, no_decay, extra_feature):
+    """``calibrate fit``'s options on the activity log, as :class:`ActivitySettings`."""
+    from ..settings import ActivitySettings
+
+    return ActivitySettings(
+        columns=dict(
+            zip(("lead_id", "activity_type", "occurred_at", "detail"), columns, strict=True)
+        ),
+        detail_rules=detail_rule,
+        combos=combo,
+        families=_parse_pairs(family, "--family", "TYPE=FAMILY"),
+        learn_decay=not no_decay,
+        extra_features=extra_feature,
+    )
+
+
+def _policy_settings(policy, values, capacity, target, levels, fast_track):
+    """``calibrate fit``'s options on the threshold, as :class:`PolicySettings`.
+
+    ``values`` is (win value, cost per lead), ``capacity`` the five sales
+    capacity options, ``target`` (precision, recall).
+    """
+    from ..settings import PolicySettings
+
+    goals = dict(zip(("precision", "recall"), target, strict=True))
+    return PolicySettings(
+        policy=policy,
+        win_value=values[0],
+        cost_per_lead=values[1],
+        capacity=_capacity(*capacity),
+        target={k: v for k, v in goals.items() if v is not None},
+        levels=levels,
+        fast_track=fast_track or None,
+    )
 
 
 def _print_fit(result, policy: str, paths: dict, quiet: bool) -> None:
@@ -448,14 +337,14 @@ def report(
     positive: Annotated[
         str | None, typer.Option(help="Outcome value meaning won, when not evident.")
     ] = None,
-    table: _Table = None,
-    query: _Query = None,
+    table: opt.Table = None,
+    query: opt.Query = None,
     activities: Annotated[
         str | None, typer.Option(help="Activity log, when the config scores behaviour.")
     ] = None,
-    activities_table: _ActivitiesTable = None,
-    activities_query: _ActivitiesQuery = None,
-    password_env: _PasswordEnv = None,
+    activities_table: opt.ActivitiesTable = None,
+    activities_query: opt.ActivitiesQuery = None,
+    password_env: opt.PasswordEnv = None,
     current_sheet: Annotated[
         Path | None,
         typer.Option(help="The points sheet in use today (YAML or CSV), to compare with."),
@@ -481,7 +370,7 @@ def report(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ):
     """Review a scoring config on labelled leads: write report.html (and report.pdf)."""
-    from .report import evaluation_report
+    from ..report import evaluation_report
 
     try:
         if out.exists() and not out.is_dir():
@@ -531,14 +420,14 @@ def score(
         bool, typer.Option("--breakdown", help="Add every criterion's points.")
     ] = False,
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
-    table: _Table = None,
-    query: _Query = None,
+    table: opt.Table = None,
+    query: opt.Query = None,
     activities: Annotated[
         str | None, typer.Option(help="Activity log, when the config scores behaviour.")
     ] = None,
-    activities_table: _ActivitiesTable = None,
-    activities_query: _ActivitiesQuery = None,
-    password_env: _PasswordEnv = None,
+    activities_table: opt.ActivitiesTable = None,
+    activities_query: opt.ActivitiesQuery = None,
+    password_env: opt.PasswordEnv = None,
     as_of: Annotated[
         str | None,
         typer.Option(
@@ -547,11 +436,11 @@ def score(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
-    verify_key_env: _VerifyKeyEnv = None,
+    verify_key_env: opt.VerifyKeyEnv = None,
 ):
     """Score leads with a scoring config alone: id, score (0-100) and mql per lead."""
-    from .io.files import write_files
-    from .production.config import ScoringConfig
+    from ..io.files import write_files
+    from ..production.config import ScoringConfig
 
     try:
         _check_output_file(out)
@@ -583,10 +472,10 @@ def score(
 @app.command()
 def validate(
     config: Annotated[Path, typer.Argument(help="A scoring config to check.")],
-    verify_key_env: _VerifyKeyEnv = None,
+    verify_key_env: opt.VerifyKeyEnv = None,
 ):
     """Check a config against its JSON Schema, its checksum and its own consistency."""
-    from .production.config import ScoringConfig
+    from ..production.config import ScoringConfig
 
     try:
         key = _key(verify_key_env)
@@ -611,9 +500,9 @@ def rules(
     ] = None,
 ):
     """The points sheet as rules (criterion, condition, points) for a marketing-automation tool."""
-    from .io.files import write_files
-    from .production.config import ScoringConfig
-    from .production.rules import RULE_FORMATS, render_rules, rule_sheet
+    from ..io.files import write_files
+    from ..production.config import ScoringConfig
+    from ..production.rules import RULE_FORMATS, render_rules, rule_sheet
 
     try:
         sheet = rule_sheet(ScoringConfig.load(config))
@@ -652,12 +541,12 @@ def export_sql(
     out: Annotated[
         Path | None, typer.Option(help="Write the query here (default: stdout).")
     ] = None,
-    verify_key_env: _VerifyKeyEnv = None,
+    verify_key_env: opt.VerifyKeyEnv = None,
 ):
     """One SQL query that scores a lead table exactly as `calibrate score` does."""
-    from .io.files import write_files
-    from .production.config import ScoringConfig
-    from .production.sql_export import scoring_sql
+    from ..io.files import write_files
+    from ..production.config import ScoringConfig
+    from ..production.sql_export import scoring_sql
 
     try:
         text = scoring_sql(
@@ -686,17 +575,17 @@ def diff(
         str | None,
         typer.Option(help=f"Leads to score with both, how many change level: {_SOURCE_HELP}."),
     ] = None,
-    table: _Table = None,
-    query: _Query = None,
+    table: opt.Table = None,
+    query: opt.Query = None,
     activities: Annotated[str | None, typer.Option(help="Activity log for the leads.")] = None,
-    activities_table: _ActivitiesTable = None,
-    activities_query: _ActivitiesQuery = None,
-    password_env: _PasswordEnv = None,
+    activities_table: opt.ActivitiesTable = None,
+    activities_query: opt.ActivitiesQuery = None,
+    password_env: opt.PasswordEnv = None,
     as_of: Annotated[str | None, typer.Option(help="Score behaviour as of this moment.")] = None,
 ):
     """What changed between two configs: criteria, points, thresholds, and leads changing level."""
-    from .production.config import ScoringConfig
-    from .production.rules import diff_configs
+    from ..production.config import ScoringConfig
+    from ..production.rules import diff_configs
 
     try:
         before, after = ScoringConfig.load(old), ScoringConfig.load(new)
@@ -705,7 +594,7 @@ def diff(
         if leads is None and (table is not None or query is not None):
             raise DataError("--table and --query name where the --leads are: give --leads")
         if leads is not None:
-            from .io.tables import read_table
+            from ..io.tables import read_table
 
             leads, activities = _sources(
                 leads, table, query, activities, activities_table, activities_query, password_env
@@ -766,8 +655,8 @@ def make_leads_command(
     ] = None,
 ):
     """Write simulated B2B leads with known effects, to try calibrate on."""
-    from .datasets import make_leads
-    from .io.files import write_files
+    from ..datasets import make_leads
+    from ..io.files import write_files
 
     try:
         _check_output_file(out)
