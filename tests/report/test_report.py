@@ -616,3 +616,31 @@ def test_evaluation_of_a_behaviour_config_needs_the_log(with_activities):
 def test_report_object_is_plain_data(report):
     assert isinstance(report, Report)
     assert set(report.summary) >= {"recommendation", "sheet", "gains", "calibration", "data"}
+
+
+def test_both_constructors_give_the_same_report_on_the_same_leads():
+    """A config scored on its fit's hold-out leads shows what the fit's report shows."""
+    leads = make_leads(2000, seed=4)
+    fitted = calibrate.fit(leads, outcome="converted", id="lead_id", seed=0, bootstrap=0)
+    held = leads.set_index("lead_id").loc[fitted.leads.ids.iloc[fitted.holdout_rows]]
+    from_fit = Report.from_fit(fitted)
+    from_config = Report.from_config(fitted.config, held.reset_index())
+    assert isinstance(from_fit, Report) and isinstance(from_config, Report)
+    assert set(from_fit.summary) == set(from_config.summary)
+    assert (from_fit.summary["mode"], from_config.summary["mode"]) == ("fit", "evaluation")
+    # The same scores and outcomes: the same gains, score bands and threshold. Only
+    # the prediction differs: the model's probability against the config's band rates.
+    for key in ("gains", "distribution"):
+        assert from_fit.summary[key] == from_config.summary[key], key
+
+    def observed(summary):
+        keys = ("band", "leads", "win_rate")
+        return [{k: row[k] for k in keys} for row in summary["calibration"]]
+
+    assert observed(from_fit.summary) == observed(from_config.summary)
+    assert (
+        from_fit.summary["recommendation"]["threshold"]
+        == from_config.summary["recommendation"]["threshold"]
+    )
+    assert sorted(from_fit.figures) == sorted(from_config.figures)
+    assert fit_report(fitted).summary == from_fit.summary

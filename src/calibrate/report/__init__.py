@@ -1,35 +1,39 @@
 """Report: one standalone page, HTML and PDF, for the marketing-and-sales review.
 
-The report reads top to bottom in the order a meeting does: the
-recommendation in one paragraph, the points sheet (fit and engagement apart),
-the threshold trade-off, lift and gains, what a score means (calibration),
-the scores of won and lost leads, fast-track evidence, the sheet in use
-today, quality figures and the data behind it all.
+The report reads top to bottom in the order a meeting does: the recommendation
+in one paragraph, the points sheet (fit and engagement apart), the threshold
+trade-off, lift and gains, what a score means (calibration), the scores of won
+and lost leads, fast-track evidence, the sheet in use today, quality figures
+and the data behind it all.
 
-Two sources give the same report:
+Two sources give the same report, through the two constructors of one
+:class:`Report` (as scikit-learn's displays have ``from_estimator`` and
+``from_predictions``):
 
-- :func:`fit_report` reads a :class:`~calibrate.Calibration` (what
-  ``calibrate fit`` writes): every figure is measured on the hold-out leads;
-- :func:`evaluation_report` reads a scoring config and labelled leads (what
-  ``calibrate report`` writes): the config scores the leads, as production
-  would, and every figure is measured on them. What only a fit knows
-  (bootstrap intervals, how decay was learned) is shown as recorded in the
-  config, or left out.
+- :meth:`Report.from_fit` (or :func:`fit_report`) reads a
+  :class:`~calibrate.Calibration` (what ``calibrate fit`` writes): every
+  figure is measured on the hold-out leads;
+- :meth:`Report.from_config` (or :func:`evaluation_report`) reads a scoring
+  config and labelled leads (what ``calibrate report`` writes): the config
+  scores the leads, as production would, and every figure is measured on them.
+  What only a fit knows (bootstrap intervals, how decay was learned) is shown
+  as recorded in the config, or left out.
 
-Both build a plain summary dict and PNG figures, and return a :class:`Report`
-that renders them through a jinja2 template with autoescape on, so every
-value from the data (column names, categories) shows as text. The figures
-are drawn with matplotlib in greys, line styles and hatching (readable when
-printed in black and white) and embedded as ``data:`` URIs, so the page
-opens without a network. The PDF, on request (``save(out, pdf=True)``,
-``--pdf``), is the same HTML rendered by xhtml2pdf.
-The same input gives byte-identical HTML and PDF.
+Both measure the same evidence (the scores, the outcomes, the sheet's
+threshold and bands), build a plain summary dict from it and draw the PNG
+figures from it; the :class:`Report` renders them through a jinja2 template
+with autoescape on, so every value from the data (column names, categories)
+shows as text. The figures are drawn with matplotlib in greys, line styles and
+hatching (readable when printed in black and white) and embedded as ``data:``
+URIs, so the page opens without a network. The PDF, on request (``save(out,
+pdf=True)``, ``--pdf``), is the same HTML rendered by xhtml2pdf. The same
+input gives byte-identical HTML and PDF.
 """
 
 from __future__ import annotations
 
-from ._render import Report, drop_stale_pdf
-from ._report import build_summary, evaluation_report, fit_report, render_report
+from ._render import drop_stale_pdf
+from ._report import Report, build_summary, evaluation_report, fit_report, render_report
 
 __all__ = [
     "Report",

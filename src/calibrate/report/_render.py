@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import os
-from dataclasses import dataclass
-from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -16,101 +14,19 @@ from ..errors import CalibrateError
 _PDF_FIGURE_WIDTH = "17cm"
 
 
-@dataclass(frozen=True)
-class Report:
-    """A review report: plain summary values and figures, as HTML and PDF.
+def render_html(summary: dict, figures: dict) -> str:
+    """The page: the summary and the PNG figures through the jinja2 template, autoescaped."""
+    import jinja2
 
-    Build one with :func:`fit_report` or :func:`evaluation_report`.
-
-    Parameters
-    ----------
-    summary : dict
-        Every value the page shows, as text and numbers, in the order a
-        meeting reads them (see :func:`build_summary`).
-    figures : dict
-        ``{name: PNG bytes}``: ``tradeoff``, ``gains``, ``calibration`` and
-        ``distribution``.
-
-    Examples
-    --------
-    >>> import calibrate
-    >>> from calibrate.datasets import make_leads
-    >>> result = calibrate.fit(make_leads(1000, seed=0), outcome="converted", bootstrap=0)
-    >>> from calibrate.report import fit_report
-    >>> report = fit_report(result)
-    >>> report.html.startswith("<!DOCTYPE html>"), report.pdf.startswith(b"%PDF")
-    (True, True)
-    >>> sorted(report.figures)
-    ['calibration', 'distribution', 'gains', 'tradeoff']
-    """
-
-    summary: dict
-    figures: dict
-
-    @cached_property
-    def html(self) -> str:
-        """The report as one standalone HTML page (figures embedded)."""
-        import jinja2
-
-        images = {
-            name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-            for name, png in self.figures.items()
-        }
-        env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-        text = (
-            resources.files("calibrate.report")
-            .joinpath("templates/report.html")
-            .read_text("utf-8")
-        )
-        return env.from_string(text).render(
-            summary=self.summary, images=images, pdf_figure_width=_PDF_FIGURE_WIDTH
-        )
-
-    @cached_property
-    def pdf(self) -> bytes:
-        """The same page as a PDF (A4), for printing and for the minutes."""
-        return _html_to_pdf(self.html)
-
-    def save(self, out_dir: os.PathLike | str, *, pdf: bool = False) -> dict[str, Path]:
-        """Write ``report.html`` (and, with ``pdf``, ``report.pdf``) into a folder, all or none.
-
-        The HTML holds everything, figures included; the PDF is the same page
-        for printing, made only on request because it takes longer than the
-        rest of a fit. Without ``pdf``, a ``report.pdf`` an earlier run left
-        in the folder is removed, so it never sits beside a newer page.
-
-        Parameters
-        ----------
-        out_dir : str or os.PathLike
-            The folder (created if missing).
-        pdf : bool, default=False
-            Also write ``report.pdf``.
-
-        Returns
-        -------
-        dict
-            ``{"report": path of the HTML}``, and ``"report_pdf"``: the PDF's
-            path when it was written.
-
-        Raises
-        ------
-        CalibrateError
-            When ``out_dir`` is a file.
-        """
-        from ..io.files import write_files
-
-        out = _out_folder(out_dir)
-        files = self.files(out, pdf=pdf)
-        write_files(dict(files.values()))
-        drop_stale_pdf(out, pdf=pdf)
-        return {name: path for name, (path, _) in files.items()}
-
-    def files(self, out: Path, *, pdf: bool = False) -> dict[str, tuple[Path, str | bytes]]:
-        """``{name: (path, content)}`` of the report's files in the folder ``out``."""
-        files = {"report": (out / "report.html", self.html)}
-        if pdf:
-            files["report_pdf"] = (out / "report.pdf", self.pdf)
-        return files
+    images = {
+        name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        for name, png in figures.items()
+    }
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    text = resources.files("calibrate.report").joinpath("templates/report.html").read_text("utf-8")
+    return env.from_string(text).render(
+        summary=summary, images=images, pdf_figure_width=_PDF_FIGURE_WIDTH
+    )
 
 
 def drop_stale_pdf(out: Path, *, pdf: bool) -> None:

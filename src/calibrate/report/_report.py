@@ -1,27 +1,283 @@
-"""The two ways to a report: from a fit, and from a config and labelled leads."""
+"""The report: one core (:class:`Report`) with two constructors, from a fit and from a config."""
 
 from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
 from ..decide.threshold import weekly_volume
 from ..errors import DataError
 from ..io.sources import describe
+from . import _render
 from ._evidence import (
     _evaluation_dates,
     _evaluation_evidence,
+    _Evidence,
     _fit_evidence,
     _known_label,
     _Measured,
     _with_activity_counts,
 )
 from ._figures import _figures
-from ._render import Report
 from ._summary import _evaluation_summary, _fit_summary
+
+
+@dataclass(frozen=True)
+class Report:
+    """A review report: plain summary values and figures, as HTML and PDF.
+
+    Build one with :meth:`from_fit` (a fit, measured on its hold-out leads) or
+    :meth:`from_config` (a config, measured on labelled leads): both measure the
+    same evidence (scores, outcomes, the sheet's threshold and bands) and draw
+    the same figures from it, through one core.
+
+    Parameters
+    ----------
+    summary : dict
+        Every value the page shows, as text and numbers, in the order a
+        meeting reads them (see :func:`build_summary`).
+    figures : dict
+        ``{name: PNG bytes}``: ``tradeoff``, ``gains``, ``calibration`` and
+        ``distribution``.
+
+    Examples
+    --------
+    >>> import calibrate
+    >>> from calibrate.datasets import make_leads
+    >>> result = calibrate.fit(make_leads(1000, seed=0), outcome="converted", bootstrap=0)
+    >>> from calibrate.report import Report
+    >>> report = Report.from_fit(result)
+    >>> report.html.startswith("<!DOCTYPE html>"), report.pdf.startswith(b"%PDF")
+    (True, True)
+    >>> sorted(report.figures)
+    ['calibration', 'distribution', 'gains', 'tradeoff']
+    """
+
+    summary: dict
+    figures: dict
+
+    @cached_property
+    def html(self) -> str:
+        """The report as one standalone HTML page (figures embedded)."""
+        return _render.render_html(self.summary, self.figures)
+
+    @cached_property
+    def pdf(self) -> bytes:
+        """The same page as a PDF (A4), for printing and for the minutes."""
+        return _render._html_to_pdf(self.html)
+
+    def save(self, out_dir: os.PathLike | str, *, pdf: bool = False) -> dict[str, Path]:
+        """Write ``report.html`` (and, with ``pdf``, ``report.pdf``) into a folder, all or none.
+
+        The HTML holds everything, figures included; the PDF is the same page
+        for printing, made only on request because it takes longer than the
+        rest of a fit. Without ``pdf``, a ``report.pdf`` an earlier run left
+        in the folder is removed, so it never sits beside a newer page.
+
+        Parameters
+        ----------
+        out_dir : str or os.PathLike
+            The folder (created if missing).
+        pdf : bool, default=False
+            Also write ``report.pdf``.
+
+        Returns
+        -------
+        dict
+            ``{"report": path of the HTML}``, and ``"report_pdf"``: the PDF's
+            path when it was written.
+
+        Raises
+        ------
+        CalibrateError
+            When ``out_dir`` is a file.
+        """
+        from ..io.files import write_files
+
+        out = _render._out_folder(out_dir)
+        files = self.files(out, pdf=pdf)
+        write_files(dict(files.values()))
+        _render.drop_stale_pdf(out, pdf=pdf)
+        return {name: path for name, (path, _) in files.items()}
+
+    def files(self, out: Path, *, pdf: bool = False) -> dict[str, tuple[Path, str | bytes]]:
+        """``{name: (path, content)}`` of the report's files in the folder ``out``."""
+        files = {"report": (out / "report.html", self.html)}
+        if pdf:
+            files["report_pdf"] = (out / "report.pdf", self.pdf)
+        return files
+
+    @classmethod
+    def from_fit(cls, calibration) -> Report:
+        """The review report of a fit, measured on its hold-out leads.
+
+        Parameters
+        ----------
+        calibration : Calibration
+            The result of :func:`calibrate.fit`.
+
+        Returns
+        -------
+        Report
+        """
+        evidence = _fit_evidence(calibration)
+        return cls._measured(evidence, _fit_summary(calibration, evidence))
+
+    @classmethod
+    def from_config(
+        cls,
+        config,
+        data,
+        *,
+        outcome: str | None = None,
+        positive=None,
+        activities=None,
+        current_sheet=None,
+        date: str | None = None,
+        sep: str | None = None,
+        encoding: str = "utf-8-sig",
+        progress=None,
+    ) -> Report:
+        """The review report of a scoring config, measured on labelled leads.
+
+        The config scores the leads exactly as production would
+        (:func:`calibrate.score_leads`); the report then shows what its threshold
+        passes, how wins spread over the scores, whether the config's win
+        probabilities per score band still hold, what each fast-track rule
+        catches and, given the sheet in use today, how the two compare. Bootstrap
+        intervals and decay learning need a fit: the report shows the decay the
+        config records and leaves the intervals out.
+
+        Parameters
+        ----------
+        config : ScoringConfig, str or os.PathLike
+            The config, or the path of its JSON file.
+        data : str, os.PathLike, Source or pandas.DataFrame
+            Labelled leads (CSV or Parquet files, a DuckDB or database
+            :class:`~calibrate.io.sources.Source`, or a DataFrame) with every column
+            the config reads and the outcome.
+        outcome : str, optional
+            Outcome column; by default the one the config was fitted on.
+        positive : optional
+            The outcome value meaning won; by default the config's when the
+            outcome column is the config's, else inferred (true, won, yes, 1...).
+        activities : str, os.PathLike, Source or pandas.DataFrame, optional
+            The activity log, needed when the config scores behaviour. Activity is
+            counted before each lead's decision time (the config's decision
+            column), as at the fit.
+        current_sheet : str or os.PathLike, optional
+            The hand-made sheet in use today (YAML or CSV, see
+            :mod:`calibrate.decide.current_sheet`), to compare on the same leads.
+        date : str, optional
+            Date column giving the period and the leads per week (expected MQLs
+            a week). By default the config's date column or decision column, when
+            the leads have it.
+        sep : str, optional
+            CSV separator; sniffed by default.
+        encoding : str, default="utf-8-sig"
+            Text encoding of CSV files.
+        progress : callable, optional
+            Called with the name of every step as it starts (``"read"``,
+            ``"score"``, ``"measure"``).
+
+        Returns
+        -------
+        Report
+            ``.html``, ``.pdf``, ``.summary`` and ``.save(folder)``.
+
+        Raises
+        ------
+        DataError
+            A column is missing, the outcome is not two values (one meaning
+            won), the config needs an activity log, or the current sheet reads
+            what the leads do not have; the message names the column and values.
+
+        Examples
+        --------
+        >>> import calibrate
+        >>> from calibrate.datasets import make_leads
+        >>> fitted = calibrate.fit(make_leads(1500, seed=0), outcome="converted", id="lead_id",
+        ...                        bootstrap=0)
+        >>> report = Report.from_config(fitted.config, make_leads(800, seed=1))
+        >>> report.summary["recommendation"]["threshold"] == fitted.config.mql_threshold
+        True
+        >>> report.summary["data"]["leads"]
+        '800'
+        """
+        from ..io.ingest import require_column
+        from ..io.tables import read_table
+        from ..io.values import parse_outcome
+        from ..production.config import ScoringConfig
+        from ..production.scorer import score_leads
+
+        step = progress or (lambda name: None)
+        if not isinstance(config, ScoringConfig):
+            config = ScoringConfig.load(config)
+        step("read")
+        frame = read_table(data, sep=sep, encoding=encoding)
+        trained = config.training_data.get("outcome", {})
+        if outcome is None:
+            outcome = trained.get("column")
+            if outcome is None:
+                raise DataError(
+                    "the config does not record its outcome column: name it (--outcome)"
+                )
+        columns = [str(c) for c in frame.columns]
+        require_column(outcome, columns, "outcome")
+        if positive is None and outcome == trained.get("column"):
+            positive = _known_label(frame[outcome], trained.get("positive"))
+        won, label = parse_outcome(frame[outcome], outcome, positive)
+        won = won.to_numpy().astype(bool)
+        log = None
+        if activities is not None:
+            log = read_table(activities, encoding=encoding, allow_empty=True)
+        sheet = None
+        if current_sheet is not None:
+            from ..decide.current_sheet import read_current_sheet
+
+            sheet = read_current_sheet(current_sheet)
+        step("score")
+        decision = config.activities.get("decision_time", {}) if config.activities else {}
+        if config.activities and log is not None and decision.get("column") not in frame.columns:
+            raise DataError(
+                f"the config counts activity before each lead's decision time: the leads need its "
+                f"column {decision.get('column')!r}"
+            )
+        scored = score_leads(config, frame, breakdown=True, activities=log)
+        scores = scored["score"].to_numpy().astype(np.int64)
+        step("measure")
+        featured = _with_activity_counts(config, frame, log, sheet, encoding)
+        dates, date_column = _evaluation_dates(config, frame, date)
+        measured = _Measured(
+            config=config,
+            frame=featured,
+            scored=scored,
+            scores=scores,
+            won=won,
+            outcome=f"{outcome} = {label}",
+            source=describe(data),
+            dates=dates,
+            volume=weekly_volume(dates) if dates is not None else None,
+            sheet=sheet,
+            date_column=date_column,
+        )
+        evidence = _evaluation_evidence(measured)
+        return cls._measured(evidence, _evaluation_summary(measured, evidence))
+
+    @classmethod
+    def _measured(cls, evidence: _Evidence, summary: dict) -> Report:
+        """The core both constructors end in: the summary, and the figures of the evidence."""
+        return cls(summary=summary, figures=_figures(evidence))
 
 
 def fit_report(calibration) -> Report:
     """The review report of a fit, measured on its hold-out leads.
+
+    Same as :meth:`Report.from_fit`.
 
     Parameters
     ----------
@@ -33,8 +289,7 @@ def fit_report(calibration) -> Report:
     Report
         ``.html``, ``.pdf`` and ``.save(folder)``.
     """
-    evidence = _fit_evidence(calibration)
-    return Report(summary=_fit_summary(calibration, evidence), figures=_figures(evidence))
+    return Report.from_fit(calibration)
 
 
 def build_summary(calibration) -> dict:
@@ -80,124 +335,17 @@ def evaluation_report(
 ) -> Report:
     """The review report of a scoring config, measured on labelled leads.
 
-    The config scores the leads exactly as production would
-    (:func:`calibrate.score_leads`); the report then shows what its threshold
-    passes, how wins spread over the scores, whether the config's win
-    probabilities per score band still hold, what each fast-track rule
-    catches and, given the sheet in use today, how the two compare. Bootstrap
-    intervals and decay learning need a fit: the report shows the decay the
-    config records and leaves the intervals out.
-
-    Parameters
-    ----------
-    config : ScoringConfig, str or os.PathLike
-        The config, or the path of its JSON file.
-    data : str, os.PathLike, Source or pandas.DataFrame
-        Labelled leads (CSV or Parquet files, a DuckDB or database
-        :class:`~calibrate.io.sources.Source`, or a DataFrame) with every column
-        the config reads and the outcome.
-    outcome : str, optional
-        Outcome column; by default the one the config was fitted on.
-    positive : optional
-        The outcome value meaning won; by default the config's when the
-        outcome column is the config's, else inferred (true, won, yes, 1...).
-    activities : str, os.PathLike, Source or pandas.DataFrame, optional
-        The activity log, needed when the config scores behaviour. Activity is
-        counted before each lead's decision time (the config's decision
-        column), as at the fit.
-    current_sheet : str or os.PathLike, optional
-        The hand-made sheet in use today (YAML or CSV, see
-        :mod:`calibrate.decide.current_sheet`), to compare on the same leads.
-    date : str, optional
-        Date column giving the period and the leads per week (expected MQLs
-        a week). By default the config's date column or decision column, when
-        the leads have it.
-    sep : str, optional
-        CSV separator; sniffed by default.
-    encoding : str, default="utf-8-sig"
-        Text encoding of CSV files.
-    progress : callable, optional
-        Called with the name of every step as it starts (``"read"``,
-        ``"score"``, ``"measure"``).
-
-    Returns
-    -------
-    Report
-        ``.html``, ``.pdf``, ``.summary`` and ``.save(folder)``.
-
-    Raises
-    ------
-    DataError
-        A column is missing, the outcome is not two values (one meaning
-        won), the config needs an activity log, or the current sheet reads
-        what the leads do not have; the message names the column and values.
-
-    Examples
-    --------
-    >>> import calibrate
-    >>> from calibrate.datasets import make_leads
-    >>> fitted = calibrate.fit(make_leads(1500, seed=0), outcome="converted", id="lead_id",
-    ...                        bootstrap=0)
-    >>> report = evaluation_report(fitted.config, make_leads(800, seed=1))
-    >>> report.summary["recommendation"]["threshold"] == fitted.config.mql_threshold
-    True
-    >>> report.summary["data"]["leads"]
-    '800'
+    Same as :meth:`Report.from_config`, which documents the parameters.
     """
-    from ..io.ingest import require_column
-    from ..io.tables import read_table
-    from ..io.values import parse_outcome
-    from ..production.config import ScoringConfig
-    from ..production.scorer import score_leads
-
-    step = progress or (lambda name: None)
-    if not isinstance(config, ScoringConfig):
-        config = ScoringConfig.load(config)
-    step("read")
-    frame = read_table(data, sep=sep, encoding=encoding)
-    trained = config.training_data.get("outcome", {})
-    if outcome is None:
-        outcome = trained.get("column")
-        if outcome is None:
-            raise DataError("the config does not record its outcome column: name it (--outcome)")
-    columns = [str(c) for c in frame.columns]
-    require_column(outcome, columns, "outcome")
-    if positive is None and outcome == trained.get("column"):
-        positive = _known_label(frame[outcome], trained.get("positive"))
-    won, label = parse_outcome(frame[outcome], outcome, positive)
-    won = won.to_numpy().astype(bool)
-    log = None
-    if activities is not None:
-        log = read_table(activities, encoding=encoding, allow_empty=True)
-    sheet = None
-    if current_sheet is not None:
-        from ..decide.current_sheet import read_current_sheet
-
-        sheet = read_current_sheet(current_sheet)
-    step("score")
-    decision = config.activities.get("decision_time", {}) if config.activities else {}
-    if config.activities and log is not None and decision.get("column") not in frame.columns:
-        raise DataError(
-            f"the config counts activity before each lead's decision time: the leads need its "
-            f"column {decision.get('column')!r}"
-        )
-    scored = score_leads(config, frame, breakdown=True, activities=log)
-    scores = scored["score"].to_numpy().astype(np.int64)
-    step("measure")
-    featured = _with_activity_counts(config, frame, log, sheet, encoding)
-    dates, date_column = _evaluation_dates(config, frame, date)
-    measured = _Measured(
-        config=config,
-        frame=featured,
-        scored=scored,
-        scores=scores,
-        won=won,
-        outcome=f"{outcome} = {label}",
-        source=describe(data),
-        dates=dates,
-        volume=weekly_volume(dates) if dates is not None else None,
-        sheet=sheet,
-        date_column=date_column,
+    return Report.from_config(
+        config,
+        data,
+        outcome=outcome,
+        positive=positive,
+        activities=activities,
+        current_sheet=current_sheet,
+        date=date,
+        sep=sep,
+        encoding=encoding,
+        progress=progress,
     )
-    evidence = _evaluation_evidence(measured)
-    return Report(summary=_evaluation_summary(measured, evidence), figures=_figures(evidence))
