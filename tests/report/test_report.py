@@ -644,3 +644,8 @@ def test_both_constructors_give_the_same_report_on_the_same_leads():
     )
     assert sorted(from_fit.figures) == sorted(from_config.figures)
     assert fit_report(fitted).summary == from_fit.summary
+    # The config's two-axis rule, measured again on the same leads, gives what
+    # the fit measured when it chose the rule (one measurement: rule_outcome).
+    assert fitted.config.threshold.get("two_axis")
+    assert from_fit.summary["two_axis"] is not None
+    assert from_config.summary["two_axis"] == from_fit.summary["two_axis"]

@@ -708,6 +708,42 @@ def sub_scores(breakdown: pd.DataFrame, groups: dict, base_points: int):
     return fit, breakdown[implicit].sum(axis=1).to_numpy()
 
 
+def rule_outcome(passed, y, policy: ExpectedValue) -> dict:
+    """What a rule that passes ``passed`` gives on leads with outcomes ``y``.
+
+    The one measurement of a two-axis rule (or of a single threshold), for the
+    fit that chooses it and for the report that checks a config's rule on
+    other leads.
+
+    Returns
+    -------
+    dict
+        share_passed, share_wins_captured, win_rate_passed and
+        value_per_1000_leads (observed wins x win value - leads passed x cost
+        per lead, per 1,000 leads).
+
+    Examples
+    --------
+    >>> out = rule_outcome(np.array([True, True, False, False]), np.array([1, 0, 1, 0]),
+    ...                    ExpectedValue(win_value=1000, cost_per_lead=100))
+    >>> out["share_passed"], out["share_wins_captured"], out["value_per_1000_leads"]
+    (0.5, 0.5, 200000.0)
+    """
+    passed = np.asarray(passed, dtype=bool)
+    y = np.asarray(y, dtype=float)
+    n, total = len(y), y.sum()
+    k = passed.sum()
+    wins = y[passed].sum()
+    return {
+        "share_passed": float(k / n),
+        "share_wins_captured": float(wins / total) if total else np.nan,
+        "win_rate_passed": float(wins / k) if k else np.nan,
+        "value_per_1000_leads": float(
+            (wins * policy.win_value - k * policy.cost_per_lead) * 1000 / n
+        ),
+    }
+
+
 def two_axis_policy(fit, engagement, y, *, policy: ExpectedValue, steps: int = 21) -> dict:
     """Best rule ``fit >= a and engagement >= b`` against the best single threshold.
 
@@ -726,19 +762,9 @@ def two_axis_policy(fit, engagement, y, *, policy: ExpectedValue, steps: int = 2
     fit = np.asarray(fit, dtype=float)
     engagement = np.asarray(engagement, dtype=float)
     y = np.asarray(y, dtype=float)
-    n, total = len(y), y.sum()
 
     def summary(passed):
-        k = passed.sum()
-        wins = y[passed].sum()
-        return {
-            "share_passed": float(k / n),
-            "share_wins_captured": float(wins / total) if total else np.nan,
-            "win_rate_passed": float(wins / k) if k else np.nan,
-            "value_per_1000_leads": float(
-                (wins * policy.win_value - k * policy.cost_per_lead) * 1000 / n
-            ),
-        }
+        return rule_outcome(passed, y, policy)
 
     quantiles = np.linspace(0, 1, steps)
     grid_fit = np.unique(np.quantile(fit, quantiles, method="inverted_cdf"))

@@ -12,6 +12,7 @@ from ..decide.threshold import (
     TargetRate,
     fast_track_evidence,
     level_table,
+    rule_outcome,
     sub_scores,
     win_probability,
 )
@@ -516,27 +517,18 @@ def _evaluation_two_axis(m: _Measured) -> dict | None:
     policy = next(
         (p.get("parameters", {}) for p in m.policies if p["name"] == "expected_value"), {}
     )
-    win_value = policy.get("win_value", ExpectedValue().win_value)
-    cost = policy.get("cost_per_lead", ExpectedValue().cost_per_lead)
-
-    def outcome(passed):
-        wins = m.won[passed].sum()
-        total = m.won.sum()
-        value = (wins * win_value - passed.sum() * cost) * 1000 / len(m.won)
-        return _pct(passed.mean()), _pct(wins / total if total else np.nan), f"{value:,.0f}"
-
-    a, b = outcome(both), outcome(single)
-    return {
-        "fit_min": rule["fit_min"],
-        "engagement_min": rule["engagement_min"],
-        "share_passed": a[0],
-        "share_wins_captured": a[1],
-        "value": a[2],
-        "single_threshold": single_threshold,
-        "single_share_passed": b[0],
-        "single_share_wins_captured": b[1],
-        "single_value": b[2],
-    }
+    ev = ExpectedValue(
+        win_value=policy.get("win_value", ExpectedValue().win_value),
+        cost_per_lead=policy.get("cost_per_lead", ExpectedValue().cost_per_lead),
+    )
+    return _two_axis_summary(
+        {
+            "fit_min": rule["fit_min"],
+            "engagement_min": rule["engagement_min"],
+            **rule_outcome(both, m.won, ev),
+            "single": {"threshold": single_threshold, **rule_outcome(single, m.won, ev)},
+        }
+    )
 
 
 def _evaluation_behaviour(config) -> dict | None:
