@@ -314,11 +314,8 @@ def fit_with(
             comparison = _compare_current(
                 current_sheet, leads, behaviour, held, holdout, card, decision, con
             )
-    warnings = [] if holdout.signal == "usable" else [no_signal_warning(*holdout.auc_interval)]
-    warnings += thin + list(leads.warnings)
-    warnings += sheet_warnings(card, holdout, X.iloc[train], y[train], quality["auc"], model.seed)
-    if behaviour is not None:
-        warnings += behaviour.warnings
+    training = (X.iloc[train], y[train])
+    warnings = _warnings(card, holdout, thin, leads, behaviour, training, quality, model.seed)
     metrics = _metrics(card, holdout, quality, leads, train, decision.choice, comparison, model)
     metrics["warnings"] = list(warnings)
     step("export")
@@ -340,6 +337,16 @@ def fit_with(
         behaviour=behaviour,
         comparison=comparison,
     )
+
+
+def _warnings(card, holdout, thin, leads, behaviour, training, quality, seed) -> list[str]:
+    """What the fit warns of, in order: no signal, thin evidence, the data, the sheet, the log."""
+    warnings = [] if holdout.signal == "usable" else [no_signal_warning(*holdout.auc_interval)]
+    warnings += thin + list(leads.warnings)
+    warnings += sheet_warnings(card, holdout, *training, quality["auc"], seed)
+    if behaviour is not None:
+        warnings += behaviour.warnings
+    return warnings
 
 
 @contextmanager
