@@ -245,37 +245,16 @@ def load_leads(
     named = {"outcome": outcome, "id": id, "date": date, "decided-at": decision_column}
     _check_named_columns(columns, named, types, implicit, explicit)
 
-    n = len(raw)
-    warnings: list[str] = []
-    if id is None and getattr(as_source(data), "kind", None) in ("duckdb", "database"):
-        warnings.append(
-            "no id column (--id): the leads are numbered by their row in what the database "
-            "returned, and a database returns rows in no set order, so those numbers do not "
-            "identify leads; the split follows each row's values, so the sheet does not "
-            "depend on that order"
-        )
-    y, positive_label = (None, None)
-    if outcome is not None:
-        y, positive_label = parse_outcome(raw[outcome], outcome, positive)
-    ids = parse_ids(raw[id], id) if id is not None else row_ids(n)
-    dates = parse_dates(raw[date], date) if date is not None else None
-    decisions = None
-    if decision_column is not None:
-        decisions = parse_dates(raw[decision_column], decision_column)
-        decisions = utc_naive(decisions) - pd.Timedelta(days=offset_days)
-        if dates is None:
-            dates = decisions
+    warnings = _row_number_warnings(data, id)
+    y, positive_label, ids, dates, decisions = _parse_roles(
+        raw, outcome, positive, id, date, decision_column, offset_days
+    )
 
     roles = {outcome, id, date, decision_column}
     candidates = [c for c in columns if c not in roles]
     excluded, column_types, typed, found = _criteria(raw, candidates, excluded_by_user, types)
     warnings += found
-    groups = {
-        c: "implicit"
-        if c in implicit or (c not in explicit and _BEHAVIOUR_WORDS.search(c))
-        else "explicit"
-        for c in column_types
-    }
+    groups = _groups(column_types, implicit, explicit)
     features = pd.DataFrame(typed)
     if not column_types:
         raise DataError(
@@ -299,6 +278,51 @@ def load_leads(
         id_column=id,
         warnings=tuple(warnings),
     )
+
+
+def _row_number_warnings(data, id: str | None) -> list[str]:
+    """A warning when row numbers are the ids of rows a database returns in no set order."""
+    if id is None and getattr(as_source(data), "kind", None) in ("duckdb", "database"):
+        return [
+            "no id column (--id): the leads are numbered by their row in what the database "
+            "returned, and a database returns rows in no set order, so those numbers do not "
+            "identify leads; the split follows each row's values, so the sheet does not "
+            "depend on that order"
+        ]
+    return []
+
+
+def _parse_roles(raw, outcome, positive, id, date, decision_column, offset_days):
+    """The role columns parsed: ``(outcome, positive_label, ids, dates, decision_times)``.
+
+    Without a date column, the decision times are the dates.
+    """
+    y, positive_label = (None, None)
+    if outcome is not None:
+        y, positive_label = parse_outcome(raw[outcome], outcome, positive)
+    ids = parse_ids(raw[id], id) if id is not None else row_ids(len(raw))
+    dates = parse_dates(raw[date], date) if date is not None else None
+    decisions = None
+    if decision_column is not None:
+        decisions = parse_dates(raw[decision_column], decision_column)
+        decisions = utc_naive(decisions) - pd.Timedelta(days=offset_days)
+        if dates is None:
+            dates = decisions
+    return y, positive_label, ids, dates, decisions
+
+
+def _groups(column_types: dict, implicit: set, explicit: set) -> dict[str, str]:
+    """Each criterion as behaviour (implicit) or who the lead is (explicit).
+
+    A column named in ``implicit`` or ``explicit`` is that; the others are
+    guessed from their name.
+    """
+    return {
+        c: "implicit"
+        if c in implicit or (c not in explicit and _BEHAVIOUR_WORDS.search(c))
+        else "explicit"
+        for c in column_types
+    }
 
 
 def _criteria(raw: pd.DataFrame, candidates: list, excluded_by_user: dict, types: dict):

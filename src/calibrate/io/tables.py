@@ -25,9 +25,6 @@ from .sources import (
 __all__ = ["read_table"]
 
 
-
-
-
 def read_table(
     source,
     *,
