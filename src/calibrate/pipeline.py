@@ -19,6 +19,7 @@ from scipy.stats import kendalltau
 from sklearn.metrics import roc_auc_score
 
 from .decide.evaluation import hold_out, no_signal_warning, sheet_warnings
+from .decide.side_rules import line_win_rate, two_axis_rule
 from .decide.threshold import (
     calibration_table,
     default_levels,
@@ -27,10 +28,7 @@ from .decide.threshold import (
     level_table,
     parse_levels,
     recommend_threshold,
-    sub_scores,
-    two_axis_policy,
     weekly_volume,
-    win_probability,
 )
 from .errors import DataError
 from .io.ingest import LeadData, load_leads
@@ -417,7 +415,8 @@ def _decide(card, holdout, leads, behaviour, settings, policies, con=None):
         else default_levels(scores, y_hold, choice.threshold)
     )
     levels_frame = level_table(scores, y_hold, level_list, max_score=card.max_score)
-    p_line = win_probability(scores, y_hold)[choice.threshold - card.min_score]
+    scale = {"min_score": card.min_score, "max_score": card.max_score}
+    p_line = line_win_rate(scores, y_hold, choice.threshold, **scale)
     y = leads.outcome.to_numpy()
     evidence = _fast_track_evidence(leads, behaviour, settings.fast_track, y, float(p_line), con)
     decision = Decision(
@@ -634,7 +633,4 @@ def _compare_current(path, leads, behaviour, held, holdout, card, decision, con=
 
 def _two_axis(card, X, y, policy) -> dict | None:
     groups = {c.name: c.group for c in card.criteria_}
-    if set(groups.values()) != {"explicit", "implicit"}:
-        return None
-    fit, engagement = sub_scores(card.score_breakdown(X), groups, card.base_points_)
-    return two_axis_policy(fit, engagement, y, policy=policy)
+    return two_axis_rule(card.score_breakdown(X), groups, card.base_points_, y, policy=policy)

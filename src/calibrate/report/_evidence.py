@@ -8,19 +8,32 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ..decide.threshold import calibration_table, threshold_curve
+from ..decide.side_rules import line_win_rate, two_axis_rule
+from ..decide.threshold import (
+    ExpectedValue,
+    calibration_table,
+    fast_track_evidence,
+    threshold_curve,
+    weekly_volume,
+)
 from ..errors import DataError
+from ..io.sources import describe
 
 
 @dataclass(frozen=True)
 class _Evidence:
-    """What the figures and the shared tables are measured on.
+    """What a report is measured on: scores, outcomes and the sheet, and the extras.
 
     ``scores`` and ``won`` are the leads judged (hold-out leads of a fit, or
-    the labelled leads a config is evaluated on); ``bands`` is the
-    calibration table (score_min, score_max, leads, wins, win_rate,
-    predicted); ``policies`` is ``((label, threshold, chosen), ...)`` and
-    ``capacity`` ``(share of leads sales can take, label)`` or None.
+    the labelled leads a config is evaluated on); the sheet is its
+    ``threshold``, scale (``min_score``, ``max_score``) and ``policies``
+    (``((label, threshold, chosen), ...)``), with ``capacity`` ``(share of
+    leads sales can take, label)`` or None; ``bands`` is the calibration
+    table (score_min, score_max, leads, wins, win_rate, predicted). The
+    extras, each None when there is none: ``fast_track`` (the table of
+    :func:`~calibrate.decide.threshold.fast_track_evidence`), ``two_axis``
+    (:func:`~calibrate.decide.side_rules.two_axis_rule`) and ``comparison``
+    (:func:`~calibrate.decide.current_sheet.compare_sheets`).
     """
 
     scores: np.ndarray
@@ -32,6 +45,9 @@ class _Evidence:
     capacity: tuple | None
     bands: pd.DataFrame
     predicted_label: str
+    fast_track: pd.DataFrame | None = None
+    two_axis: dict | None = None
+    comparison: dict | None = None
 
     @cached_property
     def curve(self) -> pd.DataFrame:
@@ -107,6 +123,9 @@ def _fit_evidence(calibration) -> _Evidence:
         capacity=capacity,
         bands=_bands_with_prediction(scores, won, proba, card.min_score, card.max_score),
         predicted_label="predicted by the model",
+        fast_track=calibration.decision.fast_track,
+        two_axis=calibration.decision.two_axis,
+        comparison=calibration.comparison,
     )
 
 
@@ -209,6 +228,81 @@ class _Measured:
         return self.scored[list(names)].rename(columns=names).reset_index(drop=True)
 
 
+def _measure_config(
+    config,
+    data,
+    *,
+    outcome,
+    positive,
+    activities,
+    current_sheet,
+    date,
+    sep,
+    encoding,
+    progress,
+) -> _Measured:
+    """Read the labelled leads (and activity, current sheet), score them by the config.
+
+    The steps of :meth:`Report.from_config` up to the measuring, which
+    documents the parameters.
+    """
+    from ..io.ingest import require_column
+    from ..io.tables import read_table
+    from ..io.values import parse_outcome
+    from ..production.config import ScoringConfig
+    from ..production.scorer import score_leads
+
+    step = progress or (lambda name: None)
+    if not isinstance(config, ScoringConfig):
+        config = ScoringConfig.load(config)
+    step("read")
+    frame = read_table(data, sep=sep, encoding=encoding)
+    trained = config.training_data.get("outcome", {})
+    if outcome is None:
+        outcome = trained.get("column")
+        if outcome is None:
+            raise DataError("the config does not record its outcome column: name it (--outcome)")
+    columns = [str(c) for c in frame.columns]
+    require_column(outcome, columns, "outcome")
+    if positive is None and outcome == trained.get("column"):
+        positive = _known_label(frame[outcome], trained.get("positive"))
+    won, label = parse_outcome(frame[outcome], outcome, positive)
+    won = won.to_numpy().astype(bool)
+    log = None
+    if activities is not None:
+        log = read_table(activities, encoding=encoding, allow_empty=True)
+    sheet = None
+    if current_sheet is not None:
+        from ..decide.current_sheet import read_current_sheet
+
+        sheet = read_current_sheet(current_sheet)
+    step("score")
+    decision = config.activities.get("decision_time", {}) if config.activities else {}
+    if config.activities and log is not None and decision.get("column") not in frame.columns:
+        raise DataError(
+            f"the config counts activity before each lead's decision time: the leads need its "
+            f"column {decision.get('column')!r}"
+        )
+    scored = score_leads(config, frame, breakdown=True, activities=log)
+    scores = scored["score"].to_numpy().astype(np.int64)
+    step("measure")
+    featured = _with_activity_counts(config, frame, log, sheet, encoding)
+    dates, date_column = _evaluation_dates(config, frame, date)
+    return _Measured(
+        config=config,
+        frame=featured,
+        scored=scored,
+        scores=scores,
+        won=won,
+        outcome=f"{outcome} = {label}",
+        source=describe(data),
+        dates=dates,
+        volume=weekly_volume(dates) if dates is not None else None,
+        sheet=sheet,
+        date_column=date_column,
+    )
+
+
 def _evaluation_evidence(m: _Measured) -> _Evidence:
     config = m.config
     bands = config.calibration.get("bands", [])
@@ -237,7 +331,73 @@ def _evaluation_evidence(m: _Measured) -> _Evidence:
             m.scores, m.won, predicted, config.min_score, config.max_score
         ),
         predicted_label="predicted at the fit (config)",
+        fast_track=_config_fast_track(m),
+        two_axis=_config_two_axis(m),
+        comparison=_config_comparison(m),
     )
+
+
+def _config_fast_track(m: _Measured) -> pd.DataFrame:
+    """The config's fast-track rules on the leads, against leads at its MQL line."""
+    from ..sheet.activity import fast_track_feature
+    from ..sheet.criteria import category_codes
+
+    flags, kinds = {}, {}
+    for rule in m.config.threshold.get("fast_track", []):
+        if rule["kind"] == "activity":
+            feature = fast_track_feature(rule["activity_type"], rule["within_days"])
+            name = rule["activity_type"]
+            flags[name] = m.frame[feature.name].to_numpy() > 0
+            kinds[name] = int(rule["within_days"])
+        else:
+            name = rule["column"]
+            codes, texts = category_codes(m.frame[name], "boolean", name)
+            hits = np.array([t == rule["equals"] for t in texts] + [False], dtype=bool)
+            flags[name] = hits[codes]
+            kinds[name] = None
+    config = m.config
+    reference = line_win_rate(
+        m.scores,
+        m.won,
+        config.mql_threshold,
+        min_score=config.min_score,
+        max_score=config.max_score,
+    )
+    return fast_track_evidence(flags, m.won, reference, within_days=kinds)
+
+
+def _config_two_axis(m: _Measured) -> dict | None:
+    """The config's two-axis rule (and its single threshold) measured on the leads."""
+    rule = m.config.threshold.get("two_axis")
+    if not rule:
+        return None
+    groups = {c.name: c.group for c in m.config.criteria}
+    single_threshold = rule.get("single", {}).get("threshold", m.config.mql_threshold)
+    policy = next(
+        (p.get("parameters", {}) for p in m.policies if p["name"] == "expected_value"), {}
+    )
+    ev = ExpectedValue(
+        win_value=policy.get("win_value", ExpectedValue().win_value),
+        cost_per_lead=policy.get("cost_per_lead", ExpectedValue().cost_per_lead),
+    )
+    return two_axis_rule(
+        m.breakdown(),
+        groups,
+        m.config.base_points,
+        m.won,
+        policy=ev,
+        rule={**rule, "single": {"threshold": single_threshold}},
+        scores=m.scores,
+    )
+
+
+def _config_comparison(m: _Measured) -> dict | None:
+    """The sheet in use today against the config, on the same leads, or None."""
+    if m.sheet is None:
+        return None
+    from ..decide.current_sheet import compare_sheets
+
+    return compare_sheets(m.sheet, m.frame, m.won, m.scores, m.config.mql_threshold, m.breakdown())
 
 
 def _capacity_line(params: dict, volume: dict | None) -> tuple | None:

@@ -7,23 +7,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
-
-from ..decide.threshold import weekly_volume
-from ..errors import DataError
-from ..io.sources import describe
 from . import _render
-from ._evidence import (
-    _evaluation_dates,
-    _evaluation_evidence,
-    _Evidence,
-    _fit_evidence,
-    _known_label,
-    _Measured,
-    _with_activity_counts,
-)
+from ._evidence import _evaluation_evidence, _Evidence, _fit_evidence, _measure_config
 from ._figures import _figures
-from ._summary import _evaluation_summary, _fit_summary
+from ._summary import _evaluation_summary, _fit_summary, summarise
 
 
 @dataclass(frozen=True)
@@ -125,7 +112,7 @@ class Report:
         Report
         """
         evidence = _fit_evidence(calibration)
-        return cls._measured(evidence, _fit_summary(calibration, evidence))
+        return cls._from_evidence(evidence, _fit_summary(calibration, evidence))
 
     @classmethod
     def from_config(
@@ -208,70 +195,33 @@ class Report:
         >>> report.summary["data"]["leads"]
         '800'
         """
-        from ..io.ingest import require_column
-        from ..io.tables import read_table
-        from ..io.values import parse_outcome
-        from ..production.config import ScoringConfig
-        from ..production.scorer import score_leads
-
-        step = progress or (lambda name: None)
-        if not isinstance(config, ScoringConfig):
-            config = ScoringConfig.load(config)
-        step("read")
-        frame = read_table(data, sep=sep, encoding=encoding)
-        trained = config.training_data.get("outcome", {})
-        if outcome is None:
-            outcome = trained.get("column")
-            if outcome is None:
-                raise DataError(
-                    "the config does not record its outcome column: name it (--outcome)"
-                )
-        columns = [str(c) for c in frame.columns]
-        require_column(outcome, columns, "outcome")
-        if positive is None and outcome == trained.get("column"):
-            positive = _known_label(frame[outcome], trained.get("positive"))
-        won, label = parse_outcome(frame[outcome], outcome, positive)
-        won = won.to_numpy().astype(bool)
-        log = None
-        if activities is not None:
-            log = read_table(activities, encoding=encoding, allow_empty=True)
-        sheet = None
-        if current_sheet is not None:
-            from ..decide.current_sheet import read_current_sheet
-
-            sheet = read_current_sheet(current_sheet)
-        step("score")
-        decision = config.activities.get("decision_time", {}) if config.activities else {}
-        if config.activities and log is not None and decision.get("column") not in frame.columns:
-            raise DataError(
-                f"the config counts activity before each lead's decision time: the leads need its "
-                f"column {decision.get('column')!r}"
-            )
-        scored = score_leads(config, frame, breakdown=True, activities=log)
-        scores = scored["score"].to_numpy().astype(np.int64)
-        step("measure")
-        featured = _with_activity_counts(config, frame, log, sheet, encoding)
-        dates, date_column = _evaluation_dates(config, frame, date)
-        measured = _Measured(
-            config=config,
-            frame=featured,
-            scored=scored,
-            scores=scores,
-            won=won,
-            outcome=f"{outcome} = {label}",
-            source=describe(data),
-            dates=dates,
-            volume=weekly_volume(dates) if dates is not None else None,
-            sheet=sheet,
-            date_column=date_column,
+        measured = _measure_config(
+            config,
+            data,
+            outcome=outcome,
+            positive=positive,
+            activities=activities,
+            current_sheet=current_sheet,
+            date=date,
+            sep=sep,
+            encoding=encoding,
+            progress=progress,
         )
         evidence = _evaluation_evidence(measured)
-        return cls._measured(evidence, _evaluation_summary(measured, evidence))
+        return cls._from_evidence(evidence, _evaluation_summary(measured, evidence))
 
     @classmethod
-    def _measured(cls, evidence: _Evidence, summary: dict) -> Report:
-        """The core both constructors end in: the summary, and the figures of the evidence."""
-        return cls(summary=summary, figures=_figures(evidence))
+    def _from_evidence(cls, evidence: _Evidence, described: dict) -> Report:
+        """The core both constructors end in, from scores, outcomes and the sheet.
+
+        ``evidence`` holds the leads' scores and outcomes, the sheet's
+        threshold, scale, policies and score bands, and the extras (fast-track
+        evidence, two-axis rule, current-sheet comparison); ``described`` is
+        what only the source says (recommendation, sheet, data). The summary
+        and every figure are measured on the evidence in the same way for a
+        fit and for a config.
+        """
+        return cls(summary=summarise(evidence, described), figures=_figures(evidence))
 
 
 def fit_report(calibration) -> Report:
@@ -309,7 +259,8 @@ def build_summary(calibration) -> dict:
         ``comparison``, ``metrics``, ``data`` (source, counts, excluded
         columns and why) and ``warnings``; ``mode`` is ``"fit"``.
     """
-    return _fit_summary(calibration, _fit_evidence(calibration))
+    evidence = _fit_evidence(calibration)
+    return summarise(evidence, _fit_summary(calibration, evidence))
 
 
 def render_report(calibration) -> str:

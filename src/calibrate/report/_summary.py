@@ -6,16 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..decide.evaluation import signal_of
-from ..decide.threshold import (
-    ExpectedValue,
-    SalesCapacity,
-    TargetRate,
-    fast_track_evidence,
-    level_table,
-    rule_outcome,
-    sub_scores,
-    win_probability,
-)
+from ..decide.threshold import ExpectedValue, SalesCapacity, TargetRate, level_table
 from ..errors import CalibrateError
 from ..learn.model import COMFORTABLE_HOLDOUT_OUTCOMES, auc_interval
 from ._evidence import _Evidence, _Measured, _policy_label
@@ -37,6 +28,52 @@ def _policy_text(params: dict) -> str:
         return cls(**fields).describe()
     except (TypeError, CalibrateError):
         return ""
+
+
+#: The summary's keys, in the order a meeting reads them (the same for a fit and a config).
+_KEYS = (
+    "mode",
+    "title",
+    "judged_on",
+    "recommendation",
+    "policies",
+    "levels",
+    "two_axis",
+    "base_points",
+    "scale",
+    "sheet",
+    "sheet_intervals",
+    "sheet_note",
+    "behaviour",
+    "gains",
+    "calibration",
+    "predicted_label",
+    "distribution",
+    "fast_track",
+    "comparison",
+    "metrics",
+    "data",
+    "warnings",
+)
+
+
+def summarise(evidence: _Evidence, described: dict) -> dict:
+    """The summary of a report: what its source says, and what is measured on its evidence.
+
+    ``described`` is what only the source knows (:func:`_fit_summary` or
+    :func:`_evaluation_summary`: the recommendation, the sheet, the data, the
+    words on fast-track rules); the tables beside the figures, the two-axis
+    rule, the fast-track rows and the current-sheet comparison are the same
+    functions of the evidence for both.
+    """
+    measured = {
+        **_evidence_summary(evidence),
+        "two_axis": _two_axis_summary(evidence.two_axis),
+        "fast_track": {**described["fast_track"], "rows": _fast_track_rows(evidence.fast_track)},
+        "comparison": _comparison_summary(evidence.comparison),
+    }
+    summary = {**described, **measured}
+    return {key: summary[key] for key in _KEYS}
 
 
 # --------------------------------------------------------------------------- fit report
@@ -70,6 +107,7 @@ def _fit_sheet(calibration) -> list[dict]:
 
 
 def _fit_summary(calibration, evidence: _Evidence) -> dict:
+    """What a fit's report says beyond its evidence: its recommendation, sheet and data."""
     m = calibration.metrics
     leads = calibration.leads
     criteria = _fit_sheet(calibration)
@@ -98,7 +136,6 @@ def _fit_summary(calibration, evidence: _Evidence) -> dict:
             for name, c in calibration.decision.choices.items()
         ],
         "levels": _levels_summary(calibration.decision.levels),
-        "two_axis": _two_axis_summary(calibration.decision.two_axis),
         "base_points": int(calibration.scorecard.base_points_),
         "scale": {
             "min": int(calibration.scorecard.min_score),
@@ -116,16 +153,13 @@ def _fit_summary(calibration, evidence: _Evidence) -> dict:
             )
         ),
         "behaviour": _behaviour_summary(calibration),
-        **_evidence_summary(evidence),
         "fast_track": {
             "note": (
                 "Tested on all leads. A signal is recommended when its leads won at least as "
                 "often as leads at the MQL threshold (and at least 30 leads showed it)."
             ),
             "decision": "Fast-track",
-            "rows": _fast_track_rows(calibration.decision.fast_track),
         },
-        "comparison": _comparison_summary(calibration.comparison),
         "metrics": [
             ("Hold-out AUC, unrounded model", f"{m['holdout_auc_model']:.3f}"),
             ("Hold-out AUC, integer points", f"{m['holdout_auc_points']:.3f}"),
@@ -304,6 +338,7 @@ def _behaviour_summary(calibration) -> dict | None:
 
 
 def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
+    """What a config's report says beyond its evidence: its recommendation, sheet and data."""
     config, won, scores = m.config, m.won, m.scores
     curve = evidence.curve
     weekly = m.weekly
@@ -328,13 +363,6 @@ def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
     levels = config.threshold.get("levels")
     metrics, warnings, no_signal = _evaluation_quality(m, evidence)
     trained = config.training_data
-    comparison = None
-    if m.sheet is not None:
-        from ..decide.current_sheet import compare_sheets
-
-        comparison = compare_sheets(
-            m.sheet, m.frame, won, scores, config.mql_threshold, m.breakdown()
-        )
     return {
         "mode": "evaluation",
         "title": "Lead scoring review: the points sheet on labelled leads",
@@ -360,7 +388,6 @@ def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
         "levels": _levels_summary(level_table(scores, won, levels, max_score=config.max_score))
         if levels
         else [],
-        "two_axis": _evaluation_two_axis(m),
         "base_points": int(config.base_points),
         "scale": {"min": int(config.min_score), "max": int(config.max_score)},
         "sheet": _evaluation_sheet(m),
@@ -371,9 +398,14 @@ def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
             "config."
         ),
         "behaviour": _evaluation_behaviour(config),
-        **_evidence_summary(evidence),
-        "fast_track": _evaluation_fast_track(m, evidence),
-        "comparison": _comparison_summary(comparison),
+        "fast_track": {
+            "note": (
+                "The config's fast-track rules, measured on these leads. A rule still holds "
+                "when its leads won at least as often as leads at the MQL threshold (and at "
+                "least 30 leads showed it)."
+            ),
+            "decision": "Still holds",
+        },
         "metrics": metrics,
         "data": {
             "source": m.source,
@@ -470,65 +502,6 @@ def _evaluation_sheet(m: _Measured) -> list[dict]:
             }
         )
     return criteria
-
-
-def _evaluation_fast_track(m: _Measured, evidence: _Evidence) -> dict:
-    from ..sheet.activity import fast_track_feature
-    from ..sheet.criteria import category_codes
-
-    flags, kinds = {}, {}
-    for rule in m.config.threshold.get("fast_track", []):
-        if rule["kind"] == "activity":
-            feature = fast_track_feature(rule["activity_type"], rule["within_days"])
-            name = rule["activity_type"]
-            flags[name] = m.frame[feature.name].to_numpy() > 0
-            kinds[name] = int(rule["within_days"])
-        else:
-            name = rule["column"]
-            codes, texts = category_codes(m.frame[name], "boolean", name)
-            hits = np.array([t == rule["equals"] for t in texts] + [False], dtype=bool)
-            flags[name] = hits[codes]
-            kinds[name] = None
-    p = win_probability(
-        m.scores, m.won, min_score=m.config.min_score, max_score=m.config.max_score
-    )
-    reference = float(p[m.config.mql_threshold - m.config.min_score])
-    table = fast_track_evidence(flags, m.won, reference, within_days=kinds)
-    return {
-        "note": (
-            "The config's fast-track rules, measured on these leads. A rule still holds when "
-            "its leads won at least as often as leads at the MQL threshold (and at least 30 "
-            "leads showed it)."
-        ),
-        "decision": "Still holds",
-        "rows": _fast_track_rows(table),
-    }
-
-
-def _evaluation_two_axis(m: _Measured) -> dict | None:
-    rule = m.config.threshold.get("two_axis")
-    if not rule:
-        return None
-    groups = {c.name: c.group for c in m.config.criteria}
-    fit, engagement = sub_scores(m.breakdown(), groups, m.config.base_points)
-    both = (fit >= rule["fit_min"]) & (engagement >= rule["engagement_min"])
-    single_threshold = rule.get("single", {}).get("threshold", m.config.mql_threshold)
-    single = m.scores >= single_threshold
-    policy = next(
-        (p.get("parameters", {}) for p in m.policies if p["name"] == "expected_value"), {}
-    )
-    ev = ExpectedValue(
-        win_value=policy.get("win_value", ExpectedValue().win_value),
-        cost_per_lead=policy.get("cost_per_lead", ExpectedValue().cost_per_lead),
-    )
-    return _two_axis_summary(
-        {
-            "fit_min": rule["fit_min"],
-            "engagement_min": rule["engagement_min"],
-            **rule_outcome(both, m.won, ev),
-            "single": {"threshold": single_threshold, **rule_outcome(single, m.won, ev)},
-        }
-    )
 
 
 def _evaluation_behaviour(config) -> dict | None:
