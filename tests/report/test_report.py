@@ -626,7 +626,8 @@ def test_both_constructors_give_the_same_report_on_the_same_leads():
     from_fit = Report.from_fit(fitted)
     from_config = Report.from_config(fitted.config, held.reset_index())
     assert isinstance(from_fit, Report) and isinstance(from_config, Report)
-    assert set(from_fit.summary) == set(from_config.summary)
+    # The same keys, in the same order: both are built by the one core.
+    assert list(from_fit.summary) == list(from_config.summary)
     assert (from_fit.summary["mode"], from_config.summary["mode"]) == ("fit", "evaluation")
     # The same scores and outcomes: the same gains, score bands and threshold. Only
     # the prediction differs: the model's probability against the config's band rates.
@@ -638,6 +639,16 @@ def test_both_constructors_give_the_same_report_on_the_same_leads():
         return [{k: row[k] for k in keys} for row in summary["calibration"]]
 
     assert observed(from_fit.summary) == observed(from_config.summary)
+    # The same hold-out AUC of the integer score.
+    fit_metrics, config_metrics = (
+        dict(from_fit.summary["metrics"]),
+        dict(from_config.summary["metrics"]),
+    )
+    assert (
+        fit_metrics["Hold-out AUC, integer points"]
+        == config_metrics["AUC of the score on these leads"]
+        == config_metrics["AUC at the fit, hold-out leads"]
+    )
     assert (
         from_fit.summary["recommendation"]["threshold"]
         == from_config.summary["recommendation"]["threshold"]
@@ -649,3 +660,35 @@ def test_both_constructors_give_the_same_report_on_the_same_leads():
     assert fitted.config.threshold.get("two_axis")
     assert from_fit.summary["two_axis"] is not None
     assert from_config.summary["two_axis"] == from_fit.summary["two_axis"]
+
+
+def test_both_constructors_agree_on_a_fit_with_behaviour(with_activities):
+    """With behaviour criteria and fast-track rules too: the config scored on the
+    hold-out leads of its fit gives the fit's score bands, AUC and two-axis rule."""
+    result = with_activities["result"]
+    leads, log = make_leads(1500, seed=0, activities=True)  # the fit's leads
+    held = leads.set_index("lead_id").loc[result.leads.ids.iloc[result.holdout_rows]]
+    from_fit = Report.from_fit(result)
+    held_log = log[log["lead_id"].isin(held.index)]
+    from_config = Report.from_config(result.config, held.reset_index(), activities=held_log)
+    fit, config = from_fit.summary, from_config.summary
+    assert list(fit) == list(config)
+    for key in ("gains", "distribution", "two_axis"):
+        assert fit[key] == config[key], key
+    keys = ("band", "leads", "win_rate")
+    assert [{k: r[k] for k in keys} for r in fit["calibration"]] == [
+        {k: r[k] for k in keys} for r in config["calibration"]
+    ]
+    assert (
+        dict(fit["metrics"])["Hold-out AUC, integer points"]
+        == dict(config["metrics"])["AUC of the score on these leads"]
+    )
+    # The config's fast-track rules are the signals the fit recommended, in
+    # rows of the same columns (the fit tests them on all leads, the config's
+    # report on these).
+    recommended = [r["signal"] for r in fit["fast_track"]["rows"] if r["recommended"] == "yes"]
+    assert recommended
+    assert [r["signal"] for r in config["fast_track"]["rows"]] == recommended
+    assert {tuple(r) for r in config["fast_track"]["rows"]} == {
+        tuple(fit["fast_track"]["rows"][0])
+    }

@@ -102,6 +102,11 @@ class Report:
     def from_fit(cls, calibration) -> Report:
         """The review report of a fit, measured on its hold-out leads.
 
+        The hold-out scores and outcomes, the fitted sheet's threshold and
+        policies, the model's predicted win rate per score band and what the
+        fit measured beside them (fast-track evidence, the two-axis rule, the
+        sheet in use today) go through the same core as :meth:`from_config`.
+
         Parameters
         ----------
         calibration : Calibration
@@ -110,6 +115,21 @@ class Report:
         Returns
         -------
         Report
+            ``.html``, ``.pdf``, ``.summary`` and ``.save(folder)``.
+
+        See Also
+        --------
+        from_config : The same report of a config, measured on labelled leads.
+        fit_report : The same, as a function (what ``Calibration.report`` calls).
+
+        Examples
+        --------
+        >>> import calibrate
+        >>> from calibrate.datasets import make_leads
+        >>> result = calibrate.fit(make_leads(1000, seed=0), outcome="converted", bootstrap=0)
+        >>> summary = Report.from_fit(result).summary
+        >>> summary["mode"], summary["judged_on"]
+        ('fit', 'hold-out leads')
         """
         evidence = _fit_evidence(calibration)
         return cls._from_evidence(evidence, _fit_summary(calibration, evidence))
@@ -182,6 +202,11 @@ class Report:
             A column is missing, the outcome is not two values (one meaning
             won), the config needs an activity log, or the current sheet reads
             what the leads do not have; the message names the column and values.
+
+        See Also
+        --------
+        from_fit : The same report of a fit, measured on its hold-out leads.
+        evaluation_report : The same, as a function (what ``calibrate report`` calls).
 
         Examples
         --------
