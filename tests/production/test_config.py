@@ -760,49 +760,6 @@ def test_property_numbers_out_of_bounds_are_refused(property_dir, config, data):
         ScoringConfig.load(path)
 
 
-@pytest.mark.parametrize("bound", [0.3, 0.5, 1.0, 1.7, 2.4])
-def test_rule_sheet_in_practice_is_exact_for_decayed_counts(bound):
-    """n activities inside the stated window reach the band; one day older they do not."""
-    import re
-
-    import numpy as np
-
-    from calibrate.production.rules import rule_sheet
-    from calibrate.sheet.activity import ActivitySpec
-    from calibrate.sheet.criteria import Band
-    from calibrate.sheet.feature import ActivityFeature, Kernel
-
-    kernel = Kernel("decay", 21.0)
-    crit = Criterion("web", "web", "numeric", "implicit", bands=(
-        Band("low", "range", upper=bound, points=0),
-        Band("high", "range", lower=bound, points=10),
-        Band("Missing", "missing", points=0)))  # fmt: skip
-    spec = ActivitySpec(
-        features=(ActivityFeature("web", "count", ("page_view",), kernel=kernel),),
-        known_types=("page_view",),
-    )
-    config = ScoringConfig(
-        criteria=(crit,), base_points=0, id_column="id",
-        threshold={"mql": 10, "policy": {"name": "manual"}},
-        activities={**spec.to_dict(), "decision_time": {"column": "at"}},
-    )  # fmt: skip
-    text = rule_sheet(config)["in_practice"].iloc[2]
-    n, days = map(int, re.fullmatch(r"(\d+)\+ page_view in the last (\d+) days", text).groups())
-    weight = kernel.weights(np.array([days - 1, days]))
-    assert n * weight[0] / 1000 >= bound > n * weight[1] / 1000
-    assert (n - 1) * 1.0 < bound or n == 1
-
-
-def test_render_rules_refuses_an_unknown_format(small_config):
-    from calibrate.errors import ParameterError
-    from calibrate.production.rules import render_rules, rule_sheet
-
-    with pytest.raises(
-        ParameterError, match="rules format must be csv, markdown or html; got 'pdf'"
-    ):
-        render_rules(rule_sheet(small_config), "pdf")
-
-
 # --- signing ---------------------------------------------------------------------
 
 KEY = b"a secret key \x00\xff"
@@ -906,29 +863,3 @@ def test_property_a_signature_holds_for_its_key_alone(config, key, other):
     if other.rstrip(b"\x00") != key.rstrip(b"\x00"):
         with pytest.raises(ConfigError, match="signature does not match"):
             ScoringConfig.from_dict(signed, key=other)
-
-
-def test_rule_sheet_of_distinct_weeks():
-    """The new kind on the sheet and the rule sheet: weeks of the last 90 days, in words."""
-    from calibrate.production.rules import rule_sheet
-    from calibrate.sheet.activity import ActivitySpec
-    from calibrate.sheet.feature import ActivityFeature
-
-    crit = Criterion("weeks", "weeks", "numeric", "implicit", bands=(
-        Band("0-2", "range", upper=3.0, points=0),
-        Band("3+", "range", lower=3.0, points=12),
-        Band("Missing", "missing", points=0)))  # fmt: skip
-    feature = ActivityFeature("weeks", "distinct_weeks", ("page_view",), window_days=90)
-    spec = ActivitySpec(features=(feature,), known_types=("page_view",))
-    config = ScoringConfig(
-        criteria=(crit,), base_points=0, id_column="id",
-        threshold={"mql": 10, "policy": {"name": "manual"}},
-        activities={**spec.to_dict(), "decision_time": {"column": "at", "offset_days": 0}},
-    )  # fmt: skip
-    sheet = rule_sheet(config)
-    assert sheet["condition"].iloc[2] == "weeks [weeks with page_view in the last 90 days] >= 3"
-    assert sheet["in_practice"].tolist()[1:3] == [
-        "not (active in 3+ different weeks in the last 90 days)",
-        "active in 3+ different weeks in the last 90 days",
-    ]
-    assert ScoringConfig.from_dict(config.to_dict()).activity_spec.features == (feature,)

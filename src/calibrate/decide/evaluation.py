@@ -174,10 +174,11 @@ def dominant_column_warnings(card, X_train, y_train, X_hold, y_hold, auc_model, 
 
 def _auc_without(card, column, X_train, y_train, X_hold, y_hold, seed) -> float:
     """Hold-out AUC of the model refitted without one column (penalty C=1)."""
-    params = card.model.binner.get_params()
+    fitted = card.model_
+    params = (fitted.binner if fitted.binner is not None else LeadBinner()).get_params()
     for key in ("column_types", "groups"):
         params[key] = {k: v for k, v in (params[key] or {}).items() if k != column}
-    monotone = {k: v for k, v in (card.model.monotone or {}).items() if k != column}
+    monotone = {k: v for k, v in (fitted.monotone or {}).items() if k != column}
     if len(X_train) > DOMINANCE_MAX_LEADS:
         rows = np.random.default_rng(seed).choice(len(X_train), DOMINANCE_MAX_LEADS, replace=False)
         X_train, y_train = X_train.iloc[np.sort(rows)], y_train[np.sort(rows)]
