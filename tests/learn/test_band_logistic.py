@@ -6,7 +6,8 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from calibrate.learn._band_logistic import fit_band_logistic
+from calibrate.learn import _band_logistic
+from calibrate.learn._band_logistic import fit_band_logistic, refit_band_logistic
 from calibrate.learn.binning import _tree_cuts
 
 
@@ -162,3 +163,55 @@ def test_hessian_equals_the_dense_design_product(sizes):
         sub.T @ (h[rows, None] * sub),
         atol=1e-10,
     )
+
+
+@pytest.mark.parametrize("C", [0.01, 1.0, 100.0])
+def test_refits_together_reach_every_refit_alone(C):
+    """Bootstrap-like weightings solved at once meet each one's own optimum."""
+    sizes = [5, 3, 7, 2, 4]
+    codes, y = _problem(2500, sizes, seed=3)
+    full = fit_band_logistic(codes, sizes, y, np.ones(len(y)), C, tol=1e-12)
+    rng = np.random.default_rng(4)
+    weights = np.stack([np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y))
+                        for _ in range(12)]).astype(float)  # fmt: skip
+    weights[3] *= 0.01  # a very different scale of weights: still the same optimum
+    coef, intercept = refit_band_logistic(
+        codes, sizes, y, weights, C, init=(full.coef, full.intercept), hessian=full.hessian,
+        tol=1e-11,
+    )  # fmt: skip
+    assert coef.shape == (12, sum(sizes)) and intercept.shape == (12,)
+    for b in range(12):
+        alone = fit_band_logistic(codes, sizes, y, weights[b], C, tol=1e-11)
+        np.testing.assert_allclose(coef[b], alone.coef, atol=1e-6)
+        assert intercept[b] == pytest.approx(alone.intercept, abs=1e-6)
+
+
+def test_refits_in_small_batches_give_the_same_weights(monkeypatch):
+    sizes = [4, 6, 3]
+    codes, y = _problem(1000, sizes, seed=5)
+    full = fit_band_logistic(codes, sizes, y, np.ones(len(y)), 1.0)
+    weights = np.random.default_rng(6).poisson(1.0, (7, len(y))).astype(float)
+    kwargs = {"init": (full.coef, full.intercept), "hessian": full.hessian}
+    together = refit_band_logistic(codes, sizes, y, weights, 1.0, **kwargs)
+    monkeypatch.setattr(_band_logistic, "BATCH_CELLS", 2 * len(y))  # two problems a batch
+    batched = refit_band_logistic(codes, sizes, y, weights, 1.0, **kwargs)
+    np.testing.assert_allclose(batched[0], together[0], atol=1e-12)
+    np.testing.assert_allclose(batched[1], together[1], atol=1e-12)
+
+
+def test_a_refit_the_shared_hessian_fits_badly_is_finished_alone(monkeypatch):
+    """A problem the shared Hessian cannot solve in ``max_iter`` steps still converges."""
+    sizes = [3, 4]
+    codes, y = _problem(1500, sizes, seed=7)
+    other = fit_band_logistic(codes, sizes, ~y, np.ones(len(y)), 1.0)
+    calls = []
+    solve_alone = _band_logistic._fit
+    monkeypatch.setattr(_band_logistic, "_fit", lambda *a: calls.append(1) or solve_alone(*a))
+    weights = np.ones((2, len(y)))
+    coef, _ = refit_band_logistic(
+        codes, sizes, y, weights, 1.0, init=(other.coef, other.intercept),
+        hessian=other.hessian * 1e4,  # steps far too short to get anywhere
+    )  # fmt: skip
+    truth = solve_alone(codes, sizes, y, np.ones(len(y)), 1.0, None, None, 1e-8, 100, 50_000, 0)
+    assert calls  # the test's premise: the shared steps did not get there
+    np.testing.assert_allclose(coef[0], truth.coef, atol=1e-6)

@@ -40,6 +40,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 from scipy.special import expit
 from threadpoolctl import ThreadpoolController
@@ -240,6 +241,195 @@ def _fit(
     return BandFit(coef=coef, intercept=float(intercept), n_iter=n_iter, hessian=hessian)
 
 
+def refit_band_logistic(
+    codes,
+    sizes,
+    y,
+    weights,
+    C: float,
+    *,
+    init: tuple[np.ndarray, float],
+    hessian: np.ndarray,
+    tol: float = 1e-8,
+    max_iter: int = 100,
+    random_state: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The fit of :func:`fit_band_logistic` for many weightings of the same leads at once.
+
+    Every row of ``weights`` is one problem (a bootstrap resample: how often
+    each lead is drawn), near the one solved by ``init`` with data Hessian
+    ``hessian``. All problems step together, with that one Hessian factorised
+    once: every pass over the leads then serves every problem, where a loop
+    of :func:`fit_band_logistic` makes one pass a problem. A problem whose
+    steps stop shrinking its gradient fast (the shared Hessian fits it
+    badly) is finished by :func:`fit_band_logistic` on its own Hessian, so
+    every problem meets the same tolerance.
+
+    Parameters
+    ----------
+    codes, sizes, y, C, tol, max_iter, random_state
+        As in :func:`fit_band_logistic`.
+    weights : ndarray of shape (n_problems, n_leads)
+        Weight of each lead in each problem.
+    init : (coef, intercept)
+        The starting point of every problem.
+    hessian : ndarray of shape (n_columns + 1, n_columns + 1)
+        The data Hessian at ``init`` (a :class:`BandFit`'s).
+
+    Returns
+    -------
+    coef : ndarray of shape (n_problems, n_columns)
+    intercept : ndarray of shape (n_problems,)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> codes = rng.integers(0, 3, (500, 2))
+    >>> y = rng.random(500) < 0.2 + 0.2 * codes[:, 0]
+    >>> full = fit_band_logistic(codes, [3, 3], y, np.ones(500), C=1.0)
+    >>> weights = rng.poisson(1.0, (4, 500)).astype(float)
+    >>> coef, intercept = refit_band_logistic(codes, [3, 3], y, weights, C=1.0,
+    ...     init=(full.coef, full.intercept), hessian=full.hessian)
+    >>> one = fit_band_logistic(codes, [3, 3], y, weights[2], C=1.0)
+    >>> bool(np.allclose(coef[2], one.coef, atol=1e-6)), coef.shape
+    (True, (4, 6))
+    """
+    weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    codes = np.asarray(codes)
+    n = len(codes)
+    # Several (n_leads, problems) arrays are alive at once: bound their size.
+    chunk = max(1, BATCH_CELLS // max(n, 1))
+    coef = np.empty((len(weights), int(np.sum(sizes))))
+    intercept = np.empty(len(weights))
+    with _blas().limit(limits=1, user_api="blas"):
+        solver = _Batch(codes, sizes, y, C, init, hessian)
+        for start in range(0, len(weights), chunk):
+            rows = slice(start, start + chunk)
+            coef[rows], intercept[rows] = solver.solve(weights[rows], tol, max_iter, random_state)
+    return coef, intercept
+
+
+#: Most cells (leads times problems) of an array of :func:`refit_band_logistic`.
+BATCH_CELLS = 2_000_000
+
+
+class _Batch:
+    """Newton steps for many weightings of one band problem, with one shared Hessian."""
+
+    def __init__(self, codes, sizes, y, C, init, hessian):
+        self.codes, self.sizes = codes, [int(s) for s in sizes]
+        self.columns = [
+            np.ascontiguousarray(codes[:, j], dtype=np.intp) for j in range(len(sizes))
+        ]
+        self.groups = _Groups(self.columns, self.sizes)
+        self.y = np.asarray(y, dtype=np.float64)
+        self.C = C
+        self.p = int(np.sum(self.sizes))
+        self.start = np.append(np.asarray(init[0], dtype=np.float64), float(init[1]))
+        penalty = np.append(np.full(self.p, 1.0 / C), 0.0)
+        self.factor = linalg.cho_factor(hessian + np.diag(penalty), check_finite=False)
+        self.penalty = penalty[:, None]
+        n = len(codes)
+        # Per group, the one-hot of its joint code transposed: its product with
+        # an (n_leads, problems) array sums every problem's values per joint band.
+        self.sums = [
+            _one_hot(code, int(np.prod(shape)), n)
+            for code, shape in zip(self.groups.codes, self.groups.shapes, strict=True)
+        ]
+
+    def log_odds(self, theta):
+        eta = np.repeat(theta[self.p][None, :], len(self.codes), axis=0)
+        for table, code in zip(
+            self.groups.tables(theta[: self.p]), self.groups.codes, strict=True
+        ):
+            eta += table[code]
+        return eta
+
+    def gradient(self, resid, theta):
+        parts = []
+        for total, shape in zip(self.sums, self.groups.shapes, strict=True):
+            joint = np.asarray(total @ resid).reshape(*shape, resid.shape[1])
+            parts += _marginals(joint, keep_last=True)
+        grad = np.concatenate([*parts, resid.sum(axis=0)[None, :]])
+        return grad + self.penalty * theta
+
+    def objective(self, w, eta, theta):
+        loss = np.einsum("ij,ij->j", w, np.logaddexp(0.0, eta) - self.y[:, None] * eta)
+        return loss + 0.5 * np.einsum("ij,ij->j", theta[: self.p], theta[: self.p]) / self.C
+
+    def solve(self, weights, tol, max_iter, random_state):
+        """Every problem's ``(coef, intercept)``, one problem a row of ``weights``."""
+        m = len(weights)
+        out = np.repeat(self.start[:, None], m, axis=1)
+        # The problems still stepping, as columns: ids, weights, log-odds, weights of bands.
+        ids = np.arange(m)
+        w = np.ascontiguousarray(weights.T)
+        totals = w.sum(axis=0)
+        theta = out.copy()
+        eta = self.log_odds(theta)
+        value = self.objective(w, eta, theta)
+        g_last = np.full(m, np.inf)
+        alone = []
+
+        def settle(finished):
+            nonlocal ids, w, totals, theta, eta, value, g_last
+            out[:, ids[finished]] = theta[:, finished]
+            keep = ~finished
+            ids, w, totals, theta = ids[keep], w[:, keep], totals[keep], theta[:, keep]
+            eta, value, g_last = eta[:, keep], value[keep], g_last[keep]
+            return keep
+
+        for _ in range(max_iter):
+            grad = self.gradient(w * (expit(eta) - self.y[:, None]), theta)
+            g_max = np.abs(grad).max(axis=0) / totals
+            done = g_max <= tol
+            # A gradient that grows tenfold: the shared Hessian fits this problem
+            # badly, and its own fit finishes it.
+            diverging = ~done & (g_max > 10 * g_last)
+            g_last = g_max
+            alone += ids[diverging].tolist()
+            if (finished := done | diverging).any():
+                grad = grad[:, settle(finished)]
+            if ids.size == 0:
+                break
+            step = linalg.cho_solve(self.factor, grad, check_finite=False)
+            d_eta = self.log_odds(step)
+            slope = np.einsum("ij,ij->j", grad, step)
+            t = np.ones(ids.size)
+            new_value = self.objective(w, eta - d_eta, theta - step)
+            # Halve the step of every problem whose objective did not fall enough.
+            short = ~(new_value <= value - 1e-4 * slope)
+            while short.any():
+                t[short] *= 0.5
+                k = np.flatnonzero(short)
+                new_value[k] = self.objective(
+                    w[:, k], eta[:, k] - t[k] * d_eta[:, k], theta[:, k] - t[k] * step[:, k]
+                )
+                short[k] = (new_value[k] > value[k] - 1e-4 * t[k] * slope[k]) & (t[k] >= 1e-10)
+            theta -= t * step
+            eta -= t * d_eta
+            stalled = value - new_value <= 1e-16 * np.maximum(np.abs(value), 1.0)
+            value = new_value
+            if stalled.any():
+                settle(stalled)
+            if ids.size == 0:
+                break
+        else:
+            alone += ids.tolist()  # out of steps: finish on their own
+            settle(np.ones(ids.size, dtype=bool))
+        for b in alone:
+            fit = _fit(self.codes, self.sizes, self.y, weights[b], self.C,
+                       (out[: self.p, b], out[self.p, b]), None, tol, max_iter,
+                       HESSIAN_ROWS, random_state)  # fmt: skip
+            out[: self.p, b], out[self.p, b] = fit.coef, fit.intercept
+        return out[: self.p].T, out[self.p]
+
+
+def _one_hot(code, size: int, n: int):
+    """The (size, n) sparse matrix with a 1 at (code[i], i)."""
+    return sp.csr_matrix((np.ones(n), (code, np.arange(n))), shape=(size, n))
+
+
 class _Groups:
     """Consecutive criteria packed into one code a group.
 
@@ -268,15 +458,20 @@ class _Groups:
         self._bounds = np.cumsum([0, *sizes])
 
     def tables(self, values):
-        """Every group's joint values: the outer sum of its criteria's ``values``."""
+        """Every group's joint values: the outer sum of its criteria's ``values``.
+
+        ``values`` has one row per band; further axes (problems) are kept.
+        """
         out, j = [], 0
+        rest = values.shape[1:]
         for shape in self.shapes:
-            table = np.zeros(shape)
+            table = np.zeros((*shape, *rest))
             for axis, size in enumerate(shape):
                 view = [1] * len(shape)
                 view[axis] = size
-                table += values[self._bounds[j + axis] : self._bounds[j + axis + 1]].reshape(view)
-            out.append(table.ravel())
+                part = values[self._bounds[j + axis] : self._bounds[j + axis + 1]]
+                table += part.reshape(*view, *rest)
+            out.append(table.reshape(-1, *rest))
             j += len(shape)
         return out
 
@@ -292,9 +487,12 @@ class _Groups:
         return np.concatenate([m for joint in self.joints(resid) for m in _marginals(joint)])
 
 
-def _marginals(table) -> list[np.ndarray]:
-    """The sums of a joint table onto each of its axes, in axis order."""
-    axes = range(table.ndim)
+def _marginals(table, keep_last: bool = False) -> list[np.ndarray]:
+    """The sums of a joint table onto each of its axes, in axis order.
+
+    With ``keep_last``, the last axis indexes problems and is kept in every sum.
+    """
+    axes = range(table.ndim - 1 if keep_last else table.ndim)
     return [table.sum(axis=tuple(a for a in axes if a != i)) for i in axes]
 
 

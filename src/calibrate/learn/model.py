@@ -30,7 +30,7 @@ from ..validation import (
     optional,
     real,
 )
-from ._band_logistic import band_sum, fit_band_logistic
+from ._band_logistic import band_sum, fit_band_logistic, refit_band_logistic
 from .binning import LeadBinner
 
 __all__ = [
@@ -262,16 +262,18 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             Band codes, as :meth:`encode` gives.
         y : array-like of bool
             Won (True) or lost.
-        sample_weight : array-like, optional
-            Weight of each lead (e.g. how often a bootstrap draws it).
+        sample_weight : array-like of shape (n_leads,) or (n_refits, n_leads), optional
+            Weight of each lead (e.g. how often a bootstrap draws it). A 2-D
+            array asks for one refit per row; they are solved together, every
+            pass over the leads serving all of them.
 
         Returns
         -------
-        coef : ndarray of shape (n_bands,)
+        coef : ndarray of shape (n_bands,) or (n_refits, n_bands)
             Weight of every band, in ``coef_`` order; bands without leads of
             positive weight keep the penalty's 0 (their criterion's average
             is not filled in).
-        intercept : float
+        intercept : float or ndarray of shape (n_refits,)
 
         Examples
         --------
@@ -283,13 +285,27 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         >>> coef, intercept = model.fit_codes(codes, y, np.full(len(y), 2.0))
         >>> coef.shape == model.coef_.shape, bool(np.isclose(intercept, model.intercept_))
         (True, False)
+
+        Two refits at once, the second the same as the one above:
+
+        >>> coefs, intercepts = model.fit_codes(codes, y, np.stack([np.ones(len(y)),
+        ...                                                         np.full(len(y), 2.0)]))
+        >>> coefs.shape == (2, *model.coef_.shape), bool(np.allclose(coefs[1], coef, atol=1e-6))
+        (True, True)
         """
         check_is_fitted(self, "coef_")
         codes = np.asarray(codes, dtype=np.intp)
         y = check_target(y, len(codes))
-        w = check_sample_weight(sample_weight, len(y))
         init = (self.coef_, self.intercept_)
-        fit = self._solve(codes, y, w, self.C_, init=init, hessian=self._solution_.hessian)
+        hessian = self._solution_.hessian
+        if np.ndim(sample_weight) == 2:
+            weights = np.stack([check_sample_weight(w, len(y)) for w in sample_weight])
+            return refit_band_logistic(
+                codes, self._sizes(), y, weights, self.C_, init=init, hessian=hessian,
+                tol=self.tol, max_iter=self.max_iter, random_state=self._seed(),
+            )  # fmt: skip
+        w = check_sample_weight(sample_weight, len(y))
+        fit = self._solve(codes, y, w, self.C_, init=init, hessian=hessian)
         return fit.coef, fit.intercept
 
     def decision_from_codes(self, codes) -> np.ndarray:
@@ -345,8 +361,11 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             hessian=hessian,
             tol=self.tol,
             max_iter=self.max_iter,
-            random_state=0 if self.random_state is None else self.random_state,
+            random_state=self._seed(),
         )
+
+    def _seed(self) -> int:
+        return 0 if self.random_state is None else self.random_state
 
     def _merge(self, codes, coef, name: str, first: int) -> np.ndarray:
         """Merge band ``first`` of criterion ``name`` with the next, in place in ``codes``.

@@ -41,6 +41,9 @@ from .model import LeadScoreModel
 
 __all__ = ["Scorecard", "scale_weights"]
 
+#: Most cells (leads times resamples) of the bootstrap's weights at once.
+BOOTSTRAP_CELLS = 2_000_000
+
 #: Bands with fewer training leads than this are flagged on the sheet.
 FEW_LEADS = 30
 
@@ -305,15 +308,20 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         n, n_bands = len(y), offsets[-1]
         draws = np.full((self.n_bootstrap, n_bands), np.nan)
         # A resample is the training leads weighted by how often each is
-        # drawn; every refit starts from the sheet's own solution.
-        for b in range(self.n_bootstrap):
-            times = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
-            coef = model.fit_codes(codes, y, w * times)[0].copy()
+        # drawn; the refits start from the sheet's own solution and are
+        # solved a batch at a time (a batch of resamples bounded in memory).
+        batch = max(1, BOOTSTRAP_CELLS // max(n, 1))
+        for first in range(0, self.n_bootstrap, batch):
+            rows = range(first, min(first + batch, self.n_bootstrap))
+            times = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in rows])
+            times = times.astype(np.float64)
+            coef = np.atleast_2d(model.fit_codes(codes, y, w * times)[0]).copy()
             for j in range(codes.shape[1]):
-                drawn = np.bincount(codes[:, j], times, minlength=sizes[j]) > 0
-                coef[offsets[j] : offsets[j + 1]][~drawn] = np.nan
+                # Bands no lead of a resample is drawn into have no refitted weight.
+                drawn = np.stack([np.bincount(codes[:, j], t, minlength=sizes[j]) for t in times])
+                coef[:, offsets[j] : offsets[j + 1]][drawn == 0] = np.nan
             for block, ref in zip(blocks, reference, strict=True):
-                draws[b, block] = self.factor_ * (coef[block] - coef[ref])
+                draws[first : rows.stop, block] = self.factor_ * (coef[:, block] - coef[:, [ref]])
         # Basic (pivotal) interval around the sheet's own unrounded points:
         # the penalty shrinks every refit again, so the spread of the refits
         # around the estimate also corrects most of the shrinkage bias.
