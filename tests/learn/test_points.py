@@ -146,6 +146,20 @@ def test_bootstrap_intervals_hold_the_points_and_flag_bands(data):
     assert (sheet.loc[sheet["n_leads"] < 30, "flag"] == "few leads").all()
 
 
+def test_bootstrap_refits_together_or_one_by_one_give_the_same_intervals(data, monkeypatch):
+    from calibrate.learn import points
+
+    X, y = data[0].iloc[:1500], data[1][:1500]
+    intervals = {}
+    for name, per_band in (("together", 10**9), ("one by one", 0)):
+        monkeypatch.setattr(points, "TOGETHER_LEADS_PER_BAND", per_band)
+        card = Scorecard(model=LeadScoreModel(random_state=0), n_bootstrap=30, random_state=0)
+        intervals[name] = card.fit(X, y).points_[["points_low", "points_high"]].to_numpy()
+    assert np.isfinite(intervals["together"]).sum() > 10
+    # Both meet the solver tolerance: the ends agree to a hundredth of a point.
+    np.testing.assert_allclose(intervals["together"], intervals["one by one"], atol=0.01)
+
+
 def test_bootstrap_intervals_cover_the_truth_at_about_their_nominal_rate():
     # 95% intervals for role, seniority and lead-source bands relative to
     # each criterion's reference, over three simulated histories.
