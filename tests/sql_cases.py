@@ -93,7 +93,10 @@ def with_kinds(config: calibrate.ScoringConfig, kinds=FEATURE_KINDS) -> calibrat
                 Band("Missing", "missing", points=2),
             )
         criteria.append(Criterion(feature.name, feature.name, kind.column_kind, "implicit", bands))
-    return dataclasses.replace(config, activities=activities, criteria=tuple(criteria))
+    # Added criteria have no training reference: the derived config carries none.
+    return dataclasses.replace(
+        config, activities=activities, criteria=tuple(criteria), reference={}
+    )
 
 
 def messy_leads(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -648,7 +648,7 @@ def test_current_sheet_comparison_from_the_cli(runner, fitted, tmp_path):
 def test_validate_accepts_a_fitted_config_and_refuses_an_edited_one(runner, fitted, tmp_path):
     path = fitted["out"] / "scoring_config.json"
     result = _invoke(runner, ["validate", path])
-    assert result.exit_code == 0 and "valid (schema 1.0" in result.stdout
+    assert result.exit_code == 0 and "valid (schema 1.1" in result.stdout
     edited = tmp_path / "edited.json"
     edited.write_text(path.read_text().replace('"points": 0', '"points": 1', 1))
     _assert_one_clear_error(_invoke(runner, ["validate", edited]), "checksum does not match")

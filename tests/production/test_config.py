@@ -88,7 +88,7 @@ def config(request, small_config, fitted):
 
 def test_to_dict_of_small_config_by_hand(small_config):
     data = small_config.to_dict()
-    assert data["schema_version"] == SCHEMA_VERSION == "1.0"
+    assert data["schema_version"] == SCHEMA_VERSION == "1.1"
     assert data["id_column"] == "lead_id"
     assert data["score"] == {"min": 0, "max": 100, "base_points": 10}
     assert data["threshold"] == THRESHOLD
@@ -664,6 +664,27 @@ def configs(draw):
         threshold["levels"] = [
             {"name": draw(NASTY_TEXT.filter(bool)), "min_score": start} for start in starts
         ]
+    reference = {}
+    if draw(st.booleans()):
+        shares = st.floats(0, 1, allow_nan=False)
+        counts = draw(st.lists(st.integers(0, 10**6), min_size=high - low + 1,
+                               max_size=high - low + 1))  # fmt: skip
+        if sum(counts):
+            reference = {
+                "measured_on": draw(NASTY_TEXT),
+                "n_leads": sum(counts),
+                "criteria": [
+                    {
+                        "name": c.name,
+                        "shares": draw(
+                            st.lists(shares, min_size=len(c.bands), max_size=len(c.bands))
+                        ),
+                    }
+                    for c in criteria
+                ],  # fmt: skip
+                "score_counts": counts,
+                "categories": draw(st.dictionaries(NASTY_TEXT, st.lists(NASTY_TEXT), max_size=2)),
+            }
     return ScoringConfig(
         criteria=criteria,
         base_points=draw(POINTS),
@@ -672,6 +693,7 @@ def configs(draw):
         max_score=high,
         id_column=draw(st.none() | NASTY_TEXT.filter(bool)),
         model=draw(st.dictionaries(NASTY_TEXT, NASTY_TEXT | POINTS, max_size=3)),
+        reference=reference,
     )
 
 
@@ -863,3 +885,78 @@ def test_property_a_signature_holds_for_its_key_alone(config, key, other):
     if other.rstrip(b"\x00") != key.rstrip(b"\x00"):
         with pytest.raises(ConfigError, match="signature does not match"):
             ScoringConfig.from_dict(signed, key=other)
+
+
+# --- the training reference (schema 1.1) ---------------------------------------------
+
+
+def test_a_fitted_config_stores_its_training_reference(fitted):
+    reference = fitted.config.reference
+    card = fitted.scorecard
+    assert reference["measured_on"] == "training leads"
+    assert reference["n_leads"] == len(fitted.train_rows) == sum(reference["score_counts"])
+    assert len(reference["score_counts"]) == card.max_score - card.min_score + 1
+    for entry, criterion in zip(reference["criteria"], card.criteria_, strict=True):
+        assert entry["name"] == criterion.name
+        assert sum(entry["shares"]) == pytest.approx(1.0, abs=1e-5)
+        n_leads = card.points_.loc[card.points_["criterion"] == criterion.name, "n_leads"]
+        assert entry["shares"] == pytest.approx(
+            (n_leads / len(fitted.train_rows)).tolist(), abs=1e-6
+        )
+    # Every categorical column lists the values its training leads had.
+    train = fitted.leads.features.iloc[fitted.train_rows]
+    for column, values in reference["categories"].items():
+        assert values == sorted(train[column].dropna().astype(str).unique())
+    assert ScoringConfig.from_dict(fitted.config.to_dict()).reference == reference
+
+
+def _as_version_1_0(data: dict) -> dict:
+    body = {k: v for k, v in data.items() if k not in ("reference", "checksum")}
+    body["schema_version"] = "1.0"
+    return {**body, "checksum": _checksum(body)}
+
+
+def test_a_schema_1_0_config_still_loads_without_a_reference(fitted):
+    old = ScoringConfig.from_dict(_as_version_1_0(fitted.config.to_dict()))
+    assert old.reference == {} and old.criteria == fitted.config.criteria
+    assert old.to_dict()["schema_version"] == SCHEMA_VERSION and "reference" not in old.to_dict()
+
+
+def test_a_schema_1_0_config_with_a_reference_is_refused(fitted):
+    data = _as_version_1_0(fitted.config.to_dict())
+    data = _resign({**data, "reference": fitted.config.reference})
+    with pytest.raises(ConfigError, match="a schema 1.0 config has no reference section"):
+        ScoringConfig.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (
+            lambda r: r["criteria"].pop(),
+            r"reference criteria \[.*\] are not the config's criteria",
+        ),
+        (
+            lambda r: r["criteria"][0]["shares"].append(0.0),
+            r"reference criterion '.*' has \d+ band shares for \d+ bands",
+        ),
+        (lambda r: r["score_counts"].pop(), r"reference score_counts has 100 entries for the 101"),
+        (
+            lambda r: r["score_counts"].__setitem__(0, r["score_counts"][0] + 1),
+            r"reference score_counts add up to \d+ leads, not n_leads",
+        ),
+    ],
+    ids=["criterion-missing", "shares-length", "scores-length", "scores-total"],
+)
+def test_an_inconsistent_reference_is_refused(fitted, edit, match):
+    data = fitted.config.to_dict()
+    edit(data["reference"])
+    with pytest.raises(ConfigError, match=match):
+        ScoringConfig.from_dict(_resign(data))
+
+
+def test_the_schema_refuses_a_reference_share_above_one(fitted):
+    data = fitted.config.to_dict()
+    data["reference"]["criteria"][0]["shares"][0] = 1.5
+    with pytest.raises(ConfigError, match="reference"):
+        ScoringConfig.from_dict(_resign(data))

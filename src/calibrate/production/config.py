@@ -38,7 +38,9 @@ __all__ = [
     "key_from_env",
 ]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+#: Schema versions this calibrate reads: 1.0 has no training reference.
+READABLE_VERSIONS = ("1.0", "1.1")
 
 #: A score scale lies within -SCALE_LIMIT to SCALE_LIMIT (calibrate fits 0-100).
 SCALE_LIMIT = 1000
@@ -84,6 +86,12 @@ class ScoringConfig:
         How behaviour features are computed from an activity log (see
         :class:`calibrate.sheet.activity.ActivitySpec`) and the decision time rule;
         empty when the sheet uses the lead table alone.
+    reference : dict
+        What the training leads looked like, for monitoring: ``n_leads``;
+        ``criteria``, every criterion's band shares (``{"name", "shares"}``
+        in band order); ``score_counts``, training leads per score from
+        ``min_score`` to ``max_score``; ``categories``, the values seen per
+        categorical column. Empty for a config made without one (schema 1.0).
 
     Notes
     -----
@@ -122,10 +130,12 @@ class ScoringConfig:
     model: dict = field(default_factory=dict)
     training_data: dict = field(default_factory=dict)
     activities: dict = field(default_factory=dict)
+    reference: dict = field(default_factory=dict)
 
     def __post_init__(self):
         # Own copies of the mappings, so that no caller can change a frozen config.
-        for name in ("threshold", "calibration", "model", "training_data", "activities"):
+        names = ("threshold", "calibration", "model", "training_data", "activities", "reference")
+        for name in names:
             object.__setattr__(self, name, copy.deepcopy(getattr(self, name)))
         _check_consistency(self)
 
@@ -186,6 +196,8 @@ class ScoringConfig:
             body["model"] = copy.deepcopy(self.model)
         if self.training_data:
             body["training_data"] = copy.deepcopy(self.training_data)
+        if self.reference:
+            body["reference"] = copy.deepcopy(self.reference)
         body["checksum"] = _checksum(body)
         if sign_key is not None:
             body["signature"] = _signature(_content(body), _signing_key(sign_key))
@@ -213,10 +225,13 @@ class ScoringConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"a scoring config is a JSON object, got {type(data).__name__}")
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ConfigError(
-                f"unsupported schema_version {version!r}; this calibrate reads {SCHEMA_VERSION!r}"
+                f"unsupported schema_version {version!r}; this calibrate reads "
+                + " and ".join(repr(v) for v in READABLE_VERSIONS)
             )
+        if version == "1.0" and "reference" in data:
+            raise ConfigError("a schema 1.0 config has no reference section; found one")
         try:
             content = _content(data)
             expected = _checksum(content)
@@ -258,6 +273,7 @@ class ScoringConfig:
             model=data.get("model", {}),
             training_data=data.get("training_data", {}),
             activities=data.get("activities", {}),
+            reference=data.get("reference", {}),
         )
 
     def to_json(self, sign_key: bytes | str | None = None) -> str:
@@ -618,6 +634,38 @@ def _check_consistency(config: ScoringConfig) -> None:
     if config.activities:
         _check_activities(config.activities)
     _check_levels(config)
+    if config.reference:
+        _check_reference(config)
+
+
+def _check_reference(config: ScoringConfig) -> None:
+    """The reference describes this config's criteria and scale."""
+    reference = config.reference
+    bands = {c.name: len(c.bands) for c in config.criteria}
+    named = [entry.get("name") for entry in reference.get("criteria", [])]
+    if sorted(named) != sorted(bands):
+        raise ConfigError(
+            f"reference criteria {sorted(map(str, named))} are not the config's criteria "
+            f"{sorted(bands)}"
+        )
+    for entry in reference["criteria"]:
+        if len(entry.get("shares", [])) != bands[entry["name"]]:
+            raise ConfigError(
+                f"reference criterion {entry['name']!r} has {len(entry['shares'])} band shares "
+                f"for {bands[entry['name']]} bands"
+            )
+    width = config.max_score - config.min_score + 1
+    counts = reference.get("score_counts", [])
+    if len(counts) != width:
+        raise ConfigError(
+            f"reference score_counts has {len(counts)} entries for the {width} scores "
+            f"{config.min_score}-{config.max_score}"
+        )
+    if sum(counts) != reference.get("n_leads"):
+        raise ConfigError(
+            f"reference score_counts add up to {sum(counts)} leads, not n_leads "
+            f"{reference.get('n_leads')}"
+        )
 
 
 def _is_integer(value, numpy: bool = False) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
 
 from .. import __version__
@@ -107,7 +108,51 @@ def build_config(card, leads, metrics, decision, table, train, held, seed, holdo
         model=model,
         training_data=training,
         activities=activities,
+        reference=training_reference(card, leads.features.iloc[train]),
     )
+
+
+#: Categorical columns with more distinct training values than this keep no list of them.
+MAX_REFERENCE_CATEGORIES = 1000
+
+
+def training_reference(card, X_train) -> dict:
+    """The config's ``reference``: how the training leads fell into bands and scores.
+
+    Monitoring compares new leads with it: band shares (population stability
+    per criterion), the score distribution, and the categories seen.
+    """
+    from ..sheet.criteria import category_codes
+
+    points = card.points_
+    criteria = [
+        {
+            "name": criterion.name,
+            "shares": [
+                rounded(x)
+                for x in (points.loc[points["criterion"] == criterion.name, "n_leads"])
+                / len(X_train)
+            ],
+        }
+        for criterion in card.criteria_
+    ]
+    low, high = card.min_score, card.max_score
+    counts = np.bincount(np.asarray(card.train_scores_) - low, minlength=high - low + 1)
+    categories = {}
+    for criterion in card.criteria_:
+        if criterion.kind != "categorical" or criterion.column not in X_train.columns:
+            continue
+        _, texts = category_codes(X_train[criterion.column], "categorical", criterion.column)
+        seen = sorted({str(t) for t in texts if t is not None})
+        if len(seen) <= MAX_REFERENCE_CATEGORIES:
+            categories[criterion.column] = seen
+    return {
+        "measured_on": "training leads",
+        "n_leads": int(len(X_train)),
+        "criteria": criteria,
+        "score_counts": [int(c) for c in counts],
+        "categories": categories,
+    }
 
 
 def threshold_config(decision) -> dict:
