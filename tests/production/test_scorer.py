@@ -96,6 +96,28 @@ def test_breakdown_by_hand_sums_with_base_to_the_unclipped_score(config):
     assert out["score"].tolist() == np.clip(unclipped, 0, 100).tolist()
 
 
+def test_bands_by_hand_name_every_leads_band_after_the_points(config):
+    out = config.score(LEADS, breakdown=True, bands=True)
+    assert list(out.columns) == [
+        "lead_id", "points_size", "points_title", "band_size", "band_title", "score", "mql",
+    ]  # fmt: skip
+    assert out["band_size"].tolist() == ["<10", ">=100", "Missing", "10 to <100"]
+    assert out["band_title"].tolist() == ["VP", "VP", "Missing", "Other"]
+    assert out.attrs["fast_track_hits"] == []
+
+
+def test_fast_track_hits_count_every_rule_in_config_order(config):
+    rules = [
+        {"kind": "column", "column": "contact_me", "equals": "true"},
+        {"kind": "column", "column": "vip", "equals": "true"},
+    ]
+    fast = dataclasses.replace(config, threshold={**THRESHOLD, "fast_track": rules})
+    leads = LEADS.assign(contact_me=["yes", "no", "1", None], vip=["no"] * 4)
+    out = fast.score(leads)
+    assert out.attrs["fast_track_hits"] == [2, 0]
+    assert out["mql"].tolist() == [True, True, True, True]  # C (score 0) by contact_me
+
+
 @pytest.mark.parametrize(
     ("size", "band_points"),
     [

@@ -23,6 +23,7 @@ def score_leads(
     sep: str | None = None,
     encoding: str = "utf-8-sig",
     breakdown: bool = False,
+    bands: bool = False,
     activities=None,
     as_of=None,
 ) -> pd.DataFrame:
@@ -49,6 +50,9 @@ def score_leads(
         lead's decision time from the config's decision column.
     breakdown : bool, default=False
         Also return the points of every criterion, one column each.
+    bands : bool, default=False
+        Also return the band every lead falls in, per criterion: its label,
+        in columns ``band_<criterion name>`` (after any points columns).
 
     Returns
     -------
@@ -63,7 +67,9 @@ def score_leads(
         the id, ``score`` or ``mql``).
 
         ``attrs["warnings"]`` lists activity types never seen in training
-        (they score no points) and activities of unknown leads.
+        (they score no points) and activities of unknown leads;
+        ``attrs["fast_track_hits"]`` holds, per fast-track rule in config
+        order, how many leads it makes MQLs.
 
     Raises
     ------
@@ -85,9 +91,9 @@ def score_leads(
     warnings: list[str] = []
     spec = config.activity_spec
     rules = config.threshold.get("fast_track", [])
-    fast_track = np.zeros(len(frame), dtype=bool)
+    hits = {}
     if spec is not None:
-        frame, warnings, fast_track = with_behaviour(
+        frame, warnings, hits = with_behaviour(
             config, spec, frame, activities, as_of, encoding, rules
         )
     needed = [c.column for c in config.criteria]
@@ -105,18 +111,23 @@ def score_leads(
     else:
         out = pd.DataFrame({"row": _row_numbers(len(frame))})
     total = np.full(len(frame), config.base_points, dtype=np.int64)
-    parts = {}
+    parts, labels = {}, {}
     for criterion in config.criteria:
         points = np.array([b.points for b in criterion.bands], dtype=np.int64)
-        # Points per distinct value (or per range), then one lookup per row.
+        # The band per distinct value (or per range), then one lookup per row.
         table, index = criterion.band_lookup(frame[criterion.column])
-        earned = points[table][index]
+        band = table[index]
+        earned = points[band]
         if breakdown:
             parts[criterion.name] = earned
+        if bands:
+            labels[criterion.name] = _texts([b.label for b in criterion.bands], band)
         total += earned
     score = np.clip(total, config.min_score, config.max_score)
     for name, earned in parts.items():
         out[f"points_{name}"] = earned
+    for name, label in labels.items():
+        out[f"band_{name}"] = label
     out["score"] = score
     levels = config.threshold.get("levels")
     if levels:
@@ -127,11 +138,17 @@ def score_leads(
         for start in [lv["min_score"] for lv in levels]:
             level += score < start
         out["level"] = _texts([lv["name"] for lv in levels], level)
-    for rule in rules:
+    fast_track = np.zeros(len(frame), dtype=bool)
+    counts = []
+    for i, rule in enumerate(rules):
         if rule["kind"] == "column":
             codes, texts = category_codes(frame[rule["column"]], "boolean", rule["column"])
-            hits = np.array([t == rule["equals"] for t in texts] + [False], dtype=bool)
-            fast_track |= hits[codes]
+            equal = np.array([t == rule["equals"] for t in texts] + [False], dtype=bool)
+            hit = equal[codes]
+        else:
+            hit = hits[i]
+        fast_track |= hit
+        counts.append(int(hit.sum()))
     out["mql"] = (score >= config.mql_threshold) | fast_track
     if config.threshold.get("recommended") is False:
         warnings.insert(
@@ -140,6 +157,7 @@ def score_leads(
             "includes 0.5): these scores rank leads no better than chance",
         )
     out.attrs["warnings"] = warnings
+    out.attrs["fast_track_hits"] = counts
     return out
 
 
@@ -207,9 +225,10 @@ def with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
 
     Returns
     -------
-    frame, warnings, fast_track
-        The lead table with one column per feature, warnings, and the leads
-        an activity fast-track rule makes MQLs.
+    frame, warnings, hits
+        The lead table with one column per feature, warnings, and per
+        activity fast-track rule (by its position in ``rules``) the leads it
+        makes MQLs.
     """
     from dataclasses import replace
 
@@ -242,15 +261,18 @@ def with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
             "scoring behaviour needs a moment to score as of: give --as-of DATE (or 'now'), "
             f"or a {decision.get('column')!r} column in the leads"
         )
-    tracked = [r for r in rules if r["kind"] == "activity"]
-    extra = tuple(fast_track_feature(r["activity_type"], r["within_days"]) for r in tracked)
+    tracked = {i: r for i, r in enumerate(rules) if r["kind"] == "activity"}
+    extra = tuple(
+        fast_track_feature(r["activity_type"], r["within_days"]) for r in tracked.values()
+    )
     features, counts = aggregate_frame(
         replace(spec, features=spec.features + extra), ids, times, log
     )
     _check_ids_meet(config.id_column, ids, len(log), counts)
-    fast_track = np.zeros(len(frame), dtype=bool)
-    for feature in extra:
-        fast_track |= features.pop(feature.name).to_numpy() > 0
+    hits = {
+        i: features[feature.name].to_numpy() > 0 for i, feature in zip(tracked, extra, strict=True)
+    }
+    features = features.drop(columns=list(dict.fromkeys(f.name for f in extra)))
     warnings = []
     if counts["unknown_types"]:
         listed = ", ".join(f"{t!r} ({n})" for t, n in counts["unknown_types"].items())
@@ -264,7 +286,7 @@ def with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
         )
     frame = frame.drop(columns=[c for c in features.columns if c in frame.columns])
     frame = pd.concat([frame.reset_index(drop=True), features], axis=1)
-    return frame, warnings, fast_track
+    return frame, warnings, hits
 
 
 def _check_ids_meet(column, ids, n_activities: int, counts: dict) -> None:
