@@ -73,7 +73,7 @@ import pandas as pd
 from ..errors import DataError, ParameterError
 from ._leads import _linear_predictor, _simulate_attributes, _simulate_behaviour, _to_frame
 from ._log import _leads_with_log
-from ._truth import _TRUTH
+from ._truth import _END, _START, _TRUTH, _effect, _terms
 
 __all__ = ["make_leads", "ground_truth"]
 
@@ -132,7 +132,7 @@ def ground_truth() -> pd.DataFrame:
     )
 
 
-def make_leads(n: int = 5000, *, seed=0, activities: bool = False):
+def make_leads(n: int = 5000, *, seed=0, activities: bool = False, change_at=None):
     """Simulate B2B leads with a known won/lost outcome.
 
     Lead attributes are drawn independently of each other with fixed
@@ -154,6 +154,14 @@ def make_leads(n: int = 5000, *, seed=0, activities: bool = False):
         forms share are the same, except ``converted``: behaviour enters the
         true model differently, so the outcome is drawn again (from the same
         random numbers, so most leads keep their outcome).
+    change_at : str or datetime, optional
+        A date within the two years of ``created_at`` from which the pattern
+        changes (lead table form only): for leads created on or after it,
+        webinars stop predicting wins (``webinars_attended`` has no effect,
+        though webinars are attended as often as before), and a new lead
+        source, ``"Partner portal"``, brings about 30% of the leads with a
+        strong positive effect (+1.2 on the log-odds). Leads before it are
+        the same as without a change.
 
     Returns
     -------
@@ -204,7 +212,8 @@ def make_leads(n: int = 5000, *, seed=0, activities: bool = False):
     DataError
         If ``n`` is not an integer of at least 1.
     ParameterError
-        If ``activities`` is not a bool.
+        If ``activities`` is not a bool, or ``change_at`` is not a date
+        within the leads' two years or is given with ``activities=True``.
 
     See Also
     --------
@@ -241,6 +250,15 @@ def make_leads(n: int = 5000, *, seed=0, activities: bool = False):
     ['lead_id', 'activity_type', 'occurred_at', 'detail']
     >>> bool(log["lead_id"].isin(leads["lead_id"]).all())
     True
+
+    A history whose pattern changes in 2025:
+
+    >>> changed = make_leads(4000, seed=0, change_at="2025-01-01")
+    >>> late = changed["created_at"] >= "2025-01-01"
+    >>> bool((changed.loc[late, "lead_source"] == "Partner portal").mean() > 0.2)
+    True
+    >>> changed[~late].equals(make_leads(4000, seed=0)[~late])
+    True
     """
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise DataError(f"n must be a positive integer, got {n!r}")
@@ -250,20 +268,61 @@ def make_leads(n: int = 5000, *, seed=0, activities: bool = False):
             f"Got {activities!r} instead."
         )
     n = int(n)
+    change = _change_moment(change_at, activities)
     # One independent stream per stage, so that adding a stage does not change
     # what the others draw for a seed. Spawned streams are numbered, so the
     # first three are the same however many are spawned.
-    streams = np.random.default_rng(seed).spawn(6)
-    rng_attributes, rng_behaviour, rng_outcome, *rng_log = streams
+    streams = np.random.default_rng(seed).spawn(7)
+    rng_attributes, rng_behaviour, rng_outcome, *rng_log, rng_change = streams
 
     columns = _simulate_attributes(n, rng_attributes)
     if activities:
         return _leads_with_log(columns, rng_outcome, *rng_log)
     behaviour = _simulate_behaviour(columns["lead_source"], rng_behaviour)
     columns.update(behaviour.observed())
-    probability = 1.0 / (1.0 + np.exp(-_linear_predictor(columns)))
+    log_odds = _linear_predictor(columns)
+    partner = np.zeros(n, dtype=bool)
+    if change is not None:
+        log_odds, partner = _changed(columns, log_odds, change, rng_change)
+    probability = 1.0 / (1.0 + np.exp(-log_odds))
     columns["converted"] = rng_outcome.random(n) < probability
-    return _to_frame(columns)
+    frame = _to_frame(columns)
+    if partner.any():
+        frame.loc[partner, "lead_source"] = PARTNER_SOURCE
+    return frame
+
+
+#: The lead source that appears at ``make_leads(change_at=...)``, and its effect.
+PARTNER_SOURCE, PARTNER_EFFECT, PARTNER_SHARE = "Partner portal", 1.2, 0.3
+
+
+def _change_moment(change_at, activities):
+    """``change_at`` as a datetime64 within the leads' span, or None."""
+    if change_at is None:
+        return None
+    if activities:
+        raise ParameterError("make_leads(change_at=...) works with the lead table form only")
+    try:
+        moment = np.datetime64(pd.Timestamp(change_at).tz_localize(None), "s")
+    except (TypeError, ValueError):
+        raise ParameterError(f"change_at must be a date, got {change_at!r}") from None
+    if not _START < moment < _END:
+        raise ParameterError(
+            f"change_at must lie within the leads' creation dates ({_START} to {_END}), "
+            f"got {change_at!r}"
+        )
+    return moment
+
+
+def _changed(columns, log_odds, moment, rng):
+    """The log-odds after the change, and the leads the new source brings."""
+    after = columns["created_at"] >= moment
+    webinars = np.log1p(columns["webinars_attended"].astype(np.float64))
+    log_odds = log_odds - np.where(after, _effect("webinars_attended") * webinars, 0.0)
+    partner = after & (rng.random(len(after)) < PARTNER_SHARE)
+    sources = np.array([t.effect for t in _terms("lead_source")] + [0.0])
+    own = sources[columns["lead_source"]]
+    return log_odds + np.where(partner, PARTNER_EFFECT - own, 0.0), partner
 
 
 # Internally a lead table is a dict of numpy arrays in which every categorical
