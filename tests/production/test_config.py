@@ -666,25 +666,23 @@ def configs(draw):
         ]
     reference = {}
     if draw(st.booleans()):
-        shares = st.floats(0, 1, allow_nan=False)
-        counts = draw(st.lists(st.integers(0, 10**6), min_size=high - low + 1,
-                               max_size=high - low + 1))  # fmt: skip
-        if sum(counts):
-            reference = {
-                "measured_on": draw(NASTY_TEXT),
-                "n_leads": sum(counts),
-                "criteria": [
-                    {
-                        "name": c.name,
-                        "shares": draw(
-                            st.lists(shares, min_size=len(c.bands), max_size=len(c.bands))
-                        ),
-                    }
-                    for c in criteria
-                ],  # fmt: skip
-                "score_counts": counts,
-                "categories": draw(st.dictionaries(NASTY_TEXT, st.lists(NASTY_TEXT), max_size=2)),
-            }
+        # Every lead in one band of each criterion and at one score.
+        n_leads = draw(st.integers(1, 10**6))
+        score_counts = [0] * (high - low + 1)
+        score_counts[draw(st.integers(0, high - low))] = n_leads
+        entries = []
+        for c in criteria:
+            leads = [0] * len(c.bands)
+            leads[draw(st.integers(0, len(c.bands) - 1))] = n_leads
+            entries.append({"name": c.name, "leads": leads,
+                            "wins": [draw(st.integers(0, n)) for n in leads]})  # fmt: skip
+        reference = {
+            "measured_on": draw(NASTY_TEXT),
+            "n_leads": n_leads,
+            "criteria": entries,
+            "score_counts": score_counts,
+            "categories": draw(st.dictionaries(NASTY_TEXT, st.lists(NASTY_TEXT), max_size=2)),
+        }
     return ScoringConfig(
         criteria=criteria,
         base_points=draw(POINTS),
@@ -898,11 +896,10 @@ def test_a_fitted_config_stores_its_training_reference(fitted):
     assert len(reference["score_counts"]) == card.max_score - card.min_score + 1
     for entry, criterion in zip(reference["criteria"], card.criteria_, strict=True):
         assert entry["name"] == criterion.name
-        assert sum(entry["shares"]) == pytest.approx(1.0, abs=1e-5)
-        n_leads = card.points_.loc[card.points_["criterion"] == criterion.name, "n_leads"]
-        assert entry["shares"] == pytest.approx(
-            (n_leads / len(fitted.train_rows)).tolist(), abs=1e-6
-        )
+        rows = card.points_[card.points_["criterion"] == criterion.name]
+        assert entry["leads"] == rows["n_leads"].tolist()
+        assert sum(entry["leads"]) == len(fitted.train_rows)
+        assert entry["wins"] == pytest.approx(rows["wins"].tolist())
     # Every categorical column lists the values its training leads had.
     train = fitted.leads.features.iloc[fitted.train_rows]
     for column, values in reference["categories"].items():
@@ -937,8 +934,16 @@ def test_a_schema_1_0_config_with_a_reference_is_refused(fitted):
             r"reference criteria \[.*\] are not the config's criteria",
         ),
         (
-            lambda r: r["criteria"][0]["shares"].append(0.0),
-            r"reference criterion '.*' has \d+ band shares for \d+ bands",
+            lambda r: r["criteria"][0]["leads"].append(0),
+            r"reference criterion '.*' has \d+ band leads counts for \d+ bands",
+        ),
+        (
+            lambda r: r["criteria"][0]["leads"].__setitem__(0, r["criteria"][0]["leads"][0] + 1),
+            r"reference criterion '.*' counts \d+ leads, not n_leads",
+        ),
+        (
+            lambda r: r["criteria"][0]["wins"].__setitem__(0, 10**9),
+            r"reference criterion '.*' has a band with more wins than leads",
         ),
         (lambda r: r["score_counts"].pop(), r"reference score_counts has 100 entries for the 101"),
         (
@@ -946,7 +951,14 @@ def test_a_schema_1_0_config_with_a_reference_is_refused(fitted):
             r"reference score_counts add up to \d+ leads, not n_leads",
         ),
     ],
-    ids=["criterion-missing", "shares-length", "scores-length", "scores-total"],
+    ids=[
+        "criterion-missing",
+        "leads-length",
+        "leads-total",
+        "wins",
+        "scores-length",
+        "scores-total",
+    ],
 )
 def test_an_inconsistent_reference_is_refused(fitted, edit, match):
     data = fitted.config.to_dict()
@@ -955,8 +967,8 @@ def test_an_inconsistent_reference_is_refused(fitted, edit, match):
         ScoringConfig.from_dict(_resign(data))
 
 
-def test_the_schema_refuses_a_reference_share_above_one(fitted):
+def test_the_schema_refuses_a_negative_reference_count(fitted):
     data = fitted.config.to_dict()
-    data["reference"]["criteria"][0]["shares"][0] = 1.5
+    data["reference"]["criteria"][0]["leads"][0] = -1
     with pytest.raises(ConfigError, match="reference"):
         ScoringConfig.from_dict(_resign(data))

@@ -88,10 +88,11 @@ class ScoringConfig:
         empty when the sheet uses the lead table alone.
     reference : dict
         What the training leads looked like, for monitoring: ``n_leads``;
-        ``criteria``, every criterion's band shares (``{"name", "shares"}``
-        in band order); ``score_counts``, training leads per score from
-        ``min_score`` to ``max_score``; ``categories``, the values seen per
-        categorical column. Empty for a config made without one (schema 1.0).
+        ``criteria``, every criterion's training leads and wins per band
+        (``{"name", "leads", "wins"}``, in band order); ``score_counts``,
+        training leads per score from ``min_score`` to ``max_score``;
+        ``categories``, the values seen per categorical column. Empty for a
+        config made without one (schema 1.0).
 
     Notes
     -----
@@ -649,10 +650,20 @@ def _check_reference(config: ScoringConfig) -> None:
             f"{sorted(bands)}"
         )
     for entry in reference["criteria"]:
-        if len(entry.get("shares", [])) != bands[entry["name"]]:
+        for key in ("leads", "wins"):
+            if len(entry.get(key, [])) != bands[entry["name"]]:
+                raise ConfigError(
+                    f"reference criterion {entry['name']!r} has {len(entry.get(key, []))} "
+                    f"band {key} counts for {bands[entry['name']]} bands"
+                )
+        if sum(entry["leads"]) != reference.get("n_leads"):
             raise ConfigError(
-                f"reference criterion {entry['name']!r} has {len(entry['shares'])} band shares "
-                f"for {bands[entry['name']]} bands"
+                f"reference criterion {entry['name']!r} counts {sum(entry['leads'])} leads, "
+                f"not n_leads {reference.get('n_leads')}"
+            )
+        if any(w > n for w, n in zip(entry["wins"], entry["leads"], strict=True)):
+            raise ConfigError(
+                f"reference criterion {entry['name']!r} has a band with more wins than leads"
             )
     width = config.max_score - config.min_score + 1
     counts = reference.get("score_counts", [])

@@ -120,22 +120,22 @@ def training_reference(card, X_train) -> dict:
     """The config's ``reference``: how the training leads fell into bands and scores.
 
     Monitoring compares new leads with it: band shares (population stability
-    per criterion), the score distribution, and the categories seen.
+    per criterion) and win rates (a changed effect), the score distribution,
+    and the categories seen.
     """
     from ..sheet.criteria import category_codes
 
     points = card.points_
-    criteria = [
-        {
-            "name": criterion.name,
-            "shares": [
-                rounded(x)
-                for x in (points.loc[points["criterion"] == criterion.name, "n_leads"])
-                / len(X_train)
-            ],
-        }
-        for criterion in card.criteria_
-    ]
+    criteria = []
+    for criterion in card.criteria_:
+        rows = points[points["criterion"] == criterion.name]
+        criteria.append(
+            {
+                "name": criterion.name,
+                "leads": [int(n) for n in rows["n_leads"]],
+                "wins": [rounded(w) for w in rows["wins"]],
+            }
+        )
     low, high = card.min_score, card.max_score
     counts = np.bincount(np.asarray(card.train_scores_) - low, minlength=high - low + 1)
     categories = {}
