@@ -674,8 +674,9 @@ def configs(draw):
         for c in criteria:
             leads = [0] * len(c.bands)
             leads[draw(st.integers(0, len(c.bands) - 1))] = n_leads
-            entries.append({"name": c.name, "leads": leads,
-                            "wins": [draw(st.integers(0, n)) for n in leads]})  # fmt: skip
+            wins = [draw(st.integers(0, n)) for n in leads]
+            entries.append({"name": c.name, "leads": leads, "wins": wins,
+                            "expected_wins": [w / 2 for w in wins]})  # fmt: skip
         reference = {
             "measured_on": draw(NASTY_TEXT),
             "n_leads": n_leads,
@@ -900,6 +901,9 @@ def test_a_fitted_config_stores_its_training_reference(fitted):
         assert entry["leads"] == rows["n_leads"].tolist()
         assert sum(entry["leads"]) == len(fitted.train_rows)
         assert entry["wins"] == pytest.approx(rows["wins"].tolist())
+        # Every band expects the wins its leads' calibrated scores say; in all, about the wins.
+        assert len(entry["expected_wins"]) == len(entry["wins"])
+        assert sum(entry["expected_wins"]) == pytest.approx(sum(entry["wins"]), rel=0.15)
     # Every categorical column lists the values its training leads had.
     train = fitted.leads.features.iloc[fitted.train_rows]
     for column, values in reference["categories"].items():

@@ -34,6 +34,7 @@ from ..sheet.criteria import Criterion
 __all__ = [
     "SCHEMA_VERSION",
     "ScoringConfig",
+    "band_win_probability",
     "config_schema",
     "key_from_env",
 ]
@@ -88,8 +89,9 @@ class ScoringConfig:
         empty when the sheet uses the lead table alone.
     reference : dict
         What the training leads looked like, for monitoring: ``n_leads``;
-        ``criteria``, every criterion's training leads and wins per band
-        (``{"name", "leads", "wins"}``, in band order); ``score_counts``,
+        ``criteria``, every criterion's training leads, wins and the wins
+        its calibration expects, per band (``{"name", "leads", "wins",
+        "expected_wins"}``, in band order); ``score_counts``,
         training leads per score from ``min_score`` to ``max_score``;
         ``categories``, the values seen per categorical column. Empty for a
         config made without one (schema 1.0).
@@ -379,6 +381,26 @@ this key, or it was changed after signing
         )
 
 
+def band_win_probability(bands, scores) -> np.ndarray:
+    """Each score's win probability from calibration bands (``score_min``, ``score_max``,
+    ``win_probability``), as the config's ``calibration`` lists them; NaN outside them.
+
+    Examples
+    --------
+    >>> bands = [{"score_min": 0, "score_max": 49, "win_probability": 0.1},
+    ...          {"score_min": 50, "score_max": 100, "win_probability": 0.4}]
+    >>> band_win_probability(bands, np.array([10, 50, 100])).tolist()
+    [0.1, 0.4, 0.4]
+    """
+    scores = np.asarray(scores)
+    out = np.full(len(scores), np.nan)
+    for band in bands:
+        inside = (scores >= band["score_min"]) & (scores <= band["score_max"])
+        probability = band.get("win_probability")
+        out[inside] = np.nan if probability is None else probability
+    return out
+
+
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not allowed in a scoring config")
 
@@ -650,7 +672,7 @@ def _check_reference(config: ScoringConfig) -> None:
             f"{sorted(bands)}"
         )
     for entry in reference["criteria"]:
-        for key in ("leads", "wins"):
+        for key in ("leads", "wins", "expected_wins"):
             if len(entry.get(key, [])) != bands[entry["name"]]:
                 raise ConfigError(
                     f"reference criterion {entry['name']!r} has {len(entry.get(key, []))} "

@@ -108,7 +108,7 @@ def build_config(card, leads, metrics, decision, table, train, held, seed, holdo
         model=model,
         training_data=training,
         activities=activities,
-        reference=training_reference(card, leads.features.iloc[train]),
+        reference=training_reference(card, _training_design(leads, behaviour, train), bands),
     )
 
 
@@ -116,24 +116,40 @@ def build_config(card, leads, metrics, decision, table, train, held, seed, holdo
 MAX_REFERENCE_CATEGORIES = 1000
 
 
-def training_reference(card, X_train) -> dict:
+def _training_design(leads, behaviour, train) -> pd.DataFrame:
+    """The training leads' criteria: lead columns and behaviour features."""
+    X = leads.features
+    if behaviour is not None:
+        X = pd.concat([X, behaviour.features], axis=1)
+    return X.iloc[train]
+
+
+def training_reference(card, X_train, bands) -> dict:
     """The config's ``reference``: how the training leads fell into bands and scores.
 
     Monitoring compares new leads with it: band shares (population stability
-    per criterion) and win rates (a changed effect), the score distribution,
-    and the categories seen.
+    per criterion); wins and the wins the calibration ``bands`` expect (a
+    band whose leads now win more or less than their scores say: a changed
+    effect); the score distribution; and the categories seen.
     """
     from ..sheet.criteria import category_codes
+    from .config import band_win_probability
 
     points = card.points_
+    expected = band_win_probability(bands, card.train_scores_)
+    breakdown = card.model_.encode(X_train)
     criteria = []
-    for criterion in card.criteria_:
+    for j, criterion in enumerate(card.criteria_):
         rows = points[points["criterion"] == criterion.name]
+        per_band = np.bincount(
+            breakdown[:, j], weights=np.nan_to_num(expected), minlength=len(criterion.bands)
+        )
         criteria.append(
             {
                 "name": criterion.name,
                 "leads": [int(n) for n in rows["n_leads"]],
                 "wins": [rounded(w) for w in rows["wins"]],
+                "expected_wins": [rounded(e) for e in per_band],
             }
         )
     low, high = card.min_score, card.max_score

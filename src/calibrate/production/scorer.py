@@ -52,7 +52,9 @@ def score_leads(
         Also return the points of every criterion, one column each.
     bands : bool, default=False
         Also return the band every lead falls in, per criterion: its label,
-        in columns ``band_<criterion name>`` (after any points columns).
+        in columns ``band_<criterion name>`` (after any points columns); and
+        per fast-track rule whether it holds for the lead, in columns
+        ``fast_track_1``, ``fast_track_2``... (in the config's order).
 
     Returns
     -------
@@ -69,7 +71,8 @@ def score_leads(
         ``attrs["warnings"]`` lists activity types never seen in training
         (they score no points) and activities of unknown leads;
         ``attrs["fast_track_hits"]`` holds, per fast-track rule in config
-        order, how many leads it makes MQLs.
+        order, how many leads it makes MQLs, and ``attrs["activity_counts"]``
+        the log's ``rows`` and its ``unknown_types`` (type: activities).
 
     Raises
     ------
@@ -91,9 +94,9 @@ def score_leads(
     warnings: list[str] = []
     spec = config.activity_spec
     rules = config.threshold.get("fast_track", [])
-    hits = {}
+    hits, log_counts = {}, {}
     if spec is not None:
-        frame, warnings, hits = with_behaviour(
+        frame, warnings, hits, log_counts = with_behaviour(
             config, spec, frame, activities, as_of, encoding, rules
         )
     needed = [c.column for c in config.criteria]
@@ -149,6 +152,8 @@ def score_leads(
             hit = hits[i]
         fast_track |= hit
         counts.append(int(hit.sum()))
+        if bands:
+            out[f"fast_track_{i + 1}"] = hit
     out["mql"] = (score >= config.mql_threshold) | fast_track
     if config.threshold.get("recommended") is False:
         warnings.insert(
@@ -158,6 +163,7 @@ def score_leads(
         )
     out.attrs["warnings"] = warnings
     out.attrs["fast_track_hits"] = counts
+    out.attrs["activity_counts"] = log_counts
     return out
 
 
@@ -225,10 +231,10 @@ def with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
 
     Returns
     -------
-    frame, warnings, hits
-        The lead table with one column per feature, warnings, and per
-        activity fast-track rule (by its position in ``rules``) the leads it
-        makes MQLs.
+    frame, warnings, hits, counts
+        The lead table with one column per feature, warnings, per activity
+        fast-track rule (by its position in ``rules``) the leads it makes
+        MQLs, and the log's ``rows`` and ``unknown_types``.
     """
     from dataclasses import replace
 
@@ -286,7 +292,9 @@ def with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
         )
     frame = frame.drop(columns=[c for c in features.columns if c in frame.columns])
     frame = pd.concat([frame.reset_index(drop=True), features], axis=1)
-    return frame, warnings, hits
+    unknown = {str(t): int(n) for t, n in counts["unknown_types"].items()}
+    log_counts = {"rows": int(len(log)), "unknown_types": unknown}
+    return frame, warnings, hits, log_counts
 
 
 def _check_ids_meet(column, ids, n_activities: int, counts: dict) -> None:
