@@ -133,3 +133,16 @@ def test_everyday_benchmark_times_every_stage_of_a_small_fit(tmp_path, capsys):
     everyday._print("small", times)
     printed = capsys.readouterr().out
     assert "small:" in printed and "decay search" in printed and "%" in printed
+
+
+def test_monitor_alarms_benchmark_counts_false_alarms_and_names_the_change(capsys):
+    from benchmarks import monitor_alarms
+
+    assert monitor_alarms.main(["--periods", "3", "--leads", "600"]) == 0
+    out = capsys.readouterr().out
+    assert "stable periods: 3 of about 600 leads each" in out
+    assert "periods with an act alert (false alarms): 0 (0%)" in out
+    after = next(line for line in out.splitlines() if line.startswith("| 2025-07 |"))
+    assert "band_shift (lead_source)" in after and "unseen_categories (lead_source)" in after
+    before = next(line for line in out.splitlines() if line.startswith("| 2025-06 |"))
+    assert before.split("|")[3].strip() == "0"  # no act alert the month before

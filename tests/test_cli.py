@@ -180,7 +180,6 @@ def test_fit_writes_config_report_and_metrics(fitted):
     assert f"wrote {out / 'metrics.json'}" in result.stdout
 
 
-
 def test_fit_writes_the_pdf_on_request_and_never_leaves_a_stale_one(runner, fitted, tmp_path):
     out = tmp_path / "fit"
     args = ["fit", fitted["data"], *FIT_ARGS, "--bootstrap", "0", "--out", out]
@@ -197,6 +196,7 @@ def test_fit_writes_the_pdf_on_request_and_never_leaves_a_stale_one(runner, fitt
         "report.html",
         "scoring_config.json",
     ]
+
 
 def test_fit_config_equals_the_python_api(fitted, python_fit):
     written = (fitted["out"] / "scoring_config.json").read_text()
@@ -1241,3 +1241,33 @@ def test_fit_adds_an_optional_activity_feature_on_request(runner, tmp_path):
         app, [*base, "--extra-feature", "weekdays", "--out", str(tmp_path / "x")]
     )
     assert wrong.exit_code == 1 and "weekdays" in wrong.output
+
+
+# --- monitor ---------------------------------------------------------------------------
+
+
+def test_monitor_writes_its_json_and_page_and_says_the_verdict(runner, fitted, tmp_path):
+    config = fitted["out"] / "scoring_config.json"
+    new = tmp_path / "new.csv"
+    make_leads(2500, seed=9).to_csv(new, index=False)
+    out = tmp_path / "monitor"
+    result = _invoke(runner, ["monitor", config, new, "--outcome", "converted",
+                              "--date", "created_at", "--every", "quarter", "--out", out])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        "2,500 leads: 0 alert(s) to act on" in result.stdout and "keep the sheet" in result.stdout
+    )
+    data = json.loads((out / "monitor.json").read_text(encoding="utf-8"))
+    assert data["recalibrate"] is False and data["n_leads"] == 2500
+    assert len(data["periods"]) == 8  # two years of leads, by quarter
+    assert (out / "monitor.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_monitor_names_a_bad_period_in_one_line(runner, fitted, small_leads, tmp_path):
+    data = tmp_path / "leads.csv"
+    small_leads.to_csv(data, index=False)
+    result = _invoke(runner, ["monitor", fitted["out"] / "scoring_config.json", data,
+                              "--every", "fortnight", "--date", "created_at",
+                              "--out", tmp_path / "m"])  # fmt: skip
+    _assert_one_clear_error(result, r"every must be one of week, month, quarter; got 'fortnight'")
+    assert not (tmp_path / "m").exists()

@@ -157,8 +157,8 @@ def make_leads(n: int = 5000, *, seed=0, activities: bool = False, change_at=Non
     change_at : str or datetime, optional
         A date within the two years of ``created_at`` from which the pattern
         changes (lead table form only): for leads created on or after it,
-        webinars stop predicting wins (``webinars_attended`` has no effect,
-        though webinars are attended as often as before), and a new lead
+        pricing-page visits stop predicting wins (``pricing_page_views`` has
+        no effect, though the page is visited as often as before), and a new lead
         source, ``"Partner portal"``, brings about 30% of the leads with a
         strong positive effect (+1.2 on the log-odds). Leads before it are
         the same as without a change.
@@ -317,8 +317,8 @@ def _change_moment(change_at, activities):
 def _changed(columns, log_odds, moment, rng):
     """The log-odds after the change, and the leads the new source brings."""
     after = columns["created_at"] >= moment
-    webinars = np.log1p(columns["webinars_attended"].astype(np.float64))
-    log_odds = log_odds - np.where(after, _effect("webinars_attended") * webinars, 0.0)
+    visits = np.log1p(columns["pricing_page_views"].astype(np.float64))
+    log_odds = log_odds - np.where(after, _effect("pricing_page_views") * visits, 0.0)
     partner = after & (rng.random(len(after)) < PARTNER_SHARE)
     sources = np.array([t.effect for t in _terms("lead_source")] + [0.0])
     own = sources[columns["lead_source"]]

@@ -28,10 +28,14 @@ hatching (readable when printed in black and white) and embedded as ``data:``
 URIs, so the page opens without a network. The PDF, on request (``save(out,
 pdf=True)``, ``--pdf``), is the same HTML rendered by xhtml2pdf. The same
 input gives byte-identical HTML and PDF.
+
+:func:`monitor_page` renders what :func:`calibrate.monitor` found, in the
+same look, from the plain ``monitor.json`` content.
 """
 
 from __future__ import annotations
 
+from ._monitor import monitor_page
 from ._render import drop_stale_pdf
 from ._report import Report, build_summary, evaluation_report, fit_report, render_report
 
@@ -41,5 +45,6 @@ __all__ = [
     "drop_stale_pdf",
     "evaluation_report",
     "fit_report",
+    "monitor_page",
     "render_report",
 ]

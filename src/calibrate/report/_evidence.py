@@ -185,7 +185,7 @@ def _with_activity_counts(config, frame, log, sheet, encoding) -> pd.DataFrame:
         kernel = Kernel("window", float(rule.within_days)) if rule.within_days else Kernel("all")
         extra[name] = ActivityFeature(name, "count", (rule.activity,), kernel=kernel)
     wider = replace(spec, features=spec.features + tuple(extra.values()))
-    featured, _, _ = with_behaviour(config, wider, frame, log, None, encoding, [])
+    featured, _, _, _ = with_behaviour(config, wider, frame, log, None, encoding, [])
     return featured
 
 
