@@ -104,7 +104,7 @@ def measure(
 
 def _criteria(config, scored, leads, reference, won) -> list[dict]:
     """Per criterion: PSI of band shares, missing values, unseen categories, effect changes."""
-    from ..production.config import band_win_probability
+    from ..production.reference import band_win_probability
 
     at_fit = {entry["name"]: entry for entry in reference.get("criteria", [])}
     seen = reference.get("categories", {})

@@ -112,63 +112,12 @@ def build_config(card, leads, metrics, decision, table, train, held, seed, holdo
     )
 
 
-#: Categorical columns with more distinct training values than this keep no list of them.
-MAX_REFERENCE_CATEGORIES = 1000
-
-
 def _training_design(leads, behaviour, train) -> pd.DataFrame:
     """The training leads' criteria: lead columns and behaviour features."""
     X = leads.features
     if behaviour is not None:
         X = pd.concat([X, behaviour.features], axis=1)
     return X.iloc[train]
-
-
-def training_reference(card, X_train, bands) -> dict:
-    """The config's ``reference``: how the training leads fell into bands and scores.
-
-    Monitoring compares new leads with it: band shares (population stability
-    per criterion); wins and the wins the calibration ``bands`` expect (a
-    band whose leads now win more or less than their scores say: a changed
-    effect); the score distribution; and the categories seen.
-    """
-    from ..sheet.criteria import category_codes
-    from .config import band_win_probability
-
-    points = card.points_
-    expected = band_win_probability(bands, card.train_scores_)
-    breakdown = card.model_.encode(X_train)
-    criteria = []
-    for j, criterion in enumerate(card.criteria_):
-        rows = points[points["criterion"] == criterion.name]
-        per_band = np.bincount(
-            breakdown[:, j], weights=np.nan_to_num(expected), minlength=len(criterion.bands)
-        )
-        criteria.append(
-            {
-                "name": criterion.name,
-                "leads": [int(n) for n in rows["n_leads"]],
-                "wins": [rounded(w) for w in rows["wins"]],
-                "expected_wins": [rounded(e) for e in per_band],
-            }
-        )
-    low, high = card.min_score, card.max_score
-    counts = np.bincount(np.asarray(card.train_scores_) - low, minlength=high - low + 1)
-    categories = {}
-    for criterion in card.criteria_:
-        if criterion.kind != "categorical" or criterion.column not in X_train.columns:
-            continue
-        _, texts = category_codes(X_train[criterion.column], "categorical", criterion.column)
-        seen = sorted({str(t) for t in texts if t is not None})
-        if len(seen) <= MAX_REFERENCE_CATEGORIES:
-            categories[criterion.column] = seen
-    return {
-        "measured_on": "training leads",
-        "n_leads": int(len(X_train)),
-        "criteria": criteria,
-        "score_counts": [int(c) for c in counts],
-        "categories": categories,
-    }
 
 
 def threshold_config(decision) -> dict:
@@ -244,3 +193,54 @@ def metrics_json(values: dict) -> str:
     clean = {k: clean_value(v) for k, v in values.items()}
     clean["calibrate_version"] = __version__
     return json.dumps(clean, indent=2, allow_nan=False) + "\n"
+
+
+#: Categorical columns with more distinct training values than this keep no list of them.
+MAX_REFERENCE_CATEGORIES = 1000
+
+
+def training_reference(card, X_train, bands) -> dict:
+    """The config's ``reference``: how the training leads fell into bands and scores.
+
+    Monitoring compares new leads with it: band shares (population stability
+    per criterion); wins and the wins the calibration ``bands`` expect (a
+    band whose leads now win more or less than their scores say: a changed
+    effect); the score distribution; and the categories seen.
+    """
+    from ..sheet.criteria import category_codes
+    from .reference import band_win_probability
+
+    points = card.points_
+    expected = band_win_probability(bands, card.train_scores_)
+    breakdown = card.model_.encode(X_train)
+    criteria = []
+    for j, criterion in enumerate(card.criteria_):
+        rows = points[points["criterion"] == criterion.name]
+        per_band = np.bincount(
+            breakdown[:, j], weights=np.nan_to_num(expected), minlength=len(criterion.bands)
+        )
+        criteria.append(
+            {
+                "name": criterion.name,
+                "leads": [int(n) for n in rows["n_leads"]],
+                "wins": [rounded(w) for w in rows["wins"]],
+                "expected_wins": [rounded(e) for e in per_band],
+            }
+        )
+    low, high = card.min_score, card.max_score
+    counts = np.bincount(np.asarray(card.train_scores_) - low, minlength=high - low + 1)
+    categories = {}
+    for criterion in card.criteria_:
+        if criterion.kind != "categorical" or criterion.column not in X_train.columns:
+            continue
+        _, texts = category_codes(X_train[criterion.column], "categorical", criterion.column)
+        seen = sorted({str(t) for t in texts if t is not None})
+        if len(seen) <= MAX_REFERENCE_CATEGORIES:
+            categories[criterion.column] = seen
+    return {
+        "measured_on": "training leads",
+        "n_leads": int(len(X_train)),
+        "criteria": criteria,
+        "score_counts": [int(c) for c in counts],
+        "categories": categories,
+    }
