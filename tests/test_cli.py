@@ -1271,3 +1271,13 @@ def test_monitor_names_a_bad_period_in_one_line(runner, fitted, small_leads, tmp
                               "--out", tmp_path / "m"])  # fmt: skip
     _assert_one_clear_error(result, r"every must be one of week, month, quarter; got 'fortnight'")
     assert not (tmp_path / "m").exists()
+
+
+def test_fit_recency_half_life_is_read_and_a_bad_one_named(runner, fitted, tmp_path):
+    args = ["fit", fitted["data"], *FIT_ARGS, "--bootstrap", "0", "--out", tmp_path / "w"]
+    result = _invoke(runner, [*args, "--recency-half-life", "90", "--quiet"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "w" / "scoring_config.json").read_text(encoding="utf-8"))
+    assert config["model"]["recency"] == {"half_life_days": 90, "chosen_by": "given"}
+    bad = _invoke(runner, [*args, "--recency-half-life", "soon"])
+    _assert_one_clear_error(bad, r"--recency-half-life takes a number of days or 'auto'")

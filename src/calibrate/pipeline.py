@@ -35,7 +35,7 @@ from .io.ingest import LeadData, load_leads
 from .learn.binning import LeadBinner
 from .learn.model import LeadScoreModel, check_evidence, evaluate_probabilities, split_holdout
 from .learn.points import Scorecard
-from .production.record import build_config
+from .production.record import build_config, recency_record
 from .result import Behaviour, Calibration, Decision
 from .settings import ActivitySettings, LeadColumns, ModelSettings, PolicySettings
 
@@ -74,6 +74,7 @@ def fit(
     bootstrap: int = 100,
     current_sheet=None,
     max_bins: int = 5,
+    recency_half_life: float | str | None = None,
     sep: str | None = None,
     encoding: str = "utf-8-sig",
     progress: Callable[[str], None] | None = None,
@@ -156,6 +157,11 @@ def fit(
     bootstrap : int, default=100
         Bootstrap refits for the 95% interval of every band's points; 0
         skips them.
+    recency_half_life : float, "auto" or None, default=None
+        Weigh training leads by their recency: half as much every this many
+        days before the latest (needs ``date`` or ``decided_at``); ``"auto"``
+        chooses the half-life by time-ordered validation, and the config
+        records it.
     current_sheet : str or os.PathLike, optional
         The hand-made sheet in use today (YAML or CSV, see
         :mod:`calibrate.decide.current_sheet`), compared with the calibrated one on
@@ -227,7 +233,12 @@ def fit(
             fast_track=fast_track,
         ),
         model=ModelSettings(
-            holdout=holdout, seed=seed, monotone=monotone, bootstrap=bootstrap, max_bins=max_bins
+            holdout=holdout,
+            seed=seed,
+            monotone=monotone,
+            bootstrap=bootstrap,
+            max_bins=max_bins,
+            recency_half_life=recency_half_life,
         ),
         current_sheet=current_sheet,
         progress=progress,
@@ -301,7 +312,10 @@ def fit_with(
             leads, train, activities, activity, model, step, con
         )
         step("fit")
-        card = _fit_scorecard(X.iloc[train], y[train], column_types, groups, model)
+        recency = _recency(leads, train, X.iloc[train], y[train], column_types, groups, model)
+        card = _fit_scorecard(
+            X.iloc[train], y[train], column_types, groups, model, recency.get("weights")
+        )
         step("points")
         holdout = hold_out(card, X, y, held)
         quality = evaluate_probabilities(holdout.y, holdout.proba)
@@ -315,6 +329,8 @@ def fit_with(
     training = (X.iloc[train], y[train])
     warnings = _warnings(card, holdout, thin, leads, behaviour, training, quality, model.seed)
     metrics = _metrics(card, holdout, quality, leads, train, decision.choice, comparison, model)
+    if recency:
+        metrics["recency"] = recency_record(recency)
     metrics["warnings"] = list(warnings)
     step("export")
     config = build_config(
@@ -374,8 +390,46 @@ def _featurize(leads, train, activities, activity, model, step, con):
     return X, column_types, groups, behaviour
 
 
-def _fit_scorecard(X_train, y_train, column_types, groups, model: ModelSettings) -> Scorecard:
-    """Bands, weights and integer points on the training leads.
+def _recency(leads, train, X_train, y_train, column_types, groups, model) -> dict:
+    """The training leads' recency weights, and how their half-life was chosen.
+
+    Empty without recency weighting; else ``weights``, ``half_life_days``,
+    ``chosen_by`` and, for ``"auto"``, every candidate's ``candidates`` log loss.
+    """
+    setting = model.recency_half_life
+    if setting is None:
+        return {}
+    from .learn.recency import choose_half_life, recency_weights
+
+    if leads.dates is None:
+        raise DataError(
+            "recency weighting needs the leads' dates: name a date column (--date or "
+            "--decided-at)"
+        )
+    dates = leads.dates.to_numpy()[train]
+    out = {"chosen_by": "given"}
+    half_life = setting
+    if setting == "auto":
+        estimator = _lead_model(column_types, groups, model)
+        half_life, out["candidates"] = choose_half_life(estimator, X_train, y_train, dates)
+        out["chosen_by"] = "time-ordered validation (latest 20% of training leads)"
+    out["half_life_days"] = half_life
+    out["weights"] = recency_weights(dates, half_life)
+    return out
+
+
+def _fit_scorecard(X_train, y_train, column_types, groups, model: ModelSettings, weights=None):
+    """Bands, weights and integer points on the training leads (weighted by ``weights``)."""
+    card = Scorecard(
+        model=_lead_model(column_types, groups, model),
+        n_bootstrap=model.bootstrap,
+        random_state=model.seed,
+    )
+    return card.fit(X_train, y_train, sample_weight=weights)
+
+
+def _lead_model(column_types, groups, model: ModelSettings) -> LeadScoreModel:
+    """The unfitted model of a fit: its bands and monotone rules.
 
     Behaviour (implicit) numeric criteria are monotone in the direction the
     data says, unless a rule says otherwise.
@@ -391,12 +445,7 @@ def _fit_scorecard(X_train, y_train, column_types, groups, model: ModelSettings)
         rules[column] = rule
     rules = {c: r for c, r in rules.items() if r != "none"}
     binner = LeadBinner(max_bins=model.max_bins, column_types=column_types, groups=groups)
-    card = Scorecard(
-        model=LeadScoreModel(binner=binner, monotone=rules, random_state=model.seed),
-        n_bootstrap=model.bootstrap,
-        random_state=model.seed,
-    )
-    return card.fit(X_train, y_train)
+    return LeadScoreModel(binner=binner, monotone=rules, random_state=model.seed)
 
 
 def _decide(card, holdout, leads, behaviour, settings, policies, con=None):

@@ -233,6 +233,12 @@ class ModelSettings:
         Bootstrap refits for every band's 95% interval; 0 skips them.
     max_bins : int, default=5
         Most ranges per numeric criterion.
+    recency_half_life : float, "auto" or None, default=None
+        Weigh training leads by ``2 ** (-age / half_life)``, their age in days
+        before the latest training lead (it needs a date column); ``"auto"``
+        chooses the half-life by time-ordered validation
+        (:func:`calibrate.learn.recency.choose_half_life`). None weighs every
+        lead alike.
     """
 
     holdout: float = 0.3
@@ -240,6 +246,19 @@ class ModelSettings:
     monotone: Mapping[str, object] = field(default_factory=dict)
     bootstrap: int = 100
     max_bins: int = 5
+    recency_half_life: float | str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "monotone", dict(self.monotone or {}))
+        h = self.recency_half_life
+        if h is not None and h != "auto":
+            try:
+                days = float(h)
+            except (TypeError, ValueError):
+                days = float("nan")
+            if not days > 0 or days == float("inf"):
+                raise ParameterError(
+                    f"recency_half_life must be a number of days above 0, 'auto' or None; "
+                    f"got {h!r}"
+                )
+            object.__setattr__(self, "recency_half_life", days)

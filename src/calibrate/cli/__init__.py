@@ -151,6 +151,7 @@ def fit(
     current_sheet: opt.CurrentSheet = None,
     bootstrap: opt.Bootstrap = 100,
     max_bins: opt.MaxBins = 5,
+    recency_half_life: opt.RecencyHalfLife = None,
     encoding: opt.Encoding = "utf-8-sig",
     pdf: opt.Pdf = False,
     quiet: opt.Quiet = False,
@@ -193,6 +194,7 @@ def fit(
             monotone=_monotone_rules(monotone, order),
             bootstrap=bootstrap,
             max_bins=max_bins,
+            recency_half_life=_half_life(recency_half_life),
         )
         with _progress(quiet) as step:
             result = fit_with(
@@ -787,6 +789,18 @@ def _capacity(per_week, reps, per_rep_per_day, sla_hours, incoming) -> dict:
         "incoming_per_week": incoming,
     }
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _half_life(text: str | None):
+    """``--recency-half-life``: None, "auto" or days (checked by ModelSettings)."""
+    if text is None or text.strip().lower() == "auto":
+        return None if text is None else "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise CalibrateError(
+            f"--recency-half-life takes a number of days or 'auto', got {text!r}"
+        ) from None
 
 
 def _as_of(text: str | None):

@@ -143,6 +143,14 @@ Bootstrap = Annotated[
     int, typer.Option(help="Bootstrap refits for each band's points interval (0: none).")
 ]
 MaxBins = Annotated[int, typer.Option(help="Most ranges per numeric criterion.")]
+RecencyHalfLife = Annotated[
+    str | None,
+    typer.Option(
+        help="Weigh recent leads more: half as much every DAYS before the latest, or 'auto' "
+        "(chosen on the latest training leads); needs --date or --decided-at.",
+        metavar="DAYS|auto",
+    ),
+]
 Encoding = Annotated[str, typer.Option(help="Text encoding of a CSV file.")]
 Pdf = Annotated[
     bool,

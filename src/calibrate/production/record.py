@@ -56,6 +56,8 @@ def build_config(card, leads, metrics, decision, table, train, held, seed, holdo
             "log_loss": rounded(metrics["holdout_log_loss"]),
         },
     }
+    if "recency" in metrics:
+        model["recency"] = dict(metrics["recency"])
     bands = [
         {
             "score_min": int(row.score_min),
@@ -108,7 +110,9 @@ def build_config(card, leads, metrics, decision, table, train, held, seed, holdo
         model=model,
         training_data=training,
         activities=activities,
-        reference=training_reference(card, _training_design(leads, behaviour, train), bands),
+        reference=training_reference(
+            card, _training_design(leads, behaviour, train), y[train], bands
+        ),
     )
 
 
@@ -118,6 +122,17 @@ def _training_design(leads, behaviour, train) -> pd.DataFrame:
     if behaviour is not None:
         X = pd.concat([X, behaviour.features], axis=1)
     return X.iloc[train]
+
+
+def recency_record(recency: dict) -> dict:
+    """The config's ``model.recency``: the half-life used, how it was chosen, the candidates."""
+    out = {"half_life_days": rounded(recency["half_life_days"]), "chosen_by": recency["chosen_by"]}
+    if "candidates" in recency:
+        out["candidates"] = [
+            {"half_life_days": rounded(c["half_life_days"]), "log_loss": rounded(c["log_loss"])}
+            for c in recency["candidates"]
+        ]
+    return out
 
 
 def threshold_config(decision) -> dict:
@@ -199,7 +214,7 @@ def metrics_json(values: dict) -> str:
 MAX_REFERENCE_CATEGORIES = 1000
 
 
-def training_reference(card, X_train, bands) -> dict:
+def training_reference(card, X_train, y_train, bands) -> dict:
     """The config's ``reference``: how the training leads fell into bands and scores.
 
     Monitoring compares new leads with it: band shares (population stability
@@ -210,21 +225,21 @@ def training_reference(card, X_train, bands) -> dict:
     from ..sheet.criteria import category_codes
     from .reference import band_win_probability
 
-    points = card.points_
-    expected = band_win_probability(bands, card.train_scores_)
-    breakdown = card.model_.encode(X_train)
+    expected = np.nan_to_num(band_win_probability(bands, card.train_scores_))
+    won = np.asarray(y_train, dtype=float)
+    codes = card.model_.encode(X_train)
     criteria = []
     for j, criterion in enumerate(card.criteria_):
-        rows = points[points["criterion"] == criterion.name]
-        per_band = np.bincount(
-            breakdown[:, j], weights=np.nan_to_num(expected), minlength=len(criterion.bands)
-        )
+        # Leads as counted, not as weighted (a recency-weighted fit weighs them).
+        k = len(criterion.bands)
         criteria.append(
             {
                 "name": criterion.name,
-                "leads": [int(n) for n in rows["n_leads"]],
-                "wins": [rounded(w) for w in rows["wins"]],
-                "expected_wins": [rounded(e) for e in per_band],
+                "leads": [int(n) for n in np.bincount(codes[:, j], minlength=k)],
+                "wins": [rounded(w) for w in np.bincount(codes[:, j], weights=won, minlength=k)],
+                "expected_wins": [
+                    rounded(e) for e in np.bincount(codes[:, j], weights=expected, minlength=k)
+                ],
             }
         )
     low, high = card.min_score, card.max_score
