@@ -1251,8 +1251,8 @@ def test_monitor_writes_its_json_and_page_and_says_the_verdict(runner, fitted, t
     new = tmp_path / "new.csv"
     make_leads(2500, seed=9).to_csv(new, index=False)
     out = tmp_path / "monitor"
-    result = _invoke(runner, ["monitor", config, new, "--outcome", "converted",
-                              "--date", "created_at", "--every", "quarter", "--out", out])  # fmt: skip
+    args = ["monitor", config, new, "--outcome", "converted", "--date", "created_at"]
+    result = _invoke(runner, [*args, "--every", "quarter", "--out", out])
     assert result.exit_code == 0, result.output
     assert (
         "2,500 leads: 0 alert(s) to act on" in result.stdout and "keep the sheet" in result.stdout
