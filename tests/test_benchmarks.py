@@ -146,3 +146,16 @@ def test_monitor_alarms_benchmark_counts_false_alarms_and_names_the_change(capsy
     assert "band_shift (lead_source)" in after and "unseen_categories (lead_source)" in after
     before = next(line for line in out.splitlines() if line.startswith("| 2025-06 |"))
     assert before.split("|")[3].strip() == "0"  # no act alert the month before
+
+
+def test_bank_calls_get_their_year_from_the_row_order(shared_data):
+    import pandas as pd
+
+    from benchmarks import backtest
+
+    frame = backtest.bank_with_dates(shared_data)
+    months = frame["call_month"]
+    assert months.iloc[0] == pd.Timestamp("2008-05-01")
+    assert months.iloc[-1] == pd.Timestamp("2010-11-01")
+    assert months.is_monotonic_increasing
+    assert (months.dt.strftime("%b").str.lower() == frame["month"]).all()

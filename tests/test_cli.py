@@ -1281,3 +1281,23 @@ def test_fit_recency_half_life_is_read_and_a_bad_one_named(runner, fitted, tmp_p
     assert config["model"]["recency"] == {"half_life_days": 90, "chosen_by": "given"}
     bad = _invoke(runner, [*args, "--recency-half-life", "soon"])
     _assert_one_clear_error(bad, r"--recency-half-life takes a number of days or 'auto'")
+
+
+# --- backtest --------------------------------------------------------------------------
+
+
+def test_backtest_writes_its_json_and_page_and_says_the_cadence(runner, tmp_path):
+    data = tmp_path / "history.csv"
+    make_leads(6000, seed=3).to_csv(data, index=False)
+    out = tmp_path / "bt"
+    args = ["backtest", data, "--outcome", "converted", "--date", "created_at", "--id", "lead_id"]
+    result = _invoke(runner, [*args, "--min-train", "2500", "--recency-half-life", "180",
+                              "--every", "quarter", "--out", out])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "backtest.json").read_text(encoding="utf-8"))
+    assert saved["settings"] == {"every": "quarter", "window_months": 12,
+                                 "recency_half_life": 180.0, "min_train": 2500}  # fmt: skip
+    assert saved["recommendation"]["text"].split(":")[0] in result.stdout.replace("\n", " ")
+    assert (out / "backtest.html").exists()
+    bad = _invoke(runner, [*args, "--every", "week", "--out", tmp_path / "b2"])
+    _assert_one_clear_error(bad, r"every must be one of month, quarter; got 'week'")

@@ -35,6 +35,8 @@ _PUBLIC = {
     "Calibration": "result",
     "fit": "pipeline",
     "monitor": "monitoring",
+    "backtest": "backtesting",
+    "Backtest": "backtesting",
     "Monitoring": "monitoring",
     "Scorecard": "learn.points",
     "Source": "io.sources",
@@ -47,6 +49,7 @@ _PUBLIC = {
 }
 
 __all__ = [
+    "Backtest",
     "CalibrateError",
     "Calibration",
     "ConfigError",
@@ -63,6 +66,7 @@ __all__ = [
     "Source",
     "TargetRate",
     "__version__",
+    "backtest",
     "calibration_table",
     "diff_configs",
     "evaluation_report",

@@ -74,7 +74,7 @@ class Monitoring:
 
     def to_dict(self) -> dict:
         """The ``monitor.json`` content: plain values, floats rounded to 6 digits."""
-        from .production.record import rounded
+        from .production.record import plain_json
 
         overall = self.overall
         out = {
@@ -95,7 +95,7 @@ class Monitoring:
         out["overall"] = {k: v for k, v in overall.items() if k != "criteria"}
         out["periods"] = self.periods
         out["thresholds"] = {k: list(v) for k, v in THRESHOLDS.items()}
-        return _plain(out, rounded)
+        return plain_json(out)
 
     def to_json(self) -> str:
         """``monitor.json`` as text: the same input gives the same bytes."""
@@ -278,18 +278,3 @@ def _periods(config, scored, frame, won, dates, every) -> list[dict]:
             row["wins"] = int(won[inside].sum())
         rows.append(row)
     return rows
-
-
-def _plain(value, rounded):
-    """JSON-ready: numpy numbers as Python ones, floats rounded, NaN as None."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v, rounded) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v, rounded) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return rounded(value)
-    return value

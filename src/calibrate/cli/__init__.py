@@ -505,6 +505,73 @@ def monitor(
 
 
 @app.command()
+def backtest(
+    data: opt.Data,
+    outcome: opt.Outcome,
+    date: Annotated[str, typer.Option(help="Date column: orders the leads, cuts the periods.")],
+    out: Annotated[Path, typer.Option(help="Folder for backtest.json and backtest.html.")],
+    positive: opt.Positive = None,
+    id: opt.LeadId = None,
+    exclude: opt.Exclude = [],  # noqa: B006 - typer reads the default, it is never mutated
+    type: opt.KindOverride = [],  # noqa: B006
+    table: opt.Table = None,
+    query: opt.Query = None,
+    password_env: opt.PasswordEnv = None,
+    every: Annotated[str, typer.Option(help="Periods: month or quarter.")] = "quarter",
+    window: Annotated[
+        int, typer.Option(help="Months of history the recent-window strategy refits on.")
+    ] = 12,
+    recency_half_life: opt.RecencyHalfLife = "auto",
+    min_train: Annotated[
+        int, typer.Option(help="Leads of history needed before a period is scored.")
+    ] = 1000,
+    seed: opt.Seed = 0,
+    max_bins: opt.MaxBins = 5,
+    sep: opt.Sep = None,
+    encoding: opt.Encoding = "utf-8-sig",
+    quiet: opt.Quiet = False,
+):
+    """Replay a history period by period: how fast the sheet goes stale, how often to refit."""
+    from ..backtesting import backtest as run_backtest
+
+    try:
+        if out.exists() and not out.is_dir():
+            raise CalibrateError(f"cannot write to {out}: it is a file, not a folder")
+        data, _ = _sources(data, table, query, None, None, None, password_env)
+        options = {
+            "id": id,
+            "exclude": list(exclude),
+            "positive": positive,
+            "types": _parse_pairs(type, "--type", "COLUMN=KIND (e.g. TrafficType=categorical)"),
+            "seed": seed,
+            "max_bins": max_bins,
+            "sep": sep,
+            "encoding": encoding,
+        }
+        with _progress(quiet) as step:
+            result = run_backtest(
+                data,
+                outcome=outcome,
+                date=date,
+                every=every,
+                window=window,
+                recency_half_life=_half_life(recency_half_life),
+                min_train=min_train,
+                progress=step,
+                **options,
+            )
+            step("write")
+            paths = result.save(out)
+    except (CalibrateError, OSError) as exc:
+        _fail(exc)
+    if quiet:
+        return
+    _out.print(escape(result.recommendation["text"]))
+    for path in paths.values():
+        _out.print(escape(f"wrote {path}"))
+
+
+@app.command()
 def score(
     config: Annotated[
         Path, typer.Argument(help="scoring_config.json written by 'calibrate fit'.")

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import __version__
 from .config import ScoringConfig
 
-__all__ = ["build_config", "metrics_json", "rounded", "threshold_config"]
+__all__ = ["build_config", "metrics_json", "plain_json", "rounded", "threshold_config"]
 
 
 def build_config(card, leads, metrics, decision, table, train, held, seed, holdout, behaviour):
@@ -193,6 +193,21 @@ def rounded(x, digits: int = 6):
     if not math.isfinite(x):
         return None
     return int(x) if x.is_integer() and abs(x) < 2**53 else round(x, digits)
+
+
+def plain_json(value):
+    """``value`` JSON-ready: numpy numbers as Python ones, floats rounded, NaN as None."""
+    if isinstance(value, dict):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_json(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return rounded(value)
+    return value
 
 
 def metrics_json(values: dict) -> str:

@@ -29,18 +29,21 @@ URIs, so the page opens without a network. The PDF, on request (``save(out,
 pdf=True)``, ``--pdf``), is the same HTML rendered by xhtml2pdf. The same
 input gives byte-identical HTML and PDF.
 
-:func:`monitor_page` renders what :func:`calibrate.monitor` found, in the
-same look, from the plain ``monitor.json`` content.
+:func:`monitor_page` and :func:`backtest_page` render what
+:func:`calibrate.monitor` and :func:`calibrate.backtest` found, in the same
+look, from the plain ``monitor.json`` and ``backtest.json`` content.
 """
 
 from __future__ import annotations
 
+from ._backtest import backtest_page
 from ._monitor import monitor_page
 from ._render import drop_stale_pdf
 from ._report import Report, build_summary, evaluation_report, fit_report, render_report
 
 __all__ = [
     "Report",
+    "backtest_page",
     "build_summary",
     "drop_stale_pdf",
     "evaluation_report",
