@@ -150,7 +150,6 @@ def test_monitor_alarms_benchmark_counts_false_alarms_and_names_the_change(capsy
 
 def test_bank_calls_get_their_year_from_the_row_order(shared_data):
     import pandas as pd
-
     from benchmarks import backtest
 
     frame = backtest.bank_with_dates(shared_data)

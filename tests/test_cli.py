@@ -1301,3 +1301,18 @@ def test_backtest_writes_its_json_and_page_and_says_the_cadence(runner, tmp_path
     assert (out / "backtest.html").exists()
     bad = _invoke(runner, [*args, "--every", "week", "--out", tmp_path / "b2"])
     _assert_one_clear_error(bad, r"every must be one of month, quarter; got 'week'")
+
+
+def test_fit_keeps_a_previous_sheets_structure_and_threshold(runner, fitted, tmp_path):
+    old = fitted["out"] / "scoring_config.json"
+    args = ["fit", fitted["data"], *FIT_ARGS, "--bootstrap", "0", "--quiet"]
+    result = _invoke(runner, [*args, "--keep-structure", old, "--keep-threshold",
+                              "--out", tmp_path / "kept"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    before = json.loads(old.read_text(encoding="utf-8"))
+    after = json.loads((tmp_path / "kept" / "scoring_config.json").read_text(encoding="utf-8"))
+    assert [c["name"] for c in after["criteria"]] == [c["name"] for c in before["criteria"]]
+    assert after["threshold"]["mql"] == before["threshold"]["mql"]
+    assert after["threshold"]["policy"]["name"] == "kept"
+    alone = _invoke(runner, [*args, "--keep-threshold", "--out", tmp_path / "x"])
+    _assert_one_clear_error(alone, r"--keep-threshold needs the previous sheet")

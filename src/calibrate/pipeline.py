@@ -30,14 +30,14 @@ from .decide.threshold import (
     recommend_threshold,
     weekly_volume,
 )
-from .errors import DataError
+from .errors import DataError, ParameterError, format_examples
 from .io.ingest import LeadData, load_leads
 from .learn.binning import LeadBinner
 from .learn.model import LeadScoreModel, check_evidence, evaluate_probabilities, split_holdout
 from .learn.points import Scorecard
 from .production.record import build_config, recency_record
 from .result import Behaviour, Calibration, Decision
-from .settings import ActivitySettings, LeadColumns, ModelSettings, PolicySettings
+from .settings import ActivitySettings, LeadColumns, ModelSettings, PolicySettings, PreviousSheet
 
 __all__ = ["fit", "fit_with"]
 
@@ -75,6 +75,8 @@ def fit(
     current_sheet=None,
     max_bins: int = 5,
     recency_half_life: float | str | None = None,
+    keep_structure=None,
+    keep_threshold: bool = False,
     sep: str | None = None,
     encoding: str = "utf-8-sig",
     progress: Callable[[str], None] | None = None,
@@ -162,6 +164,12 @@ def fit(
         days before the latest (needs ``date`` or ``decided_at``); ``"auto"``
         chooses the half-life by time-ordered validation, and the config
         records it.
+    keep_structure : ScoringConfig, str or os.PathLike, optional
+        A previous sheet: refit only its points, on its criteria and bands,
+        so that marketing's tool needs only new point values.
+    keep_threshold : bool, default=False
+        With ``keep_structure``: keep its MQL threshold, the points shifted
+        so that it passes the same share of leads as before.
     current_sheet : str or os.PathLike, optional
         The hand-made sheet in use today (YAML or CSV, see
         :mod:`calibrate.decide.current_sheet`), compared with the calibrated one on
@@ -242,7 +250,18 @@ def fit(
         ),
         current_sheet=current_sheet,
         progress=progress,
+        previous=_previous(keep_structure, keep_threshold),
     )
+
+
+def _previous(keep_structure, keep_threshold) -> PreviousSheet | None:
+    if keep_structure is None:
+        if keep_threshold:
+            raise ParameterError(
+                "keep_threshold needs the previous sheet: give keep_structure=OLD_CONFIG"
+            )
+        return None
+    return PreviousSheet(keep_structure, structure=True, threshold=bool(keep_threshold))
 
 
 def fit_with(
@@ -255,6 +274,7 @@ def fit_with(
     model: ModelSettings | None = None,
     current_sheet=None,
     progress: Callable[[str], None] | None = None,
+    previous: PreviousSheet | None = None,
 ) -> Calibration:
     """Learn a points sheet and an MQL threshold, from settings objects.
 
@@ -279,6 +299,8 @@ def fit_with(
         The sheet in use today, to compare with.
     progress : callable, optional
         Called with the name of every step as it starts.
+    previous : PreviousSheet, optional
+        A previous sheet whose structure (and threshold) the fit keeps.
 
     Returns
     -------
@@ -311,16 +333,22 @@ def fit_with(
         X, column_types, groups, behaviour = _featurize(
             leads, train, activities, activity, model, step, con
         )
+        kept = _kept_structure(previous, X, behaviour)
+        X = X[list(kept)] if kept else X
         step("fit")
         recency = _recency(leads, train, X.iloc[train], y[train], column_types, groups, model)
         card = _fit_scorecard(
-            X.iloc[train], y[train], column_types, groups, model, recency.get("weights")
+            X.iloc[train], y[train], column_types, groups, model, recency.get("weights"), kept
         )
         step("points")
         holdout = hold_out(card, X, y, held)
+        chosen = policy.policy
+        if previous is not None and previous.threshold:
+            card, policies["kept"] = _keep_threshold(previous.config, card, X, y, held)
+            holdout, chosen = hold_out(card, X, y, held), "kept"
         quality = evaluate_probabilities(holdout.y, holdout.proba)
         step("threshold")
-        decision, table = _decide(card, holdout, leads, behaviour, policy, policies, con)
+        decision, table = _decide(card, holdout, leads, behaviour, policy, policies, con, chosen)
         comparison = None
         if current_sheet is not None:
             comparison = _compare_current(
@@ -390,6 +418,47 @@ def _featurize(leads, train, activities, activity, model, step, con):
     return X, column_types, groups, behaviour
 
 
+def _kept_structure(previous, X, behaviour) -> dict:
+    """``{column: Criterion}`` of the previous sheet whose structure a refit keeps, or {}."""
+    if previous is None or not previous.structure:
+        return {}
+    config = previous.config
+    if config.activities:
+        raise DataError(
+            "keeping the structure of a sheet with behaviour criteria is not supported yet: "
+            "refit it without keep_structure, or keep its lead-table criteria by hand"
+        )
+    missing = [c.column for c in config.criteria if c.column not in X.columns]
+    if missing:
+        raise DataError(
+            f"the previous sheet's criteria read {len(missing)} column(s) these leads do not "
+            f"have: {format_examples(missing)}"
+        )
+    return {c.column: c for c in config.criteria}
+
+
+def _keep_threshold(config, card, X, y, held):
+    """The refitted sheet shifted so that the previous MQL threshold passes the same share.
+
+    Both sheets score the hold-out leads; the new base points move by the
+    difference between the previous threshold and the new score that passes
+    the share of leads the previous sheet passed at it.
+    """
+    from dataclasses import replace
+
+    from .decide.threshold import KeptThreshold
+
+    X_hold = X.iloc[held]
+    before = replace(config, activities={}, id_column=None).score(X_hold)["score"].to_numpy()
+    share = float(np.mean(before >= config.mql_threshold))
+    scores = card.predict_score(X_hold)
+    candidates = np.arange(card.min_score, card.max_score + 1)
+    passed = np.array([np.mean(scores >= t) for t in candidates])
+    target = int(candidates[np.argmin(np.abs(passed - share))])
+    shifted = card.with_base_points(card.base_points_ + config.mql_threshold - target)
+    return shifted, KeptThreshold(mql=config.mql_threshold, share_passed_before=share)
+
+
 def _recency(leads, train, X_train, y_train, column_types, groups, model) -> dict:
     """The training leads' recency weights, and how their half-life was chosen.
 
@@ -403,8 +472,7 @@ def _recency(leads, train, X_train, y_train, column_types, groups, model) -> dic
 
     if leads.dates is None:
         raise DataError(
-            "recency weighting needs the leads' dates: name a date column (--date or "
-            "--decided-at)"
+            "recency weighting needs the leads' dates: name a date column (--date or --decided-at)"
         )
     dates = leads.dates.to_numpy()[train]
     out = {"chosen_by": "given"}
@@ -418,22 +486,31 @@ def _recency(leads, train, X_train, y_train, column_types, groups, model) -> dic
     return out
 
 
-def _fit_scorecard(X_train, y_train, column_types, groups, model: ModelSettings, weights=None):
-    """Bands, weights and integer points on the training leads (weighted by ``weights``)."""
+def _fit_scorecard(
+    X_train, y_train, column_types, groups, model: ModelSettings, weights=None, kept=None
+):
+    """Bands, weights and integer points on the training leads (weighted by ``weights``).
+
+    With ``kept`` (``{column: Criterion}``), those criteria keep their bands.
+    """
     card = Scorecard(
-        model=_lead_model(column_types, groups, model),
+        model=_lead_model(column_types, groups, model, kept),
         n_bootstrap=model.bootstrap,
         random_state=model.seed,
     )
     return card.fit(X_train, y_train, sample_weight=weights)
 
 
-def _lead_model(column_types, groups, model: ModelSettings) -> LeadScoreModel:
+def _lead_model(column_types, groups, model: ModelSettings, kept=None) -> LeadScoreModel:
     """The unfitted model of a fit: its bands and monotone rules.
 
     Behaviour (implicit) numeric criteria are monotone in the direction the
-    data says, unless a rule says otherwise.
+    data says, unless a rule says otherwise. Kept criteria (``{column:
+    Criterion}``) keep their bands: no band is pooled, so no order is enforced.
     """
+    if kept:
+        binner = LeadBinner(max_bins=model.max_bins, fixed=kept)
+        return LeadScoreModel(binner=binner, random_state=model.seed)
     rules = {
         c: "auto"
         for c, kind in column_types.items()
@@ -448,7 +525,7 @@ def _lead_model(column_types, groups, model: ModelSettings) -> LeadScoreModel:
     return LeadScoreModel(binner=binner, monotone=rules, random_state=model.seed)
 
 
-def _decide(card, holdout, leads, behaviour, settings, policies, con=None):
+def _decide(card, holdout, leads, behaviour, settings, policies, con=None, chosen=None):
     """Every policy's threshold, the levels, fast-track rules and the two axes."""
     scores, y_hold = holdout.scores, holdout.y
     volume = weekly_volume(leads.dates)
@@ -456,7 +533,7 @@ def _decide(card, holdout, leads, behaviour, settings, policies, con=None):
         name: recommend_threshold(scores, y_hold, policy=p, volume=volume)
         for name, p in policies.items()
     }
-    choice = choices[settings.policy]
+    choice = choices[chosen or settings.policy]
     table = calibration_table(scores, y_hold)
     level_list = (
         parse_levels(settings.levels, min_score=card.min_score)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from .decide.threshold import ExpectedValue, SalesCapacity, TargetRate
 from .errors import ParameterError
 
-__all__ = ["ActivitySettings", "LeadColumns", "ModelSettings", "PolicySettings"]
+__all__ = ["ActivitySettings", "LeadColumns", "ModelSettings", "PolicySettings", "PreviousSheet"]
 
 
 def _names(values) -> tuple:
@@ -262,3 +262,32 @@ class ModelSettings:
                     f"got {h!r}"
                 )
             object.__setattr__(self, "recency_half_life", days)
+
+
+@dataclass(frozen=True)
+class PreviousSheet:
+    """The sheet a refit keeps what the meeting agreed of.
+
+    Parameters
+    ----------
+    config : ScoringConfig, str or os.PathLike
+        The previous sheet's config (or its path).
+    structure : bool, default=True
+        Refit the weights on its criteria and bands only, so that a
+        marketing-automation tool needs only new point values (no band is
+        pooled, so no monotone order is enforced).
+    threshold : bool, default=False
+        Keep its MQL threshold, the points shifted so that it passes the same
+        share of leads as before
+        (:class:`calibrate.decide.threshold.KeptThreshold`).
+    """
+
+    config: object
+    structure: bool = True
+    threshold: bool = False
+
+    def __post_init__(self):
+        from .production.config import ScoringConfig
+
+        if not isinstance(self.config, ScoringConfig):
+            object.__setattr__(self, "config", ScoringConfig.load(self.config))

@@ -152,6 +152,8 @@ def fit(
     bootstrap: opt.Bootstrap = 100,
     max_bins: opt.MaxBins = 5,
     recency_half_life: opt.RecencyHalfLife = None,
+    keep_structure: opt.KeepStructure = None,
+    keep_threshold: opt.KeepThreshold = False,
     encoding: opt.Encoding = "utf-8-sig",
     pdf: opt.Pdf = False,
     quiet: opt.Quiet = False,
@@ -206,6 +208,7 @@ def fit(
                 model=model,
                 current_sheet=current_sheet,
                 progress=step,
+                previous=_previous(keep_structure, keep_threshold),
             )
             step("write")
             paths = result.save(out, sign_key=sign_key, pdf=pdf)
@@ -856,6 +859,17 @@ def _capacity(per_week, reps, per_rep_per_day, sla_hours, incoming) -> dict:
         "incoming_per_week": incoming,
     }
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _previous(keep_structure, keep_threshold):
+    """``--keep-structure`` and ``--keep-threshold`` as a PreviousSheet, or None."""
+    from ..settings import PreviousSheet
+
+    if keep_structure is None:
+        if keep_threshold:
+            raise CalibrateError("--keep-threshold needs the previous sheet: --keep-structure OLD")
+        return None
+    return PreviousSheet(keep_structure, structure=True, threshold=keep_threshold)
 
 
 def _half_life(text: str | None):

@@ -143,6 +143,20 @@ Bootstrap = Annotated[
     int, typer.Option(help="Bootstrap refits for each band's points interval (0: none).")
 ]
 MaxBins = Annotated[int, typer.Option(help="Most ranges per numeric criterion.")]
+KeepStructure = Annotated[
+    Path | None,
+    typer.Option(
+        help="A previous scoring_config.json: refit only its points, on its criteria and bands.",
+        metavar="OLD_CONFIG",
+    ),
+]
+KeepThreshold = Annotated[
+    bool,
+    typer.Option(
+        "--keep-threshold",
+        help="With --keep-structure: keep its MQL threshold, passing the same share of leads.",
+    ),
+]
 RecencyHalfLife = Annotated[
     str | None,
     typer.Option(

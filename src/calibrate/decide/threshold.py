@@ -20,6 +20,7 @@ from ..validation import check_params, optional, real
 
 __all__ = [
     "ExpectedValue",
+    "KeptThreshold",
     "SalesCapacity",
     "TargetRate",
     "ThresholdChoice",
@@ -205,6 +206,46 @@ def weekly_volume(dates) -> dict | None:
 
 
 @dataclass(frozen=True)
+class KeptThreshold:
+    """Keep the MQL threshold agreed for the previous sheet.
+
+    After a refit the points move; the base points are shifted so that the
+    agreed number keeps its meaning by volume: on the hold-out leads, the
+    new sheet passes at ``mql`` about the share the previous sheet passed
+    (``share_passed_before``).
+
+    Parameters
+    ----------
+    mql : int
+        The agreed threshold.
+    share_passed_before : float
+        The share of hold-out leads the previous sheet passed at it.
+
+    Examples
+    --------
+    >>> KeptThreshold(mql=55, share_passed_before=0.25).describe()[:52]
+    'It keeps the MQL threshold agreed for the previous s'
+    """
+
+    mql: int
+    share_passed_before: float
+    name = "kept"
+
+    def describe(self) -> str:
+        """The policy in one sentence, for the report."""
+        return (
+            f"It keeps the MQL threshold agreed for the previous sheet, {self.mql}: the points "
+            f"were shifted so that it passes about the same share of leads as before "
+            f"({self.share_passed_before:.1%} of these hold-out leads)."
+        )
+
+    def to_dict(self) -> dict:
+        """The policy's name and parameters, for the config."""
+        return {"name": self.name, "mql": int(self.mql), "meaning": "the same share of leads",
+                "share_passed_before": round(float(self.share_passed_before), 6)}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class ThresholdChoice:
     """A recommended MQL threshold and what it means on the hold-out leads.
 
@@ -385,6 +426,8 @@ def recommend_threshold(
         within = candidates["share_passed"] * weekly <= policy.capacity_per_week + 1e-9
         met = bool(within.any())
         threshold = int(candidates["threshold"][within].min()) if met else max_score
+    elif isinstance(policy, KeptThreshold):
+        threshold, met = int(policy.mql), True
     elif isinstance(policy, TargetRate):
         if policy.precision is not None:
             ok = candidates["win_rate_passed"] >= policy.precision - 1e-12
@@ -399,7 +442,7 @@ def recommend_threshold(
     # Thresholds between two observed scores pass the same leads: name the
     # observed score, so the line sits where the evidence is.
     observed = np.asarray(scores)[np.asarray(scores) >= threshold]
-    if len(observed):
+    if len(observed) and not isinstance(policy, KeptThreshold):
         threshold = int(observed.min())
     row = curve.iloc[threshold - min_score]
     return ThresholdChoice(

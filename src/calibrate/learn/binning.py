@@ -72,6 +72,10 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         Whether points must follow an order is the model's ``monotone``
         (see :class:`calibrate.LeadScoreModel`), which sets this for the
         levels it orders.
+    fixed : dict, optional
+        ``{column: Criterion}``: criteria kept as they are, their bands not
+        learned (their points are ignored). A refit that keeps a sheet's
+        structure gives every column its old criterion.
 
     Attributes
     ----------
@@ -111,6 +115,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         ),
         "groups": optional(mapping(values=one_of("explicit", "implicit"))),
         "level_order": optional(mapping(values=sequence((lambda v: True, "levels")))),
+        "fixed": optional(mapping(values=(lambda v: isinstance(v, Criterion), "criteria"))),
     }
 
     def __init__(
@@ -124,6 +129,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         column_types=None,
         groups=None,
         level_order=None,
+        fixed=None,
     ):
         self.max_bins = max_bins
         self.min_bin_share = min_bin_share
@@ -133,6 +139,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         self.column_types = column_types
         self.groups = groups
         self.level_order = level_order
+        self.fixed = fixed
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None):
         """Learn the bands of every column of ``X``.
@@ -163,6 +170,11 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         criteria = []
         self._label_style_ = {}
         for column in X.columns:
+            kept = (self.fixed or {}).get(column)
+            if kept is not None:
+                bands = kept.with_points([0] * len(kept.bands)).bands
+                criteria.append(Criterion(kept.name, str(column), kept.kind, kept.group, bands))
+                continue
             kind = types.get(column) or _infer_kind(X[column], column)
             group = groups.get(column, "explicit")
             order = (self.level_order or {}).get(column)

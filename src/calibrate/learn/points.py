@@ -299,8 +299,39 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = self.model_.feature_names_in_
         self.n_features_in_ = self.model_.n_features_in_
         self.classes_ = self.model_.classes_
-        self.train_scores_ = self._scores_from_codes(codes)
+        sizes = np.diff(offsets)
+        # Every training lead's points without the base: a shifted sheet rescores them.
+        self._train_points_ = band_sum(self._band_points_, codes, sizes, start=0)
+        self.train_scores_ = np.clip(
+            self._train_points_ + self.base_points_, self.min_score, self.max_score
+        )
         return self
+
+    def with_base_points(self, base_points: int) -> Scorecard:
+        """The same fitted sheet with other base points: every score moves by the difference.
+
+        What keeping an agreed MQL threshold takes after a refit: the points
+        stay, and the base moves so that the threshold keeps its meaning.
+
+        Parameters
+        ----------
+        base_points : int
+            The new base points.
+
+        Returns
+        -------
+        Scorecard
+            A fitted copy; this sheet is unchanged.
+        """
+        import copy
+
+        check_is_fitted(self, "criteria_")
+        other = copy.copy(self)
+        other.base_points_ = int(base_points)
+        other.train_scores_ = np.clip(
+            self._train_points_ + other.base_points_, self.min_score, self.max_score
+        )
+        return other
 
     def _bootstrap(self, codes, y, w, blocks, reference):
         """95% interval of every band's unrounded points over bootstrap refits."""
