@@ -23,6 +23,7 @@ EXPECTED = {
     "01_calibrate.ipynb",
     "02_threshold_with_capacity.ipynb",
     "03_compare_and_export.ipynb",
+    "04_monitor_and_recalibrate.ipynb",
 }
 CELL_TIMEOUT = 300  # seconds
 
