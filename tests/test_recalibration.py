@@ -103,3 +103,21 @@ def test_a_kept_threshold_is_the_threshold_whatever_the_scores():
     )
     assert choice.threshold == 35 and choice.met
     assert choice.share_passed == pytest.approx(0.5)
+
+
+def test_the_recalibrated_report_says_what_changed_and_why(old, refit, tmp_path):
+    previous = refit.metrics["previous"]
+    assert previous["checksum"] == old.to_dict()["checksum"]
+    # Scored with the previous sheet, the new history shows the new lead source.
+    assert any(a["criterion"] == "lead_source" and a["level"] == "act" for a in previous["alerts"])
+    assert previous["diff"]["changed"] and "threshold" not in previous["diff"]
+    paths = refit.save(tmp_path / "recal")
+    page = paths["report"].read_text(encoding="utf-8")
+    assert "Since the previous sheet" in page and "the MQL threshold is kept" in page
+    assert "Partner portal" in page
+
+
+def test_a_plain_fit_report_has_no_previous_section(history, tmp_path):
+    plain = calibrate.fit(history.iloc[:3000], outcome="converted", id="lead_id", bootstrap=0)
+    page = plain.save(tmp_path / "plain")["report"].read_text(encoding="utf-8")
+    assert "Since the previous sheet" not in page and "previous" not in plain.metrics

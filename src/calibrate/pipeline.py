@@ -364,6 +364,8 @@ def fit_with(
     config = build_config(
         card, leads, metrics, decision, table, train, held, model.seed, model.holdout, behaviour
     )
+    if previous is not None:
+        metrics["previous"] = _since_previous(previous.config, config, X, y)
     return Calibration(
         scorecard=card,
         config=config,
@@ -435,6 +437,30 @@ def _kept_structure(previous, X, behaviour) -> dict:
             f"have: {format_examples(missing)}"
         )
     return {c.column: c for c in config.criteria}
+
+
+def _since_previous(old, new, X, y) -> dict:
+    """What changed since the previous sheet, and why: its monitor on these leads, and the diff.
+
+    The previous sheet scores every lead of this fit with its outcome; the
+    alerts say what no longer holds (:mod:`calibrate.drift`), the diff what
+    the refit moved.
+    """
+    from dataclasses import replace
+
+    from .drift import alerts, measure
+    from .production.record import plain_json
+    from .production.rules import diff_configs
+
+    bare = replace(old, activities={}, id_column=None)
+    found = alerts(measure(bare, bare.score(X, bands=True), X, won=y))
+    return plain_json(
+        {
+            "checksum": old.to_dict()["checksum"],
+            "alerts": found,
+            "diff": diff_configs(old, new),
+        }
+    )
 
 
 def _keep_threshold(config, card, X, y, held):

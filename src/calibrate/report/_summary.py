@@ -55,6 +55,8 @@ _KEYS = (
     "data",
     "warnings",
 )
+#: Keys a summary has only when its source knows them: a recalibrated sheet's previous one.
+_OPTIONAL_KEYS = ("previous",)
 
 
 def summarise(evidence: _Evidence, described: dict) -> dict:
@@ -73,7 +75,9 @@ def summarise(evidence: _Evidence, described: dict) -> dict:
         "comparison": _comparison_summary(evidence.comparison),
     }
     summary = {**described, **measured}
-    return {key: summary[key] for key in _KEYS}
+    out = {key: summary[key] for key in _KEYS}
+    out.update({key: summary[key] for key in _OPTIONAL_KEYS if summary.get(key)})
+    return out
 
 
 # --------------------------------------------------------------------------- fit report
@@ -153,6 +157,7 @@ def _fit_summary(calibration, evidence: _Evidence) -> dict:
             )
         ),
         "behaviour": _behaviour_summary(calibration),
+        "previous": m.get("previous"),
         "fast_track": {
             "note": (
                 "Tested on all leads. A signal is recommended when its leads won at least as "
