@@ -344,9 +344,7 @@ def report(
     ] = None,
     table: opt.Table = None,
     query: opt.Query = None,
-    activities: Annotated[
-        str | None, typer.Option(help="Activity log, when the config scores behaviour.")
-    ] = None,
+    activities: opt.ConfigActivities = None,
     activities_table: opt.ActivitiesTable = None,
     activities_query: opt.ActivitiesQuery = None,
     password_env: opt.PasswordEnv = None,
@@ -424,9 +422,7 @@ def monitor(
     out: Annotated[Path, typer.Option(help="Folder for monitor.json and monitor.html.")],
     table: opt.Table = None,
     query: opt.Query = None,
-    activities: Annotated[
-        str | None, typer.Option(help="Activity log, when the config scores behaviour.")
-    ] = None,
+    activities: opt.ConfigActivities = None,
     activities_table: opt.ActivitiesTable = None,
     activities_query: opt.ActivitiesQuery = None,
     password_env: opt.PasswordEnv = None,
@@ -588,9 +584,7 @@ def score(
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
     table: opt.Table = None,
     query: opt.Query = None,
-    activities: Annotated[
-        str | None, typer.Option(help="Activity log, when the config scores behaviour.")
-    ] = None,
+    activities: opt.ConfigActivities = None,
     activities_table: opt.ActivitiesTable = None,
     activities_query: opt.ActivitiesQuery = None,
     password_env: opt.PasswordEnv = None,

@@ -143,6 +143,9 @@ Bootstrap = Annotated[
     int, typer.Option(help="Bootstrap refits for each band's points interval (0: none).")
 ]
 MaxBins = Annotated[int, typer.Option(help="Most ranges per numeric criterion.")]
+ConfigActivities = Annotated[
+    str | None, typer.Option(help="Activity log, when the config scores behaviour.")
+]
 KeepStructure = Annotated[
     Path | None,
     typer.Option(

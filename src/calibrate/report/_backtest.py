@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-from importlib import resources
-
 import numpy as np
 
 from ._figures import _INK, _LIGHT, _MID, _PALE, _png
+from ._render import render_page
 
 __all__ = ["backtest_page"]
 
@@ -22,24 +20,14 @@ _STYLE = {
 
 def backtest_page(result: dict) -> str:
     """``backtest.html`` from the ``backtest.json`` content."""
-    import jinja2
-
     figures = {
         "auc": _png(_plot, (result, "auc", "AUC on the period's leads"), (7.0, 3.6)),
         "calibration": _png(
             _plot, (result, "calibration_error", "calibration error (win rate)"), (7.0, 3.2)
         ),
     }
-    images = {
-        name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-        for name, png in figures.items()
-    }
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters["num"] = lambda x, d=3: "-" if x is None else f"{x:,.{d}f}"
-    env.filters["pct"] = lambda x: "-" if x is None else f"{100 * x:.1f}%"
-    page = resources.files("calibrate.report").joinpath("templates/backtest.html")
     names = {k: v[0] for k, v in _STYLE.items()}
-    return env.from_string(page.read_text("utf-8")).render(r=result, images=images, names=names)
+    return render_page("backtest.html", figures, r=result, names=names)
 
 
 def _plot(fig, ax, what):

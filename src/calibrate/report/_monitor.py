@@ -7,12 +7,10 @@ never disagree), draws its figures in the report's greys, and renders
 
 from __future__ import annotations
 
-import base64
-from importlib import resources
-
 import numpy as np
 
 from ._figures import _INK, _LIGHT, _MID, _PALE, _png
+from ._render import render_page
 
 __all__ = ["monitor_page"]
 
@@ -35,21 +33,8 @@ def monitor_page(result: dict) -> str:
     -------
     str
     """
-    import jinja2
-
-    figures = _figures(result)
-    images = {
-        name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-        for name, png in figures.items()
-    }
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters["pct"] = _pct
-    env.filters["num"] = _num
-    text = (
-        resources.files("calibrate.report").joinpath("templates/monitor.html").read_text("utf-8")
-    )
-    return env.from_string(text).render(
-        r=result, images=images, verdict=_VERDICT[result["recalibrate"]]
+    return render_page(
+        "monitor.html", _figures(result), r=result, verdict=_VERDICT[result["recalibrate"]]
     )
 
 
@@ -214,11 +199,3 @@ def _wilson(p, n, z: float = 1.96):
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
-
-
-def _num(x, digits: int = 2) -> str:
-    return "-" if x is None else f"{x:,.{digits}f}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import os
-from importlib import resources
 from pathlib import Path
 
 from ..errors import CalibrateError
@@ -16,17 +15,33 @@ _PDF_FIGURE_WIDTH = "17cm"
 
 def render_html(summary: dict, figures: dict) -> str:
     """The page: the summary and the PNG figures through the jinja2 template, autoescaped."""
-    import jinja2
+    return render_page("report.html", figures, summary=summary)
 
+
+def render_page(template: str, figures: dict, **values) -> str:
+    """A page of ``templates/``: the PNG figures as ``images`` (``data:`` URIs), autoescaped.
+
+    Every page shares the report's stylesheets (``templates/_style.html``).
+    """
     images = {
         name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         for name, png in figures.items()
     }
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    text = resources.files("calibrate.report").joinpath("templates/report.html").read_text("utf-8")
-    return env.from_string(text).render(
-        summary=summary, images=images, pdf_figure_width=_PDF_FIGURE_WIDTH
+    page = _environment().get_template(template)
+    return page.render(images=images, pdf_figure_width=_PDF_FIGURE_WIDTH, **values)
+
+
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("calibrate.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
     )
+    env.filters["pct"] = lambda x: "-" if x is None else f"{100 * x:.1f}%"
+    env.filters["num"] = lambda x, digits=2: "-" if x is None else f"{x:,.{digits}f}"
+    return env
 
 
 def drop_stale_pdf(out: Path, *, pdf: bool) -> None:
