@@ -207,21 +207,9 @@ def backtest(
             "window": (fit(recent), len(recent)) if len(recent) >= min_train else None,
             "recency": (fit(before, recency_half_life), len(before)),
         }
-        if frozen is None:
-            frozen = sheets["refit_all"]
-        sheets = {"frozen": frozen, **sheets}
+        frozen = frozen or sheets["refit_all"]
         part = frame.iloc[inside].reset_index(drop=True)
-        measured = {}
-        for name in STRATEGIES:
-            if sheets.get(name) is None:
-                continue
-            config, n_train = sheets[name]
-            measured[name] = {
-                **_score_period(config, part, won[inside]),
-                "points_moved": _points_moved(previous.get(name), config),
-                "train_leads": n_train,
-            }
-            previous[name] = config
+        measured = _measure({"frozen": frozen, **sheets}, part, won[inside], previous)
         periods.append(
             {
                 "start": start.date().isoformat(),
@@ -243,6 +231,22 @@ def backtest(
         "min_train": int(min_train),
     }
     return Backtest(periods=periods, recommendation=recommend(periods, every), settings=settings)
+
+
+def _measure(sheets, leads, won, previous) -> dict:
+    """Every strategy's measures on a period's leads; ``previous`` keeps each one's last sheet."""
+    measured = {}
+    for name in STRATEGIES:
+        if sheets.get(name) is None:
+            continue
+        config, n_train = sheets[name]
+        measured[name] = {
+            **_score_period(config, leads, won),
+            "points_moved": _points_moved(previous.get(name), config),
+            "train_leads": n_train,
+        }
+        previous[name] = config
+    return measured
 
 
 def _score_period(config, leads, won) -> dict:
