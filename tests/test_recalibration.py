@@ -71,14 +71,23 @@ def test_a_previous_sheet_reading_missing_columns_is_named(history, old):
                       bootstrap=0, keep_structure=old)  # fmt: skip
 
 
-def test_a_previous_sheet_with_behaviour_is_refused_in_one_line():
-    leads, log = make_leads(1500, seed=0, activities=True)
-    fitted = calibrate.fit(leads, outcome="converted", id="lead_id", decided_at="decided_at",
-                           activities=log, bootstrap=0, learn_decay=False).config  # fmt: skip
-    assert fitted.activities
-    with pytest.raises(DataError, match="behaviour criteria is not supported yet"):
-        calibrate.fit(leads, outcome="converted", id="lead_id", decided_at="decided_at",
-                      activities=log, bootstrap=0, keep_structure=fitted)  # fmt: skip
+def test_a_sheet_with_behaviour_keeps_its_features_and_bands():
+    leads, log = make_leads(2500, seed=0, activities=True)
+    options = {"outcome": "converted", "id": "lead_id", "decided_at": "decided_at",
+               "activities": log, "bootstrap": 0}  # fmt: skip
+    old = calibrate.fit(leads.iloc[:1600], **options).config
+    refit = calibrate.fit(leads, keep_structure=old, keep_threshold=True, **options).config
+    # The same features (kernels, half-lives and all) and bands: only points move.
+    assert refit.activity_spec.features == old.activity_spec.features
+    assert refit.activities["decision_time"] == old.activities["decision_time"]
+    assert [[b.label for b in c.bands] for c in refit.criteria] == [
+        [b.label for b in c.bands] for c in old.criteria
+    ]
+    assert refit.mql_threshold == old.mql_threshold
+    diff = calibrate.diff_configs(old, refit)
+    assert diff["added"] == diff["removed"] == [] and diff["changed"]
+    # Nothing was learned of the log: no decay search ran.
+    assert refit.activities["decay"] == []
 
 
 def test_a_fixed_binner_keeps_the_given_bands_with_no_points(old, history):

@@ -331,7 +331,7 @@ def fit_with(
     # One connection holds the activity log for every step that reads it.
     with _log_connection(activities) as con:
         X, column_types, groups, behaviour = _featurize(
-            leads, train, activities, activity, model, step, con
+            leads, train, activities, activity, model, step, con, previous
         )
         kept = _kept_structure(previous, X, behaviour)
         X = X[list(kept)] if kept else X
@@ -405,14 +405,14 @@ def _log_connection(activities):
         yield con
 
 
-def _featurize(leads, train, activities, activity, model, step, con):
+def _featurize(leads, train, activities, activity, model, step, con, previous=None):
     """The criteria of every lead: lead columns, and behaviour from the log."""
     X = leads.features
     column_types, groups = dict(leads.column_types), dict(leads.groups)
     behaviour = None
     if activities is not None:
         step("activities")
-        behaviour = _behaviour_features(leads, train, activities, activity, model, con)
+        behaviour = _behaviour_features(leads, train, activities, activity, model, con, previous)
         X = pd.concat([X, behaviour.features], axis=1)
         for feature in behaviour.featurizer.spec_.features:
             column_types[feature.name] = feature.column_kind
@@ -425,11 +425,6 @@ def _kept_structure(previous, X, behaviour) -> dict:
     if previous is None or not previous.structure:
         return {}
     config = previous.config
-    if config.activities:
-        raise DataError(
-            "keeping the structure of a sheet with behaviour criteria is not supported yet: "
-            "refit it without keep_structure, or keep its lead-table criteria by hand"
-        )
     missing = [c.column for c in config.criteria if c.column not in X.columns]
     if missing:
         raise DataError(
@@ -446,13 +441,11 @@ def _since_previous(old, new, X, y) -> dict:
     alerts say what no longer holds (:mod:`calibrate.drift`), the diff what
     the refit moved.
     """
-    from dataclasses import replace
-
     from .drift import alerts, measure
     from .production.record import plain_json
     from .production.rules import diff_configs
 
-    bare = replace(old, activities={}, id_column=None)
+    bare = _on_columns(old)
     found = alerts(measure(bare, bare.score(X, bands=True), X, won=y))
     return plain_json(
         {
@@ -463,6 +456,18 @@ def _since_previous(old, new, X, y) -> dict:
     )
 
 
+def _on_columns(config):
+    """The config scoring a fit's criteria frame: behaviour as its feature columns, no log.
+
+    Its id column and fast-track rules (which read the log) are left out;
+    the points and threshold are the config's.
+    """
+    from dataclasses import replace
+
+    threshold = {**config.threshold, "fast_track": []}
+    return replace(config, activities={}, id_column=None, threshold=threshold)
+
+
 def _keep_threshold(config, card, X, y, held):
     """The refitted sheet shifted so that the previous MQL threshold passes the same share.
 
@@ -470,12 +475,10 @@ def _keep_threshold(config, card, X, y, held):
     difference between the previous threshold and the new score that passes
     the share of leads the previous sheet passed at it.
     """
-    from dataclasses import replace
-
     from .decide.threshold import KeptThreshold
 
     X_hold = X.iloc[held]
-    before = replace(config, activities={}, id_column=None).score(X_hold)["score"].to_numpy()
+    before = _on_columns(config).score(X_hold)["score"].to_numpy()
     share = float(np.mean(before >= config.mql_threshold))
     scores = card.predict_score(X_hold)
     candidates = np.arange(card.min_score, card.max_score + 1)
@@ -637,8 +640,13 @@ def _in_id_order(leads: LeadData) -> LeadData:
     return leads.subset(order)
 
 
-def _behaviour_features(leads, train, activities, activity: ActivitySettings, model, con):
-    """Learn behaviour features (and their decay) from the training leads' activity."""
+def _behaviour_features(
+    leads, train, activities, activity: ActivitySettings, model, con, previous=None
+):
+    """Learn behaviour features (and their decay) from the training leads' activity.
+
+    With a previous sheet whose structure is kept, its features are computed as they are.
+    """
     from .learn.behaviour import ActivityFeaturizer
 
     if leads.decision_times is None:
@@ -660,6 +668,10 @@ def _behaviour_features(leads, train, activities, activity: ActivitySettings, mo
         extra_features=activity.extra_features,
         random_state=model.seed,
     )
+    if previous is not None and previous.structure and previous.config.activity_spec:
+        featurizer = ActivityFeaturizer(
+            spec=previous.config.activity_spec, random_state=model.seed
+        )
     featurizer.fit(
         frame.iloc[train].reset_index(drop=True),
         leads.outcome.to_numpy()[train],

@@ -275,7 +275,8 @@ class PreviousSheet:
     structure : bool, default=True
         Refit the weights on its criteria and bands only, so that a
         marketing-automation tool needs only new point values (no band is
-        pooled, so no monotone order is enforced).
+        pooled, so no monotone order is enforced); its behaviour features
+        are computed as they are, nothing learned of the log.
     threshold : bool, default=False
         Keep its MQL threshold, the points shifted so that it passes the same
         share of leads as before

@@ -868,3 +868,22 @@ def test_cli_fit_refuses_a_log_with_nothing_before_the_decisions(runner, cli, tm
     log.iloc[:0].to_csv(empty, index=False)
     scored = _score(runner, root, root / "L.csv", empty, tmp_path / "s.csv", "--quiet")
     assert scored.exit_code == 0 and scored.output == ""
+
+
+def test_a_given_spec_is_computed_as_it_is_and_nothing_is_learned():
+    from calibrate.datasets import make_leads
+    from calibrate.errors import ParameterError
+    from calibrate.learn.behaviour import ActivityFeaturizer
+
+    leads, log = make_leads(1200, seed=2, activities=True)
+    frame = pd.DataFrame({"lead_id": leads["lead_id"], "decision_time": leads["decided_at"]})
+    learned = ActivityFeaturizer(detail="detail", random_state=0).fit(
+        frame, leads["converted"], log
+    )
+    given = ActivityFeaturizer(spec=learned.spec_).fit(
+        frame.iloc[:300], leads["converted"][:300], log
+    )
+    assert given.spec_ is learned.spec_ and given.decay_.empty
+    pd.testing.assert_frame_equal(given.transform(frame), learned.transform(frame))
+    with pytest.raises(ParameterError, match="spec"):
+        ActivityFeaturizer(spec="not a spec").fit(frame, leads["converted"], log)

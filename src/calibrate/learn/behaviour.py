@@ -78,6 +78,10 @@ class ActivityFeaturizer(BaseEstimator):
         adds ``distinct_weeks_90d``, the number of different weeks of the
         last 90 days with web, content or hand-raiser activity ("came back
         in 3 different weeks").
+    spec : ActivitySpec, optional
+        Features to compute as they are (a previous sheet's, whose structure
+        a refit keeps): nothing is learned, and the columns, detail rules and
+        look-back are the spec's.
 
     Attributes
     ----------
@@ -121,6 +125,7 @@ class ActivityFeaturizer(BaseEstimator):
         "random_state": optional(integer(0)),
         "decay_C": real(0, low_open=True),
         "extra_features": sequence(string()),
+        "spec": optional(instance_of(ActivitySpec)),
     }
 
     def __init__(
@@ -139,6 +144,7 @@ class ActivityFeaturizer(BaseEstimator):
         decay_C=1.0,
         random_state=None,
         extra_features=(),
+        spec=None,
     ):
         self.lead_id = lead_id
         self.activity_type = activity_type
@@ -153,6 +159,7 @@ class ActivityFeaturizer(BaseEstimator):
         self.decay_C = decay_C
         self.random_state = random_state
         self.extra_features = extra_features
+        self.spec = spec
 
     def fit(self, leads: pd.DataFrame, y, activities, *, X_extra=None, con=None):
         """Learn the activity types, the features and each family's kernel.
@@ -182,6 +189,8 @@ class ActivityFeaturizer(BaseEstimator):
         if con is None:
             with closing(connect()) as con:
                 return self.fit(leads, y, activities, X_extra=X_extra, con=con)
+        if self.spec is not None:
+            return self._fit_given(leads, activities, con)
         extra_kinds = _extra_kinds(self.extra_features)
         rules = tuple(
             r if isinstance(r, DetailRule) else DetailRule.parse(str(r)) for r in self.detail_rules
@@ -233,19 +242,25 @@ class ActivityFeaturizer(BaseEstimator):
         self.spec_ = replace(
             base, features=tuple(features), known_types=tuple(types), families=families
         )
-        self.decay_ = pd.DataFrame(
-            decay_rows,
-            columns=[
-                "family",
-                "kernel",
-                "half_life_days",
-                "log_loss",
-                "log_loss_no_decay",
-                "improvement",
-            ],
-        )
+        self.decay_ = pd.DataFrame(decay_rows, columns=list(_DECAY_COLUMNS))
         self.activity_counts_ = read
         self.left_out_types_ = {t: n for t, n in read["types"].items() if t not in counted}
+        self.activities_ = activities
+        return self
+
+    def _fit_given(self, leads, activities, con):
+        """``fit`` with ``spec`` given: read the log, learn nothing."""
+        spec = self.spec
+        read = read_activities(con, activities, spec)
+        leads = _check_leads(leads)
+        register_leads(con, leads)
+        counted = _counted_types(con, spec, len(leads), read["rows"])
+        self.spec_ = spec
+        self.decay_ = pd.DataFrame(columns=list(_DECAY_COLUMNS))
+        self.activity_counts_ = read
+        self.left_out_types_ = {
+            t: n for t, n in read["types"].items() if t not in counted and t in spec.known_types
+        }
         self.activities_ = activities
         return self
 
@@ -412,6 +427,17 @@ def _refuse_ids_apart(con, total: int, n_leads: int):
         "Ids are matched as text without surrounding whitespace; write them the same way on both "
         "sides"
     )
+
+
+#: The columns of a fitted featurizer's ``decay_``.
+_DECAY_COLUMNS = (
+    "family",
+    "kernel",
+    "half_life_days",
+    "log_loss",
+    "log_loss_no_decay",
+    "improvement",
+)
 
 
 def _counted_types(con, spec: ActivitySpec, n_leads: int, total: int) -> dict:
