@@ -7,7 +7,8 @@ import pytest
 
 import calibrate
 from calibrate.datasets import make_leads
-from calibrate.decide.threshold import KeptThreshold, recommend_threshold
+from calibrate.decide.policies import KeptThreshold
+from calibrate.decide.threshold import recommend_threshold
 from calibrate.errors import DataError, ParameterError
 from calibrate.learn.binning import LeadBinner
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from calibrate import LeadBinner, LeadScoreModel, Scorecard
-from calibrate.decide.threshold import ExpectedValue, SalesCapacity, TargetRate
+from calibrate.decide.policies import ExpectedValue, SalesCapacity, TargetRate
 from calibrate.errors import ParameterError
 from calibrate.learn.behaviour import ActivityFeaturizer
 
@@ -87,8 +87,10 @@ def _cases(classes):
 
 
 def _message(cls, name, value):
-    return re.escape(f"The {name!r} parameter of {cls.__name__} must be ") + ".*" + re.escape(
-        f". Got {value!r} instead."
+    return (
+        re.escape(f"The {name!r} parameter of {cls.__name__} must be ")
+        + ".*"
+        + re.escape(f". Got {value!r} instead.")
     )
 
 
@@ -129,9 +131,7 @@ def test_the_default_estimators_and_policies_pass_their_tables():
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_the_constructor_only_stores_its_parameters(cls):
-    defaults = {
-        name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
-    }
+    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
     defaults.pop("self")
     assert vars(cls()) == defaults
 
@@ -146,9 +146,7 @@ def history():
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
-def test_fit_returns_the_estimator_and_learns_only_trailing_underscore_attributes(
-    cls, history
-):
+def test_fit_returns_the_estimator_and_learns_only_trailing_underscore_attributes(cls, history):
     X, y, frame, log = history
     if cls is ActivityFeaturizer:
         estimator = cls(learn_decay=False)

@@ -41,9 +41,9 @@ _PUBLIC = {
     "Scorecard": "learn.points",
     "Source": "io.sources",
     "score_leads": "production.scorer",
-    "ExpectedValue": "decide.threshold",
-    "SalesCapacity": "decide.threshold",
-    "TargetRate": "decide.threshold",
+    "ExpectedValue": "decide.policies",
+    "SalesCapacity": "decide.policies",
+    "TargetRate": "decide.policies",
     "calibration_table": "decide.threshold",
     "recommend_threshold": "decide.threshold",
 }

@@ -475,7 +475,7 @@ def _keep_threshold(config, card, X, y, held):
     difference between the previous threshold and the new score that passes
     the share of leads the previous sheet passed at it.
     """
-    from .decide.threshold import KeptThreshold
+    from .decide.policies import KeptThreshold
 
     X_hold = X.iloc[held]
     before = _on_columns(config).score(X_hold)["score"].to_numpy()

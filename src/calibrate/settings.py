@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .decide.threshold import ExpectedValue, SalesCapacity, TargetRate
+from .decide.policies import ExpectedValue, SalesCapacity, TargetRate
 from .errors import ParameterError
 
 __all__ = ["ActivitySettings", "LeadColumns", "ModelSettings", "PolicySettings", "PreviousSheet"]

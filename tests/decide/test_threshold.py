@@ -3,9 +3,8 @@ import pandas as pd
 import pytest
 
 from calibrate import ExpectedValue, calibration_table, recommend_threshold
+from calibrate.decide.policies import SalesCapacity, TargetRate
 from calibrate.decide.threshold import (
-    SalesCapacity,
-    TargetRate,
     default_levels,
     fast_track_evidence,
     level_table,

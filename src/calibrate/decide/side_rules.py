@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .threshold import ExpectedValue, rule_outcome, sub_scores, two_axis_policy, win_probability
+from .policies import ExpectedValue
+from .threshold import rule_outcome, sub_scores, two_axis_policy, win_probability
 
 __all__ = ["line_win_rate", "two_axis_rule"]
 

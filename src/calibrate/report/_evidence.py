@@ -8,9 +8,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ..decide.policies import ExpectedValue
 from ..decide.side_rules import line_win_rate, two_axis_rule
 from ..decide.threshold import (
-    ExpectedValue,
     calibration_table,
     fast_track_evidence,
     threshold_curve,

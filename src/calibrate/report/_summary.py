@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from ..decide.evaluation import signal_of
-from ..decide.threshold import ExpectedValue, SalesCapacity, TargetRate, level_table
+from ..decide.policies import ExpectedValue, SalesCapacity, TargetRate
+from ..decide.threshold import level_table
 from ..errors import CalibrateError
 from ..learn.model import COMFORTABLE_HOLDOUT_OUTCOMES, auc_interval
 from ._evidence import _Evidence, _Measured, _policy_label
