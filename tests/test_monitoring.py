@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pandas as pd
 import pytest
 
 import calibrate
@@ -111,3 +112,24 @@ def test_a_saved_config_path_is_read_and_named(sheet, history, tmp_path):
     path = sheet.save(tmp_path / "scoring_config.json")
     result = calibrate.monitor(path, history.iloc[:1500])
     assert result.source == str(path) and result.to_dict()["config"] == str(path)
+
+
+def test_a_behaviour_sheet_is_monitored_with_its_log_and_new_activity_types_are_named():
+    leads, log = make_leads(2400, seed=5, activities=True)
+    sheet = calibrate.fit(leads.iloc[:1600], outcome="converted", id="lead_id",
+                          decided_at="decided_at", activities=log, bootstrap=0,
+                          learn_decay=False).config  # fmt: skip
+    later = leads.iloc[1600:]
+    ours = log[log["lead_id"].isin(later["lead_id"])]  # the log of the leads monitored
+    quiet = calibrate.monitor(sheet, later, activities=ours, outcome="converted")
+    assert quiet.overall["activities"]["unknown_types"] == {}
+    assert [a for a in quiet.alerts if a["kind"] == "unseen_activity_types"] == []
+    # A new channel appears in the log: its activities score nothing, and the monitor says so.
+    chats = ours.sample(frac=0.3, random_state=0).assign(activity_type="chat_message")
+    found = calibrate.monitor(
+        sheet, later, activities=pd.concat([ours, chats]), outcome="converted"
+    )
+    named = [a for a in found.alerts if a["kind"] == "unseen_activity_types"]
+    assert (
+        len(named) == 1 and named[0]["level"] == "act" and "'chat_message'" in named[0]["message"]
+    )

@@ -420,6 +420,7 @@ def test_unknown_leads_and_types_are_counted_not_scored(spec):
         "unknown_leads": 2,
         "unknown_lead_examples": ["ghost"],
         "unknown_types": {"chat_started": 1},
+        "counted": 2,  # L1's open and chat before the decision
     }
     assert features["opens"].tolist() == [0.952, 0.0]
     assert features["recency"].fillna(-1).tolist() == [1.0, -1.0]

@@ -211,7 +211,8 @@ def _fast_track(rules, n) -> list[dict]:
 
 
 def _activities(counts) -> list[dict]:
-    rows, unknown = counts.get("rows"), counts.get("unknown_types") or {}
+    rows = counts.get("counted", counts.get("rows"))
+    unknown = counts.get("unknown_types") or {}
     if not rows or not unknown:
         return []
     share = sum(unknown.values()) / rows
@@ -222,8 +223,8 @@ def _activities(counts) -> list[dict]:
         level,
         "unseen_activity_types",
         None,
-        f"{_pct(share)} of the activities are of types never seen in training and score "
-        f"no points: {listed}",
+        f"{_pct(share)} of the activities that count are of types never seen in training and "
+        f"score no points: {listed}",
     )
 
 

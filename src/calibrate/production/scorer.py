@@ -72,7 +72,9 @@ def score_leads(
         (they score no points) and activities of unknown leads;
         ``attrs["fast_track_hits"]`` holds, per fast-track rule in config
         order, how many leads it makes MQLs, and ``attrs["activity_counts"]``
-        the log's ``rows`` and its ``unknown_types`` (type: activities).
+        the log's ``rows``, the ``counted`` activities (before the decision
+        or as-of time, within the look-back) and the ``unknown_types`` among
+        them (type: activities).
 
     Raises
     ------
@@ -293,7 +295,7 @@ def with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
     frame = frame.drop(columns=[c for c in features.columns if c in frame.columns])
     frame = pd.concat([frame.reset_index(drop=True), features], axis=1)
     unknown = {str(t): int(n) for t, n in counts["unknown_types"].items()}
-    log_counts = {"rows": int(len(log)), "unknown_types": unknown}
+    log_counts = {"rows": int(len(log)), "counted": counts["counted"], "unknown_types": unknown}
     return frame, warnings, hits, log_counts
 
 

@@ -284,7 +284,8 @@ def aggregate_frame(
         ``unknown_leads`` (activities of leads not in ``lead_ids``),
         ``unknown_lead_examples`` (the three first of their ids in sort order) and
         ``unknown_types`` (``{type: activities}`` of types not in
-        ``spec.known_types``, which score no points).
+        ``spec.known_types``, which score no points) and ``counted`` (the
+        activities of these leads before their decision, within the look-back).
     """
     acts = normalise_activities(activities, spec)
     ids = pd.Series(lead_ids.to_numpy(dtype=object), dtype=object)
@@ -311,6 +312,7 @@ def aggregate_frame(
         "unknown_leads": unknown_leads,
         "unknown_lead_examples": examples,
         "unknown_types": unknown_types,
+        "counted": int(len(types)),
     }
     return pd.DataFrame(out), counts
 
