@@ -95,7 +95,12 @@ def test_featurizer_agrees_with_the_pandas_evaluator(featurizer, small):
         featurizer.spec_, frame["lead_id"], frame["decision_time"], log
     )
     pd.testing.assert_frame_equal(featurizer.transform(frame, log), features, check_exact=True)
+    counted = counts.pop("counted")
     assert counts == {"unknown_leads": 0, "unknown_lead_examples": [], "unknown_types": {}}
+    # The activities that count: neither on or after the decision nor older than the look-back.
+    timing = featurizer.timing_counts(frame, log)
+    left_out = timing["after_decision_rows"] + timing["older_than_lookback_rows"]
+    assert counted == len(log) - left_out - timing["unknown_lead_rows"]
 
 
 @pytest.mark.parametrize("kind", FEATURE_KINDS)
