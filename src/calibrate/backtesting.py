@@ -163,6 +163,7 @@ def backtest(
     """
     import calibrate
 
+    from .io.ingest import require_column
     from .io.tables import read_table
     from .io.values import parse_dates, parse_outcome
 
@@ -178,9 +179,8 @@ def backtest(
     frame = read_table(
         data, sep=fit_options.get("sep"), encoding=fit_options.get("encoding", "utf-8-sig")
     )
-    for column, what in ((date, "date"), (outcome, "outcome")):
-        if column not in frame.columns:
-            raise DataError(f"{what} column {column!r} not found")
+    for column, role in ((date, "date"), (outcome, "outcome")):
+        require_column(column, list(frame.columns), role)
     dates = pd.DatetimeIndex(parse_dates(frame[date], date))
     won = parse_outcome(frame[outcome], outcome, fit_options.get("positive"))[0].to_numpy(bool)
     keys = dates.to_period(EVERY[every])

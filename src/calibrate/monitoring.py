@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import __version__
 from .drift import THRESHOLDS, alerts, measure, verdict
-from .errors import DataError, ParameterError
+from .errors import ParameterError
 
 __all__ = ["PERIODS", "Monitoring", "monitor"]
 
@@ -184,6 +184,7 @@ def monitor(
     >>> found.recalibrate, [a["level"] for a in found.alerts].count("act")
     (False, 0)
     """
+    from .io.ingest import require_column
     from .io.tables import read_table
     from .io.values import parse_dates, parse_outcome
     from .production.config import ScoringConfig
@@ -201,11 +202,11 @@ def monitor(
     scored = score_leads(config, frame, bands=True, activities=activities, as_of=as_of)
     won = None
     if outcome is not None:
-        _need(frame, outcome, "outcome")
+        require_column(outcome, list(frame.columns), "outcome")
         won = parse_outcome(frame[outcome], outcome, positive)[0].to_numpy(dtype=bool)
     dates = None
     if date is not None:
-        _need(frame, date, "date")
+        require_column(date, list(frame.columns), "date")
         dates = pd.DatetimeIndex(parse_dates(frame[date], date))
     weeks = _weeks(dates) if dates is not None else None
     overall = measure(config, scored, frame, won=won, weeks=weeks)
@@ -233,15 +234,6 @@ def monitor(
     )
 
 
-def _need(frame, column, what) -> None:
-    if column not in frame.columns:
-        from .errors import format_examples
-
-        raise DataError(
-            f"{what} column {column!r} not found (columns: {format_examples(list(frame.columns))})"
-        )
-
-
 def _weeks(dates) -> float:
     """The weeks the leads' dates span, at least one day's worth."""
     span = (dates.max() - dates.min()) / pd.Timedelta(days=7)
@@ -255,9 +247,6 @@ def _periods(config, scored, frame, won, dates, every) -> list[dict]:
     for key in sorted(keys.unique()):
         inside = np.asarray(keys == key)
         part = scored[inside].reset_index(drop=True)
-        rules = len(config.threshold.get("fast_track", []))
-        hits = [int(part[f"fast_track_{k + 1}"].sum()) for k in range(rules)]
-        part.attrs = {**scored.attrs, "fast_track_hits": hits}
         start, end = key.start_time, key.end_time
         weeks = (end - start) / pd.Timedelta(days=7)
         measures = measure(

@@ -27,6 +27,7 @@ __all__ = [
     "expected_calibration_error",
     "recommend_threshold",
     "weekly_volume",
+    "wilson_interval",
 ]
 
 
@@ -493,7 +494,7 @@ def fast_track_evidence(
         flag = np.asarray(flag, dtype=bool)
         n, wins = int(flag.sum()), float(y[flag].sum())
         rate = wins / n if n else np.nan
-        low, high = _wilson(wins, n)
+        low, high = (float(x) for x in wilson_interval(wins, n))
         rows.append(
             {
                 "candidate": name,
@@ -524,13 +525,23 @@ def fast_track_evidence(
     return table
 
 
-def _wilson(wins: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return np.nan, np.nan
-    p = wins / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
+def wilson_interval(wins, n, z: float = 1.96):
+    """The Wilson score interval of ``wins`` out of ``n`` leads (arrays or numbers).
+
+    NaN where ``n`` is 0.
+
+    Examples
+    --------
+    >>> low, high = wilson_interval(5, 20)
+    >>> round(float(low), 3), round(float(high), 3)
+    (0.112, 0.469)
+    """
+    wins, n = np.asarray(wins, dtype=float), np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = wins / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
 
 
 def sub_scores(breakdown: pd.DataFrame, groups: dict, base_points: int):

@@ -252,11 +252,11 @@ def _mql(config, scored, reference, weeks) -> dict:
 
 
 def _fast_track(config, scored) -> list[dict]:
-    """Every fast-track rule's hit rate now and on the fit's leads."""
-    hits = scored.attrs.get("fast_track_hits", [])
+    """Every fast-track rule's hit rate now (column ``fast_track_k``) and on the fit's leads."""
     n_fit = (config.training_data or {}).get("n_leads")
     rows = []
-    for rule, hit in zip(config.threshold.get("fast_track", []), hits, strict=False):
+    for k, rule in enumerate(config.threshold.get("fast_track", []), start=1):
+        hit = int(scored[f"fast_track_{k}"].sum())
         if rule["kind"] == "activity":
             name = f"{rule['activity_type']} in the last {rule['within_days']} days"
         else:

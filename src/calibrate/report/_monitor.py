@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..decide.threshold import wilson_interval
 from ._figures import _INK, _LIGHT, _MID, _PALE, _png
 from ._render import render_page
 
@@ -109,7 +110,8 @@ def _plot_calibration(fig, ax, result):
     mid = np.array([(b["score_min"] + b["score_max"]) / 2 for b in bands])
     now = np.array([b["win_rate_now"] for b in bands])
     n = np.array([b["leads_now"] for b in bands])
-    low, high = _wilson(now, n)
+    low, high = wilson_interval(now * n, n)
+    low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
     ax.errorbar(
         mid,
         100 * now,
@@ -191,11 +193,3 @@ def _plot_periods(fig, ax, result):
 def _largest_psi(criteria):
     values = [r["psi"] for r in criteria if r.get("psi") is not None]
     return max(values) if values else None
-
-
-def _wilson(p, n, z: float = 1.96):
-    """The Wilson score interval of shares ``p`` of ``n`` leads."""
-    p, n = np.asarray(p, dtype=float), np.asarray(n, dtype=float)
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
