@@ -37,3 +37,31 @@ def test_separable_data_stays_finite_under_the_penalty():
     w = fit_dense_logistic(X, y, 10.0)
     assert np.isfinite(w).all() and w[0] > 0
     assert np.isfinite(log_loss_of(X, y, w))
+
+
+def test_a_start_at_the_optimum_stops_in_a_few_objective_evaluations(monkeypatch):
+    # Near the optimum a full step lowers the objective by less than its
+    # rounding error; the solver must take it and stop, not halve it some
+    # thirty times to nothing before giving up.
+    from calibrate.learn import _dense_logistic
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2700, 12))
+    y = (X[:, 0] + rng.normal(size=2700) > 0).astype(float)
+    best = fit_dense_logistic(X, y, 1.0)
+    evaluations = []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        @staticmethod
+        def logaddexp(*args, **kwargs):
+            evaluations.append(1)
+            return np.logaddexp(*args, **kwargs)
+
+    monkeypatch.setattr(_dense_logistic, "np", Counting())
+    starts = [best + 0.01 * rng.normal(size=13) for _ in range(30)]
+    for start in starts:
+        np.testing.assert_allclose(fit_dense_logistic(X, y, 1.0, start=start), best, atol=1e-7)
+    assert len(evaluations) <= 5 * len(starts)

@@ -85,11 +85,17 @@ def fit_dense_logistic(
         hess = (design * (prob * (1 - prob))[:, None]).T @ design
         hess[np.diag_indices_from(hess)] += penalty
         step = linalg.solve(hess, grad, assume_a="pos", check_finite=False)
+        slope = grad @ step
+        if slope <= 1e-13 * max(abs(current), 1.0):
+            # A full step would lower the objective by less than its rounding
+            # error: no line search could see it, so take it and stop.
+            w = w - step
+            break
         t = 1.0
         while True:
             trial = w - t * step
             value = objective(trial)
-            if value <= current + 1e-4 * t * (grad @ -step) or t < 1e-10:
+            if value <= current - 1e-4 * t * slope or t < 1e-10:
                 break
             t *= 0.5
         w, current = trial, value
