@@ -32,6 +32,7 @@ from ..validation import (
 )
 from ._band_logistic import band_sum, fit_band_logistic, refit_band_logistic
 from .binning import LeadBinner
+from .pairs import best_rule, breaks_order, min_rule_leads, screen_pairs
 
 __all__ = [
     "LeadScoreModel",
@@ -46,6 +47,10 @@ __all__ = [
 #: weaker penalty shrinks small bands less, which the sheet's points and their
 #: bootstrap intervals need, at a log-loss cost within this share.
 CV_TOLERANCE = 5e-3
+
+#: Pair rules the screen proposes at each step, for the cross-validation to judge.
+PAIR_CANDIDATES = 3
+PAIR_SEARCH_COLUMNS = ["step", "pair", "rule", "gain", "cv_log_loss", "log_loss_before", "kept"]
 
 
 class LeadScoreModel(ClassifierMixin, BaseEstimator):
@@ -78,6 +83,14 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     tol : float, default=1e-8
         Convergence of the solver: its largest gradient entry per unit of
         total lead weight.
+    max_pairs : int, default=0
+        Most pair rules ("seniority in VP|C-level and company_size >= 500")
+        added to the additive sheet; 0 adds none. Pairs are screened on the
+        additive model's residuals (:func:`calibrate.learn.pairs.screen_pairs`)
+        and added one at a time, each the candidate of lowest
+        cross-validated log loss, while one lowers it by ``pair_margin``.
+    pair_margin : float, default=0.002
+        Share of the cross-validated log loss a pair rule must remove to be kept.
     random_state : int, optional
         Seed of the fold shuffling.
 
@@ -85,10 +98,19 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     ----------
     binner_ : LeadBinner
         The fitted binner.
+    criteria_ : list of Criterion and PairCriterion
+        The binner's criteria, then the pair rules kept.
+    pairs_ : list of PairCriterion
+        The pair rules kept, in the order they were added.
+    pair_search_ : pandas.DataFrame
+        Every pair rule judged: step, pair, rule, gain (of the residual
+        screen), cv_log_loss (NaN when it breaks a monotone order), the log
+        loss before it, and kept.
     coef_ : ndarray of shape (n_bands,)
         Log-odds weight of every band, in ``binner_.get_feature_names_out()``
-        order. Bands without training leads get their criterion's average
-        weight, so an unseen category scores as an average lead.
+        order, then the cells of every pair rule. Bands without training
+        leads get their criterion's average weight, so an unseen category
+        scores as an average lead.
     intercept_ : float
         Log-odds of a lead with zero weight in every criterion.
     C_ : float
@@ -127,6 +149,8 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         "max_cv_leads": integer(100),
         "max_iter": integer(1),
         "tol": real(0, 1, low_open=True),
+        "max_pairs": integer(0),
+        "pair_margin": real(0, 1),
         "random_state": optional(integer(0)),
     }
 
@@ -140,6 +164,8 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         max_cv_leads=20_000,
         max_iter=100,
         tol=1e-8,
+        max_pairs=0,
+        pair_margin=0.002,
         random_state=None,
     ):
         self.binner = binner
@@ -149,6 +175,8 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         self.max_cv_leads = max_cv_leads
         self.max_iter = max_iter
         self.tol = tol
+        self.max_pairs = max_pairs
+        self.pair_margin = pair_margin
         self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None):
@@ -211,6 +239,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             binner.set_params(level_order={**(binner.level_order or {}), **orders})
         codes = np.array(binner.fit_transform(X, y, sample_weight=w).to_numpy(), dtype=np.intp)
         self.binner_ = binner
+        self.pairs_ = []
         grid = np.logspace(-3, 2, self.Cs) if self.Cs > 1 else np.array([1.0])
         self.cv_log_loss_ = self._cross_validate(codes, y, w, grid)
         losses = self.cv_log_loss_["log_loss"].to_numpy()
@@ -235,19 +264,92 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             for name, first in worst:
                 coef = self._merge(codes, coef, name, first)
             self._fit_codes(codes, y, w, init=(coef, self.intercept_))
+        self.criteria_ = list(self.binner_.criteria_)
+        self.pair_search_ = pd.DataFrame(columns=PAIR_SEARCH_COLUMNS)
+        if self.max_pairs:
+            codes = self._add_pairs(codes, y, w)
         self.classes_ = np.array([False, True])
         self.feature_names_in_ = self.binner_.feature_names_in_
         self.n_features_in_ = self.binner_.n_features_in_
-        self.band_coef_ = self.binner_.band_stats_.assign(coef=self.coef_)
+        self.band_coef_ = pd.concat(
+            [self.binner_.band_stats_, _pair_stats(self.pairs_, codes, y, w)], ignore_index=True
+        ).assign(coef=self.coef_)
         return codes
 
     def _sizes(self) -> list[int]:
-        return [len(c.bands) for c in self.binner_.criteria_]
+        pairs = [len(p.cells) for p in self.pairs_]
+        return [len(c.bands) for c in self.binner_.criteria_] + pairs
+
+    def band_offsets(self) -> np.ndarray:
+        """Start of each criterion's block in ``coef_`` (pair rules last), and the total."""
+        check_is_fitted(self, "coef_")
+        return np.cumsum([0, *self._sizes()])
 
     def encode(self, X: pd.DataFrame) -> np.ndarray:
-        """Band code of every lead in every criterion (``binner_.transform(X)`` as an array)."""
+        """Band code of every lead in every criterion, then its cell of every pair rule."""
         check_is_fitted(self, "coef_")
-        return self.binner_.transform(check_frame(X)).to_numpy()
+        codes = self.binner_.transform(check_frame(X)).to_numpy()
+        return self._with_pairs(codes, self.pairs_)
+
+    def _with_pairs(self, codes, pairs) -> np.ndarray:
+        """The criteria's band codes with a column for each pair rule's cell."""
+        if not pairs:
+            return codes
+        position = {c.name: k for k, c in enumerate(self.binner_.criteria_)}
+        cells = [
+            pair.cell_of(codes[:, position[a.name]], codes[:, position[b.name]])
+            for pair in pairs
+            for a, b in [pair.criteria]
+        ]
+        return np.column_stack([codes, *cells]).astype(codes.dtype, copy=False)
+
+    def _add_pairs(self, codes, y, w) -> np.ndarray:
+        """Add pair rules one at a time while one lowers the cross-validated log loss.
+
+        Each step screens every pair of criteria on the current model's
+        residuals, refits the model with each of the best few rules and
+        cross-validates it at the chosen penalty (same folds as the penalty
+        search); the rule of lowest log loss is kept when it removes
+        ``pair_margin`` of the loss, and when its weight keeps every monotone
+        criterion's order in the leads it holds for.
+        """
+        criteria = list(self.binner_.criteria_)
+        position = {c.name: k for k, c in enumerate(criteria)}
+        min_leads = min_rule_leads(w.sum())
+        folds = self._folds(y)
+        current = self._cv_loss(codes, y, w, self._sizes(), self.C_, folds)
+        log = []
+        for step in range(1, self.max_pairs + 1):
+            eta = self.decision_from_codes(codes)
+            found = screen_pairs(
+                codes[:, : len(criteria)], criteria, y, eta, w,
+                min_leads=min_leads, exclude=self.pairs_,
+            )[:PAIR_CANDIDATES]  # fmt: skip
+            best = None
+            for gain, pair in found:
+                a, b = pair.criteria
+                cell = pair.cell_of(codes[:, position[a.name]], codes[:, position[b.name]])
+                trial = np.column_stack([codes, cell])
+                sizes = [*self._sizes(), len(pair.cells)]
+                init = (np.append(self.coef_, [0.0, 0.0]), self.intercept_)
+                fit = self._solve(trial, y, w, self.C_, init=init, sizes=sizes)
+                loss = np.nan
+                if not self._pair_breaks_order(pair, fit.coef):
+                    loss = self._pair_cv_loss(codes, y, w, eta, pair, folds, min_leads)
+                log.append({"step": step, "pair": pair.name, "rule": pair.cells[0].label,
+                            "gain": gain, "cv_log_loss": loss, "log_loss_before": current,
+                            "kept": False})  # fmt: skip
+                if np.isfinite(loss) and (best is None or loss < best[0]):
+                    best = (loss, pair, trial, fit, len(log) - 1)
+            if best is None or current - best[0] < self.pair_margin * current:
+                break
+            current, pair, codes, fit, row = best
+            log[row]["kept"] = True
+            self.pairs_.append(pair)
+            self.criteria_.append(pair)
+            self.coef_, self.intercept_, self._solution_ = fit.coef, fit.intercept, fit
+        self.pair_search_ = pd.DataFrame(log, columns=PAIR_SEARCH_COLUMNS)
+        return codes
 
     def fit_codes(self, codes, y, sample_weight=None) -> tuple[np.ndarray, float]:
         """Band weights refitted on other leads, or other weights, of the fitted bands.
@@ -350,10 +452,10 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         self.coef_ = self._fill_empty_bands(fit.coef)
         self._solution_ = fit
 
-    def _solve(self, codes, y, w, C, *, init=None, hessian=None):
+    def _solve(self, codes, y, w, C, *, init=None, hessian=None, sizes=None):
         return fit_band_logistic(
             codes,
-            self._sizes(),
+            self._sizes() if sizes is None else sizes,
             y,
             w,
             C,
@@ -456,9 +558,23 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         """
         if len(grid) == 1:
             return pd.DataFrame({"C": grid, "log_loss": [np.nan]})
+        folds = self._folds(y)
+        starts = [(None, None)] * len(folds)
+        losses = np.full(len(grid), np.nan)
+        for j in range(len(grid) - 1, -1, -1):
+            losses[j] = self._cv_loss(codes, y, w, self._sizes(), grid[j], folds, starts)
+            if losses[j] > np.nanmin(losses) * (1 + CV_TOLERANCE):
+                break
+        return pd.DataFrame({"C": grid, "log_loss": losses})
+
+    def _folds(self, y) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Rows of every fold's training and validation leads, within (a sample of) the leads.
+
+        Beyond ``max_cv_leads`` the folds cover a stratified sample: the same
+        share of won and of lost leads.
+        """
         rows = np.arange(len(y))
         if len(rows) > self.max_cv_leads:
-            # A stratified sample: the same share of won and of lost leads.
             rng = np.random.default_rng(self.random_state)
             share = self.max_cv_leads / len(rows)
             rows = np.sort(
@@ -470,28 +586,78 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
                 )
             )
         folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
-        splits = [
-            tuple((codes[rows[part]], y[rows[part]], w[rows[part]]) for part in (a, b))
-            for a, b in folds.split(rows, y[rows])
-        ]
-        sizes = self._sizes()
-        starts = [(None, None)] * len(splits)
-        losses = np.full(len(grid), np.nan)
-        for j in range(len(grid) - 1, -1, -1):
-            total = 0.0
-            for f, ((codes_a, y_a, w_a), (codes_b, y_b, w_b)) in enumerate(splits):
-                # The first penalty's folds start from the previous fold's
-                # solution: they share most of their leads.
+        return [(rows[a], rows[b]) for a, b in folds.split(rows, y[rows])]
+
+    def _cv_loss(self, codes, y, w, sizes, C, folds, starts=None) -> float:
+        """Mean held-out log loss of the folds at penalty ``C``.
+
+        ``starts`` (one ``((coef, intercept), hessian)`` a fold, updated in
+        place) warm-starts every fold from its last solution; a fold without
+        one starts from the previous fold's, which shares most of its leads.
+        """
+        total = 0.0
+        for f, (a, b) in enumerate(folds):
+            init, hessian = (None, None)
+            if starts is not None:
                 init, hessian = starts[f] if starts[f][0] is not None else starts[f - 1]
-                fit = self._solve(codes_a, y_a, w_a, grid[j], init=init, hessian=hessian)
+            fit = fit_band_logistic(
+                codes[a], sizes, y[a], w[a], C, init=init, hessian=hessian,
+                tol=self.tol, max_iter=self.max_iter, random_state=self._seed(),
+            )  # fmt: skip
+            if starts is not None:
                 starts[f] = ((fit.coef, fit.intercept), fit.hessian)
-                eta = band_sum(fit.coef, codes_b, sizes, start=fit.intercept)
-                # The weighted log loss of the held-out fold.
-                total += float(w_b @ (np.logaddexp(0.0, eta) - y_b * eta)) / float(w_b.sum())
-            losses[j] = total / len(splits)
-            if losses[j] > np.nanmin(losses) * (1 + CV_TOLERANCE):
-                break
-        return pd.DataFrame({"C": grid, "log_loss": losses})
+            eta = band_sum(fit.coef, codes[b], sizes, start=fit.intercept)
+            # The weighted log loss of the held-out fold.
+            total += float(w[b] @ (np.logaddexp(0.0, eta) - y[b] * eta)) / float(w[b].sum())
+        return total / len(folds)
+
+    def _pair_cv_loss(self, codes, y, w, eta, pair, folds, min_leads) -> float:
+        """Cross-validated log loss with a rule on the pair's two criteria added.
+
+        Every fold chooses the rule again on its own training leads (the
+        screen's choice is part of what is validated), so a rule that only
+        fits the noise of the leads that chose it does not pass.
+        """
+        position = {c.name: k for k, c in enumerate(self.binner_.criteria_)}
+        a, b = pair.criteria
+        ca, cb = codes[:, position[a.name]], codes[:, position[b.name]]
+        sizes = [*self._sizes(), len(pair.cells)]
+        total = 0.0
+        for train, valid in folds:
+            found = best_rule(ca[train], cb[train], a, b, y[train], eta[train], w[train],
+                              min_leads=min_leads * len(train) / len(y))  # fmt: skip
+            if found is None:
+                return np.nan
+            cell = found[1].cell_of(ca, cb)
+            trial = np.column_stack([codes, cell])
+            fit = fit_band_logistic(
+                trial[train], sizes, y[train], w[train], self.C_,
+                init=(np.append(self.coef_, [0.0, 0.0]), self.intercept_),
+                tol=self.tol, max_iter=self.max_iter, random_state=self._seed(),
+            )  # fmt: skip
+            out = band_sum(fit.coef, trial[valid], sizes, start=fit.intercept)
+            total += float(w[valid] @ (np.logaddexp(0.0, out) - y[valid] * out)) / float(
+                w[valid].sum()
+            )
+        return total / len(folds)
+
+    def _pair_breaks_order(self, pair, coef) -> bool:
+        """Whether a pair rule's weight breaks a monotone criterion's order where it holds."""
+        offsets = np.cumsum([0, *self._sizes(), len(pair.cells)])
+        k = len(self.criteria_)
+        step = coef[offsets[k]] - coef[offsets[k] + 1]
+        position = {c.name: j for j, c in enumerate(self.binner_.criteria_)}
+        for condition in (pair.first, pair.second):
+            name = condition.criterion.name
+            direction = self.monotone_.get(name)
+            if direction is None:
+                continue
+            j = position[name]
+            weights = coef[offsets[j] : offsets[j + 1]]
+            order = self._ordered(self.binner_.criteria_[j])
+            if breaks_order(weights, order, direction, set(condition.bands), step):
+                return True
+        return False
 
     def _fill_empty_bands(self, coef: np.ndarray) -> np.ndarray:
         stats = self.binner_.band_stats_
@@ -502,6 +668,24 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             if counts.sum() > 0 and (counts == 0).any():
                 block[counts == 0] = np.average(block, weights=counts)
         return coef
+
+
+def _pair_stats(pairs, codes, y, w) -> pd.DataFrame:
+    """Leads and wins of every pair rule's cells, as the binner's band statistics."""
+    rows = []
+    total, won = w.sum(), w * y
+    first = codes.shape[1] - len(pairs)
+    for k, pair in enumerate(pairs):
+        cell = codes[:, first + k]
+        n = np.bincount(cell, weights=w, minlength=len(pair.cells))
+        wins = np.bincount(cell, weights=won, minlength=len(pair.cells))
+        for i, c in enumerate(pair.cells):
+            rows.append({"criterion": pair.name, "group": pair.group, "band": c.label,
+                         "n_leads": float(n[i]), "share": float(n[i] / total),
+                         "wins": float(wins[i]),
+                         "win_rate": float(wins[i] / n[i]) if n[i] > 0 else np.nan})  # fmt: skip
+    return pd.DataFrame(rows, columns=["criterion", "group", "band", "n_leads", "share", "wins",
+                                       "win_rate"])  # fmt: skip
 
 
 def split_holdout(

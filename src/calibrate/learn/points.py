@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import DataError
+from ..sheet.pairs import OTHERWISE, PairCriterion
 from ..validation import (
     check_columns,
     check_frame,
@@ -240,7 +241,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         codes = model.fit_encode(X, y, w)
         self.model_ = model
         binner = self.model_.binner_
-        offsets = binner.band_offsets()
+        offsets = self.model_.band_offsets()
         blocks = [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
         eta = self.model_.decision_from_codes(codes)
         points, base, self.factor_, self.offset_ = scale_weights(
@@ -252,7 +253,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             max_score=self.max_score,
             lower_quantile=self.lower_quantile,
             upper_quantile=self.upper_quantile,
-            reference=(reference := _reference_bands(binner, self.model_.coef_, blocks)),
+            reference=(reference := _reference_bands(self.model_, self.model_.coef_, blocks)),
         )
         if self.rounding == "rank":
             int_points, base_points, self.rounding_ = rank_preserving_points(
@@ -270,7 +271,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             self.rounding_ = {"method": "nearest", "scale": 1.0}
         self.base_points_ = int(base_points)
         self.criteria_ = [
-            c.with_points(int_points[b]) for c, b in zip(binner.criteria_, blocks, strict=True)
+            c.with_points(int_points[b])
+            for c, b in zip(self.model_.criteria_, blocks, strict=True)
         ]
         self._band_points_ = int_points
         self._offsets_ = offsets
@@ -337,7 +339,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         """95% interval of every band's unrounded points over bootstrap refits."""
         model = self.model_
         codes = np.asarray(codes, dtype=np.intp)
-        offsets = model.binner_.band_offsets()
+        offsets = model.band_offsets()
         sizes = np.diff(offsets)
         rng = np.random.default_rng(self.random_state)
         n, n_bands = len(y), offsets[-1]
@@ -442,7 +444,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         return np.clip(total, self.min_score, self.max_score)
 
 
-def _reference_bands(binner, coef, blocks) -> list[int]:
+def _reference_bands(model, coef, blocks) -> list[int]:
     """The band earning 0 points in every criterion.
 
     Fit (explicit) criteria: the band of lowest weight, so their points are
@@ -450,12 +452,16 @@ def _reference_bands(binner, coef, blocks) -> list[int]:
     that behaviour earns points for what it adds or costs (an unsubscribe
     earns negative points): the missing band when it holds leads (e.g. days
     since the last activity, for a lead with none), else the band holding 0,
-    else the lowest weight.
+    else the lowest weight. Pair rules: "otherwise" earns 0, so the rule's
+    points are what it adds to its two criteria's.
     """
-    n_leads = binner.band_stats_["n_leads"].to_numpy()
+    n_leads = model.band_coef_["n_leads"].to_numpy()
     reference = []
-    for criterion, block in zip(binner.criteria_, blocks, strict=True):
+    for criterion, block in zip(model.criteria_, blocks, strict=True):
         start = block.start
+        if isinstance(criterion, PairCriterion):
+            reference.append(start + OTHERWISE)
+            continue
         lowest = start + int(np.argmin(coef[block]))
         chosen = lowest
         if criterion.group == "implicit":

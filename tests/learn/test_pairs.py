@@ -1,0 +1,305 @@
+"""Pair rules: calibrate.sheet.pairs, calibrate.learn.pairs and LeadScoreModel(max_pairs=...)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from calibrate import LeadBinner, LeadScoreModel, Scorecard
+from calibrate.learn.pairs import breaks_order, min_rule_leads, screen_pairs
+from calibrate.sheet.criteria import Band, Criterion
+from calibrate.sheet.pairs import OTHERWISE, RULE, Condition, PairCriterion
+
+SENIORITY = ("Staff", "Manager", "Director", "VP", "C-level", "Intern")
+
+
+def planted(n, seed, *, interaction=1.6):
+    """Leads whose win odds jump only for a senior title at a large firm."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "seniority": rng.choice(SENIORITY, n),
+            "company_size": np.round(rng.lognormal(5, 1.5, n)),
+            "webinars": rng.poisson(1.0, n).astype(float),
+            "region": rng.choice(["EMEA", "NA", "APAC"], n),
+        }
+    )
+    senior = frame["seniority"].isin(["VP", "C-level"]).to_numpy()
+    large = (frame["company_size"] >= 500).to_numpy()
+    eta = -2.2 + 0.3 * frame["webinars"] + 0.2 * senior + 0.2 * large
+    eta = eta + interaction * (senior & large)
+    y = rng.random(n) < 1 / (1 + np.exp(-eta))
+    return frame, y
+
+
+def flag(name, group="explicit"):
+    return Criterion(
+        name,
+        name,
+        "boolean",
+        group,
+        bands=(
+            Band("true", "levels", values=("true",)),
+            Band("false", "levels", values=("false",)),
+            Band("Other", "other"),
+            Band("Missing", "missing"),
+        ),
+    )
+
+
+SIZE = Criterion(
+    "company_size",
+    "company_size",
+    "numeric",
+    "explicit",
+    bands=(
+        Band("<50", "range", upper=50.0),
+        Band("50 to <500", "range", lower=50.0, upper=500.0),
+        Band(">=500", "range", lower=500.0),
+        Band("Missing", "missing"),
+    ),
+)
+TITLE = Criterion(
+    "seniority",
+    "seniority",
+    "categorical",
+    "explicit",
+    bands=(
+        Band("VP", "levels", values=("VP",)),
+        Band("C-level", "levels", values=("C-level",)),
+        Band("Staff", "levels", values=("Staff",)),
+        Band("Other", "other"),
+        Band("Missing", "missing"),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- the vocabulary
+
+
+@pytest.mark.parametrize(
+    ("bands", "label"),
+    [
+        ((2,), "company_size >= 500"),
+        ((0,), "company_size < 50"),
+        ((1,), "company_size 50 to <500"),
+        ((1, 2), "company_size >= 50"),
+        ((1, 2, 3), "company_size >= 50 or missing"),
+        ((3,), "company_size missing"),
+        ((0, 1, 2), "company_size known"),
+    ],
+)
+def test_a_numeric_condition_reads_as_a_range(bands, label):
+    assert Condition(SIZE, bands).label == label
+
+
+def test_a_categorical_condition_names_its_levels_or_the_fewer_it_leaves_out():
+    assert Condition(TITLE, (0, 1)).label == "seniority in VP|C-level"
+    assert Condition(TITLE, (0, 1, 3, 4)).label == "seniority not in Staff"
+
+
+@pytest.mark.parametrize("bands", [(), (0, 0), (5,), (0, 1, 2, 3)])
+def test_a_condition_needs_distinct_bands_of_its_criterion_but_not_all(bands):
+    with pytest.raises(ValueError, match="company_size"):
+        Condition(SIZE, bands)
+
+
+def test_a_pair_assigns_the_rule_cell_only_when_both_conditions_hold():
+    pair = PairCriterion.of(Condition(TITLE, (0, 1)), Condition(SIZE, (2,)))
+    frame = pd.DataFrame(
+        {
+            "seniority": ["VP", "C-level", "VP", "Staff", None, "Owner"],
+            "company_size": [900, 500, 499, 900, 900, None],
+        }
+    )
+    assert pair.assign(frame).tolist() == [RULE, RULE, OTHERWISE, OTHERWISE, OTHERWISE, OTHERWISE]
+    assert pair.name == "seniority & company_size"
+    assert pair.columns == ("seniority", "company_size")
+
+
+def test_a_pair_of_fit_and_behaviour_is_engagement():
+    webinar = Condition(flag("webinar", "implicit"), (0,))
+    pair = PairCriterion.of(Condition(flag("senior"), (0,)), webinar)
+    assert pair.group == "implicit"
+    both = PairCriterion.of(Condition(flag("senior"), (0,)), Condition(flag("large"), (0,)))
+    assert both.group == "explicit"
+
+
+def test_a_pair_survives_its_plain_mapping():
+    pair = PairCriterion.of(Condition(TITLE, (0, 1)), Condition(SIZE, (2, 3))).with_points([12, 0])
+    again = PairCriterion.from_dict(pair.to_dict())
+    assert again == pair
+    assert [c.points for c in again.cells] == [12, 0]
+
+
+def test_a_pair_of_one_criterion_twice_is_refused():
+    with pytest.raises(ValueError, match="two criteria"):
+        PairCriterion.of(Condition(SIZE, (0,)), Condition(SIZE, (2,)))
+
+
+# --------------------------------------------------------------------------- the screen
+
+
+def test_the_screen_finds_the_planted_rule_with_its_exact_conditions():
+    rng = np.random.default_rng(1)
+    n = 6000
+    title = rng.integers(0, 3, n)  # VP, C-level, Staff
+    size = rng.integers(0, 3, n)  # <50, 50 to <500, >=500
+    rule = (title <= 1) & (size == 2)
+    y = (rng.random(n) < np.where(rule, 0.45, 0.12)).astype(float)
+    # An additive model's log-odds would fit the margins; a flat one is enough here.
+    eta = np.full(n, np.log(y.mean() / (1 - y.mean())))
+    found = screen_pairs(np.column_stack([title, size]), [TITLE, SIZE], y, eta, np.ones(n),
+                         min_leads=30)  # fmt: skip
+    gain, pair = found[0]
+    assert pair.cells[0].label == "seniority in VP|C-level and company_size >= 500"
+    assert gain > 0
+
+
+def test_the_screen_orders_a_categorical_side_against_the_other_split():
+    # The rule takes two of six levels, which win less than average on
+    # their own (an order by the levels' own rate would not put them together).
+    rng = np.random.default_rng(2)
+    n = 12000
+    level = rng.integers(0, 6, n)
+    size = rng.integers(0, 3, n)
+    own = np.array([0.3, -0.6, 0.2, -0.6, 0.1, 0.0])[level]
+    eta = -1.5 + own + 1.5 * (np.isin(level, [1, 3]) & (size == 2))
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    letters = Criterion("letter", "letter", "categorical", "explicit", bands=(
+        *(Band(x, "levels", values=(x,)) for x in "ABCDEF"), Band("Other", "other"),
+        Band("Missing", "missing")))  # fmt: skip
+    flat = np.full(n, np.log(y.mean() / (1 - y.mean())))
+    _, pair = screen_pairs(np.column_stack([level, size]), [letters, SIZE], y, flat, np.ones(n),
+                           min_leads=30)[0]  # fmt: skip
+    assert pair.first.bands == (1, 3)
+    assert pair.second.bands == (2,)
+
+
+def test_the_screen_leaves_out_rules_of_too_few_leads_and_those_already_held():
+    rng = np.random.default_rng(3)
+    n = 2000
+    codes = np.column_stack([rng.integers(0, 2, n), rng.integers(0, 2, n)])
+    y = (rng.random(n) < 0.2).astype(float)
+    eta = np.zeros(n)
+    assert screen_pairs(codes, [flag("a"), flag("b")], y, eta, np.ones(n), min_leads=n) == []
+    (_, pair), *_ = screen_pairs(codes, [flag("a"), flag("b")], y, eta, np.ones(n), min_leads=30)
+    rest = screen_pairs(codes, [flag("a"), flag("b")], y, eta, np.ones(n), min_leads=30,
+                        exclude=[pair])  # fmt: skip
+    assert all(p.cells[0].label != pair.cells[0].label for _, p in rest)
+
+
+def test_a_rule_needs_thirty_leads_or_a_fifth_of_a_percent():
+    assert min_rule_leads(1000) == 30
+    assert min_rule_leads(1_000_000) == 2000
+
+
+def test_breaks_order_sees_only_the_bands_the_rule_holds_for():
+    weights = np.array([0.0, 0.5, 1.0, 9.0])  # the last band (missing) has no order
+    assert not breaks_order(weights, [0, 1, 2], "increasing", {1, 2}, -0.4)
+    assert breaks_order(weights, [0, 1, 2], "increasing", {1, 2}, -0.6)
+    assert breaks_order(weights, [0, 1, 2], "decreasing", set(), 0.0)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def binner():
+    return LeadBinner(max_bins=4)
+
+
+def test_without_pairs_the_model_is_the_additive_one():
+    X, y = planted(3000, 0)
+    model = LeadScoreModel(binner=binner(), random_state=0).fit(X, y)
+    assert model.pairs_ == [] and model.pair_search_.empty
+    assert model.criteria_ == model.binner_.criteria_
+    assert len(model.coef_) == model.band_offsets()[-1]
+
+
+def test_the_planted_pair_is_kept_and_wins_on_new_leads():
+    X, y = planted(8000, 0)
+    Xt, yt = planted(8000, 1)
+    plain = LeadScoreModel(binner=binner(), random_state=0).fit(X, y)
+    paired = LeadScoreModel(binner=binner(), random_state=0, max_pairs=3).fit(X, y)
+    first = paired.pairs_[0]
+    assert {c.column for c in first.criteria} == {"seniority", "company_size"}
+    label = first.cells[0].label
+    assert "VP" in label and "C-level" in label and "company_size >=" in label
+    kept = paired.pair_search_[paired.pair_search_["kept"]]
+    assert len(kept) == len(paired.pairs_) >= 1
+    assert (kept["cv_log_loss"] < kept["log_loss_before"] * (1 - paired.pair_margin)).all()
+    gain = roc_auc_score(yt, paired.decision_function(Xt)) - roc_auc_score(
+        yt, plain.decision_function(Xt)
+    )
+    assert gain > 0.003
+    # The codes the model fits on are those it encodes new leads with.
+    assert paired.encode(X).shape[1] == len(paired.criteria_)
+
+
+def test_additive_leads_get_no_pair():
+    X, y = planted(6000, 4, interaction=0.0)
+    model = LeadScoreModel(binner=binner(), random_state=0, max_pairs=3).fit(X, y)
+    assert model.pairs_ == []
+    assert not model.pair_search_.empty and not model.pair_search_["kept"].any()
+
+
+def test_a_pair_that_would_break_a_monotone_order_is_not_kept():
+    # Large firms win more, except for interns there, who win much less: a
+    # rule "large and intern: -" would make company size fall where it holds.
+    rng = np.random.default_rng(5)
+    n = 10000
+    X = pd.DataFrame({"seniority": rng.choice(SENIORITY, n),
+                      "company_size": np.round(rng.lognormal(5, 1.5, n))})  # fmt: skip
+    large = X["company_size"].to_numpy() >= 500
+    intern = X["seniority"].to_numpy() == "Intern"
+    eta = -2.0 + 0.4 * large - 2.5 * (large & intern)
+    y = rng.random(n) < 1 / (1 + np.exp(-eta))
+    free = LeadScoreModel(binner=binner(), random_state=0, max_pairs=1).fit(X, y)
+    assert free.pairs_, "without the order the interns' rule is kept"
+    bound = LeadScoreModel(binner=binner(), random_state=0, max_pairs=1,
+                           monotone={"company_size": "increasing"}).fit(X, y)  # fmt: skip
+    offsets = bound.band_offsets()
+    size = next(k for k, c in enumerate(bound.binner_.criteria_) if c.name == "company_size")
+    order = bound.ordered_bands("company_size")
+    for k, pair in enumerate(bound.pairs_):
+        block = offsets[len(bound.binner_.criteria_) + k]
+        step = bound.coef_[block] - bound.coef_[block + 1]
+        for condition in (pair.first, pair.second):
+            if condition.criterion.name == "company_size":
+                weights = bound.coef_[offsets[size] : offsets[size + 1]]
+                assert not breaks_order(weights, order, "increasing", set(condition.bands), step)
+    judged = bound.pair_search_
+    assert judged["cv_log_loss"].isna().any(), "the rule breaking the order is judged and refused"
+
+
+def test_the_points_sheet_scores_pairs_as_their_cells_say():
+    X, y = planted(6000, 0)
+    model = LeadScoreModel(binner=binner(), random_state=0, max_pairs=2)
+    card = Scorecard(model=model, n_bootstrap=20, random_state=0).fit(X, y)
+    assert card.model_.pairs_
+    pairs = [c for c in card.criteria_ if isinstance(c, PairCriterion)]
+    assert len(pairs) == len(card.model_.pairs_)
+    # "otherwise" earns 0: the rule's points are what it adds.
+    assert all(p.cells[OTHERWISE].points == 0 and p.cells[RULE].points != 0 for p in pairs)
+    # The sheet's score is the base plus every criterion's points, read from
+    # the criteria alone (what a scorer of the exported sheet does).
+    total = np.full(len(X), card.base_points_)
+    for c in card.criteria_:
+        cells = c.assign(X) if isinstance(c, PairCriterion) else c.assign(X[c.column])
+        total += np.array([b.points for b in c.bands])[cells]
+    np.testing.assert_array_equal(np.clip(total, 0, 100), card.predict_score(X))
+    rows = card.points_[card.points_["criterion"].isin([p.name for p in pairs])]
+    assert len(rows) == 2 * len(pairs)
+    assert rows["points_low"].notna().all() and rows["points_high"].notna().all()
+    assert set(rows["band"]) >= {"otherwise"}
+
+
+def test_a_sheet_with_pairs_is_refused_by_the_config_it_cannot_fit_in():
+    from calibrate.production.record import build_config
+
+    X, y = planted(6000, 0)
+    model = LeadScoreModel(binner=binner(), random_state=0, max_pairs=1)
+    card = Scorecard(model=model, random_state=0).fit(X, y)
+    assert card.model_.pairs_
+    with pytest.raises(ValueError, match="seniority & company_size.*schema 1.1"):
+        build_config(card, None, {}, None, None, None, None, 0, 0.3, None)
