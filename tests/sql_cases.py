@@ -14,6 +14,7 @@ import calibrate
 from calibrate.datasets import make_leads
 from calibrate.sheet.criteria import Band, Criterion
 from calibrate.sheet.kinds import FEATURE_KINDS, kind_of
+from calibrate.sheet.pairs import Condition, PairCriterion
 
 DETAIL_RULES = (
     "page_view:/pricing*=pricing_page_view",
@@ -36,7 +37,8 @@ def rich_config(n: int = 3000, seed: int = 21) -> calibrate.ScoringConfig:
     It has categorical, numeric and boolean criteria; decayed, windowed and
     plain counts; recency, distinct details, active days and a combination;
     detail rules; a decision time one day before ``decided_at``; levels; and
-    fast-track rules on an activity type and on a boolean column.
+    fast-track rules on an activity type and on a boolean column; and pair
+    rules (:func:`with_pairs`).
     """
     leads, log = make_leads(n, seed=seed, activities=True)
     result = calibrate.fit(
@@ -63,7 +65,35 @@ def rich_config(n: int = 3000, seed: int = 21) -> calibrate.ScoringConfig:
     rules.append({"kind": "column", "column": "opted_in", "equals": "true"})
     rules.append({"kind": "activity", "activity_type": "form_fill", "within_days": 7})
     threshold["fast_track"] = rules
-    return dataclasses.replace(config, activities=activities, threshold=threshold)
+    config = dataclasses.replace(config, activities=activities, threshold=threshold)
+    return with_pairs(config)
+
+
+def with_pairs(config: calibrate.ScoringConfig) -> calibrate.ScoringConfig:
+    """The config with three pair rules: fit x fit, fit x behaviour, boolean x category.
+
+    Their conditions take missing bands, "Other" and runs of ranges, so that
+    every engine must read a pair's two criteria as their own bands do.
+    """
+    by_name = {c.name: c for c in config.criteria}
+
+    def bands_of(name, labels):
+        criterion = by_name[name]
+        return Condition(criterion, tuple(i for i, b in enumerate(criterion.bands)
+                                          if b.label in labels))  # fmt: skip
+
+    seniority, size = by_name["seniority"], by_name["company_size"]
+    top = [b.label for b in size.bands if b.kind == "range"][-2:]
+    pairs = [
+        PairCriterion.of(bands_of("seniority", {"VP", "C-level", "Other"}),
+                         bands_of("company_size", {*top, "Missing"})).with_points([9, 0]),
+        PairCriterion.of(bands_of("lead_source", {"Purchased list", "Missing"}),
+                         Condition(by_name["email_open"], (3, 4))).with_points([-7, 0]),
+        PairCriterion.of(bands_of("opted_in", {"Yes"}),
+                         bands_of("seniority", {"Student", "Missing"})).with_points([5, 1]),
+    ]  # fmt: skip
+    assert seniority and size
+    return dataclasses.replace(config, criteria=(*config.criteria, *pairs), reference={})
 
 
 def with_kinds(config: calibrate.ScoringConfig, kinds=FEATURE_KINDS) -> calibrate.ScoringConfig:

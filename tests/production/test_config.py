@@ -7,6 +7,7 @@ import json
 import math
 
 import jsonschema
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,6 +18,7 @@ from calibrate.datasets import make_leads
 from calibrate.errors import ConfigError
 from calibrate.production.config import SCHEMA_VERSION, ScoringConfig, _checksum, config_schema
 from calibrate.sheet.criteria import Band, Criterion
+from calibrate.sheet.pairs import Condition, PairCriterion
 
 THRESHOLD = {"mql": 40, "policy": {"name": "manual"}}
 
@@ -49,11 +51,13 @@ def _resign(data: dict) -> dict:
     return {**body, "checksum": _checksum(body), **signature}
 
 
-def _all_points(data: dict) -> list[tuple[int, int]]:
+def _all_points(data: dict) -> list[tuple[int, str, int]]:
+    """Where every band's (or pair cell's) points are: criterion, "bands" or "cells", position."""
     return [
-        (i, j)
+        (i, field, j)
         for i, criterion in enumerate(data["criteria"])
-        for j in range(len(criterion["bands"]))
+        for field in [("cells" if criterion.get("kind") == "pair" else "bands")]
+        for j in range(len(criterion[field]))
     ]
 
 
@@ -647,11 +651,38 @@ def categorical_criteria(draw, name):
 
 
 @st.composite
+def pair_criteria(draw, criteria):
+    """A pair rule on two of ``criteria``, each condition some (not all) of its bands."""
+    first, second = draw(st.permutations(criteria))[:2]
+
+    def condition(criterion):
+        n = len(criterion.bands)
+        taken = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n - 1, unique=True))
+        return Condition(criterion, tuple(sorted(taken)))
+
+    pair = PairCriterion.of(condition(first), condition(second))
+    return pair.with_points([draw(POINTS), draw(POINTS)])
+
+
+def _unique_names(criteria):
+    """Leave out a pair whose name ("a & b") is already a criterion's."""
+    out = []
+    for c in criteria:
+        if c.name not in {o.name for o in out}:
+            out.append(c)
+    return tuple(out)
+
+
+@st.composite
 def configs(draw):
     names = draw(st.lists(NASTY_TEXT.filter(bool), min_size=1, max_size=4, unique=True))
     criteria = tuple(
         draw(st.one_of(numeric_criteria(name), categorical_criteria(name))) for name in names
     )
+    banded = [c for c in criteria if len(c.bands) >= 2]
+    if len(banded) >= 2:
+        pairs = draw(st.lists(pair_criteria(banded), max_size=2))
+        criteria = _unique_names(criteria + tuple(pairs))
     low = draw(st.integers(-1000, 900))
     high = draw(st.integers(low + 100, 1000))
     threshold = {
@@ -724,9 +755,9 @@ def test_property_json_round_trip(property_dir, config):
 def test_property_edited_points_break_the_checksum(config, data):
     original = config.to_dict()
     edited = copy.deepcopy(original)
-    i, j = data.draw(st.sampled_from(_all_points(edited)))
+    i, field, j = data.draw(st.sampled_from(_all_points(edited)))
     delta = data.draw(st.integers(-1000, 1000).filter(bool))
-    edited["criteria"][i]["bands"][j]["points"] += delta
+    edited["criteria"][i][field][j]["points"] += delta
     with pytest.raises(ConfigError, match="checksum does not match"):
         ScoringConfig.from_dict(edited)
     assert ScoringConfig.from_dict(original) == config
@@ -743,7 +774,9 @@ def _number_sites(data: dict) -> list[tuple[tuple, int, int]]:
         (("score", "base_points"), -limit, limit),
         (("threshold", "mql"), low, high),
     ]
-    sites += [(("criteria", i, "bands", j, "points"), -limit, limit) for i, j in _all_points(data)]
+    sites += [
+        (("criteria", i, field, j, "points"), -limit, limit) for i, field, j in _all_points(data)
+    ]
     levels = data["threshold"].get("levels", [])
     if levels:
         # The first level starts above the second and at most at the maximum; the last at min.
@@ -975,4 +1008,57 @@ def test_the_schema_refuses_a_negative_reference_count(fitted):
     data = fitted.config.to_dict()
     data["reference"]["criteria"][0]["leads"][0] = -1
     with pytest.raises(ConfigError, match="reference"):
+        ScoringConfig.from_dict(_resign(data))
+
+
+# --- pair criteria (schema 1.2) ------------------------------------------------
+
+
+def _pair_config(**changes):
+    title = _title(
+        Band("VP", "levels", values=("VP",), points=20),
+        Band("Other", "other", points=0),
+        Band("Missing", "missing", points=0),
+    )
+    size = _size(Band("<500", "range", upper=500.0, points=0),
+                 Band(">=500", "range", lower=500.0, points=10),
+                 Band("Missing", "missing", points=0))  # fmt: skip
+    pair = PairCriterion.of(Condition(title, (0,)), Condition(size, (1,))).with_points([12, 0])
+    threshold = {"mql": 30, "policy": {"name": "manual"}}
+    criteria = (title, size, pair)
+    return ScoringConfig(criteria=criteria, base_points=5, threshold=threshold, **changes)
+
+
+def test_a_config_with_a_pair_is_schema_1_2_and_scores_the_rule(tmp_path):
+    config = _pair_config()
+    assert config.to_dict()["schema_version"] == "1.2"
+    assert small_config_version() == SCHEMA_VERSION == "1.1"
+    config.save(tmp_path / "c.json")
+    loaded = ScoringConfig.load(tmp_path / "c.json")
+    assert loaded == config
+    frame = pd.DataFrame({"title": ["VP", "VP", "CEO"], "company_size": [900, 100, 900]})
+    scored = loaded.score(frame)
+    assert scored["score"].tolist() == [5 + 20 + 10 + 12, 5 + 20, 5 + 10]
+
+
+def small_config_version():
+    return ScoringConfig(criteria=(SIZE,), base_points=0, threshold=THRESHOLD).schema_version
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda d: d.update(schema_version="1.1"), "pair criteria need schema 1.2"),
+        (lambda d: d["criteria"][2].update(group="implicit"), "explicit only when both"),
+        (lambda d: d["criteria"][2]["cells"].reverse(), "rule cell, then an otherwise cell"),
+        (lambda d: d["criteria"][2]["conditions"][0].update(bands=[7]), "names a band it lacks"),
+        (lambda d: d["criteria"][2]["conditions"][0].update(bands=[0, 1, 2]), "takes every band"),
+        (lambda d: d["criteria"][2]["conditions"].pop(), "conditions"),
+        (lambda d: d["criteria"][2]["cells"][0].update(points=1.5), "cells/0/points"),
+    ],
+)
+def test_a_broken_pair_is_refused_in_one_line(edit, match):
+    data = _pair_config().to_dict()
+    edit(data)
+    with pytest.raises(ConfigError, match=match):
         ScoringConfig.from_dict(_resign(data))

@@ -50,7 +50,11 @@ CV_TOLERANCE = 5e-3
 
 #: Pair rules the screen proposes at each step, for the cross-validation to judge.
 PAIR_CANDIDATES = 3
-PAIR_SEARCH_COLUMNS = ["step", "pair", "rule", "gain", "cv_log_loss", "log_loss_before", "kept"]
+#: Standard errors by which a pair rule's out-of-fold improvement must beat 0.
+PAIR_Z = 2.0
+PAIR_SEARCH_COLUMNS = [
+    "step", "pair", "rule", "gain", "cv_log_loss", "log_loss_before", "z", "kept"
+]  # fmt: skip
 
 
 class LeadScoreModel(ClassifierMixin, BaseEstimator):
@@ -88,7 +92,8 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         added to the additive sheet; 0 adds none. Pairs are screened on the
         additive model's residuals (:func:`calibrate.learn.pairs.screen_pairs`)
         and added one at a time, each the candidate of lowest
-        cross-validated log loss, while one lowers it by ``pair_margin``.
+        cross-validated log loss, while one lowers it by ``pair_margin`` and
+        by two standard errors of the lead-by-lead difference.
     pair_margin : float, default=0.002
         Share of the cross-validated log loss a pair rule must remove to be kept.
     random_state : int, optional
@@ -104,8 +109,9 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         The pair rules kept, in the order they were added.
     pair_search_ : pandas.DataFrame
         Every pair rule judged: step, pair, rule, gain (of the residual
-        screen), cv_log_loss (NaN when it breaks a monotone order), the log
-        loss before it, and kept.
+        screen), cv_log_loss (out of fold; NaN when it breaks a monotone
+        order), the log loss before it, z (the improvement over its
+        standard error) and kept.
     coef_ : ndarray of shape (n_bands,)
         Log-odds weight of every band, in ``binner_.get_feature_names_out()``
         order, then the cells of every pair rule. Bands without training
@@ -307,17 +313,22 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         """Add pair rules one at a time while one lowers the cross-validated log loss.
 
         Each step screens every pair of criteria on the current model's
-        residuals, refits the model with each of the best few rules and
-        cross-validates it at the chosen penalty (same folds as the penalty
-        search); the rule of lowest log loss is kept when it removes
-        ``pair_margin`` of the loss, and when its weight keeps every monotone
-        criterion's order in the leads it holds for.
+        residuals and judges the best few rules by their out-of-fold log
+        loss at the chosen penalty (the penalty search's folds; every fold
+        chooses the rule again on its own training leads). The rule of
+        lowest loss is kept when it removes ``pair_margin`` of the loss, by
+        at least :data:`PAIR_Z` standard errors of the lead-by-lead
+        difference (a rule must beat the noise of the comparison, not only
+        the margin), and when its weight keeps every monotone criterion's
+        order in the leads it holds for.
         """
         criteria = list(self.binner_.criteria_)
         position = {c.name: k for k, c in enumerate(criteria)}
         min_leads = min_rule_leads(w.sum())
         folds = self._folds(y)
-        current = self._cv_loss(codes, y, w, self._sizes(), self.C_, folds)
+        valid = np.concatenate([b for _, b in folds])
+        weight = w[valid] / w[valid].sum()
+        before = self._out_of_fold(codes, y, w, self._sizes(), folds, None)
         log = []
         for step in range(1, self.max_pairs + 1):
             eta = self.decision_from_codes(codes)
@@ -325,6 +336,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
                 codes[:, : len(criteria)], criteria, y, eta, w,
                 min_leads=min_leads, exclude=self.pairs_,
             )[:PAIR_CANDIDATES]  # fmt: skip
+            current = float(weight @ before)
             best = None
             for gain, pair in found:
                 a, b = pair.criteria
@@ -333,18 +345,25 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
                 sizes = [*self._sizes(), len(pair.cells)]
                 init = (np.append(self.coef_, [0.0, 0.0]), self.intercept_)
                 fit = self._solve(trial, y, w, self.C_, init=init, sizes=sizes)
-                loss = np.nan
+                losses = None
                 if not self._pair_breaks_order(pair, fit.coef):
-                    loss = self._pair_cv_loss(codes, y, w, eta, pair, folds, min_leads)
+                    losses = self._out_of_fold(codes, y, w, sizes, folds, (eta, pair, min_leads))
+                loss, z = np.nan, np.nan
+                if losses is not None:
+                    loss = float(weight @ losses)
+                    z = _improvement_z(before - losses, weight)
                 log.append({"step": step, "pair": pair.name, "rule": pair.cells[0].label,
                             "gain": gain, "cv_log_loss": loss, "log_loss_before": current,
-                            "kept": False})  # fmt: skip
-                if np.isfinite(loss) and (best is None or loss < best[0]):
-                    best = (loss, pair, trial, fit, len(log) - 1)
-            if best is None or current - best[0] < self.pair_margin * current:
+                            "z": z, "kept": False})  # fmt: skip
+                if losses is not None and (best is None or loss < best[0]):
+                    best = (loss, z, losses, pair, trial, fit, len(log) - 1)
+            if best is None:
                 break
-            current, pair, codes, fit, row = best
+            loss, z, losses, pair, trial, fit, row = best
+            if current - loss < self.pair_margin * current or not z >= PAIR_Z:
+                break
             log[row]["kept"] = True
+            before, codes = losses, trial
             self.pairs_.append(pair)
             self.criteria_.append(pair)
             self.coef_, self.intercept_, self._solution_ = fit.coef, fit.intercept, fit
@@ -611,35 +630,37 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             total += float(w[b] @ (np.logaddexp(0.0, eta) - y[b] * eta)) / float(w[b].sum())
         return total / len(folds)
 
-    def _pair_cv_loss(self, codes, y, w, eta, pair, folds, min_leads) -> float:
-        """Cross-validated log loss with a rule on the pair's two criteria added.
+    def _out_of_fold(self, codes, y, w, sizes, folds, rule):
+        """Every validation lead's log loss at ``C_``, the folds' validation leads in turn.
 
-        Every fold chooses the rule again on its own training leads (the
-        screen's choice is part of what is validated), so a rule that only
-        fits the noise of the leads that chose it does not pass.
+        ``rule`` is None for the current model, or ``(eta, pair, min_leads)``
+        to add a rule on the pair's two criteria, chosen again on every
+        fold's training leads (the screen's choice is part of what is
+        validated, so a rule that fits only the noise of the leads that
+        chose it does not pass). None when a fold finds no rule.
         """
         position = {c.name: k for k, c in enumerate(self.binner_.criteria_)}
-        a, b = pair.criteria
-        ca, cb = codes[:, position[a.name]], codes[:, position[b.name]]
-        sizes = [*self._sizes(), len(pair.cells)]
-        total = 0.0
+        extra = len(sizes) - codes.shape[1]
+        out = []
         for train, valid in folds:
-            found = best_rule(ca[train], cb[train], a, b, y[train], eta[train], w[train],
-                              min_leads=min_leads * len(train) / len(y))  # fmt: skip
-            if found is None:
-                return np.nan
-            cell = found[1].cell_of(ca, cb)
-            trial = np.column_stack([codes, cell])
+            trial = codes
+            if rule is not None:
+                eta, pair, min_leads = rule
+                a, b = pair.criteria
+                ca, cb = codes[:, position[a.name]], codes[:, position[b.name]]
+                found = best_rule(ca[train], cb[train], a, b, y[train], eta[train], w[train],
+                                  min_leads=min_leads * len(train) / len(y))  # fmt: skip
+                if found is None:
+                    return None
+                trial = np.column_stack([codes, found[1].cell_of(ca, cb)])
             fit = fit_band_logistic(
                 trial[train], sizes, y[train], w[train], self.C_,
-                init=(np.append(self.coef_, [0.0, 0.0]), self.intercept_),
+                init=(np.append(self.coef_, np.zeros(2 * extra)), self.intercept_),
                 tol=self.tol, max_iter=self.max_iter, random_state=self._seed(),
             )  # fmt: skip
-            out = band_sum(fit.coef, trial[valid], sizes, start=fit.intercept)
-            total += float(w[valid] @ (np.logaddexp(0.0, out) - y[valid] * out)) / float(
-                w[valid].sum()
-            )
-        return total / len(folds)
+            eta_valid = band_sum(fit.coef, trial[valid], sizes, start=fit.intercept)
+            out.append(np.logaddexp(0.0, eta_valid) - y[valid] * eta_valid)
+        return np.concatenate(out)
 
     def _pair_breaks_order(self, pair, coef) -> bool:
         """Whether a pair rule's weight breaks a monotone criterion's order where it holds."""
@@ -668,6 +689,15 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             if counts.sum() > 0 and (counts == 0).any():
                 block[counts == 0] = np.average(block, weights=counts)
         return coef
+
+
+def _improvement_z(diff, weight) -> float:
+    """Weighted mean of lead-by-lead improvements over its standard error."""
+    mean = float(weight @ diff)
+    spread = float(weight @ (diff - mean) ** 2)
+    n_eff = 1.0 / float(weight @ weight)
+    se = np.sqrt(spread / n_eff)
+    return mean / se if se > 0 else (np.inf if mean > 0 else 0.0)
 
 
 def _pair_stats(pairs, codes, y, w) -> pd.DataFrame:

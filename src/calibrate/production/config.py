@@ -30,6 +30,7 @@ from .. import __version__
 from ..errors import ConfigError, ParameterError
 from ..io.files import write_files
 from ..sheet.criteria import Criterion
+from ..sheet.pairs import PairCriterion
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -39,8 +40,12 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1.1"
-#: Schema versions this calibrate reads: 1.0 has no training reference.
-READABLE_VERSIONS = ("1.0", "1.1")
+#: The version of a config holding a pair criterion; one without any is
+#: written as :data:`SCHEMA_VERSION`, which scorers of 1.1 still read.
+PAIR_SCHEMA_VERSION = "1.2"
+#: Schema versions this calibrate reads: 1.0 has no training reference, and
+#: only 1.2 holds pair criteria.
+READABLE_VERSIONS = ("1.0", "1.1", "1.2")
 
 #: A score scale lies within -SCALE_LIMIT to SCALE_LIMIT (calibrate fits 0-100).
 SCALE_LIMIT = 1000
@@ -67,8 +72,9 @@ class ScoringConfig:
 
     Parameters
     ----------
-    criteria : tuple of Criterion
-        Criteria whose bands all carry integer points.
+    criteria : tuple of Criterion and PairCriterion
+        Criteria whose bands all carry integer points; pair rules (whose
+        cells carry them) after the criteria of one column.
     base_points : int
         Points every lead starts with.
     threshold : dict
@@ -164,6 +170,12 @@ class ScoringConfig:
         return ActivitySpec.from_dict(self.activities)
 
     @property
+    def schema_version(self) -> str:
+        """The oldest schema that holds this config: 1.2 with a pair criterion, else 1.1."""
+        pairs = any(isinstance(c, PairCriterion) for c in self.criteria)
+        return PAIR_SCHEMA_VERSION if pairs else SCHEMA_VERSION
+
+    @property
     def mql_threshold(self) -> int:
         """Leads scoring at least this are MQLs."""
         return int(self.threshold["mql"])
@@ -179,7 +191,7 @@ class ScoringConfig:
             mapping has no ``signature`` field.
         """
         body = {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": self.schema_version,
             "calibrate_version": __version__,
             "id_column": self.id_column,
             "score": {
@@ -234,6 +246,12 @@ class ScoringConfig:
             )
         if version == "1.0" and "reference" in data:
             raise ConfigError("a schema 1.0 config has no reference section; found one")
+        pairs = [c.get("name") for c in data.get("criteria") or [] if _is_pair_entry(c)]
+        if pairs and version != PAIR_SCHEMA_VERSION:
+            raise ConfigError(
+                f"pair criterion {pairs[0]!r} in a schema {version} config: pair criteria "
+                f"need schema {PAIR_SCHEMA_VERSION}"
+            )
         try:
             content = _content(data)
             expected = _checksum(content)
@@ -261,7 +279,10 @@ class ScoringConfig:
     def _from_checked_dict(cls, data: dict) -> ScoringConfig:
         score = data["score"]
         try:
-            criteria = tuple(Criterion.from_dict(c) for c in data["criteria"])
+            criteria = tuple(
+                PairCriterion.from_dict(c) if _is_pair_entry(c) else Criterion.from_dict(c)
+                for c in data["criteria"]
+            )
         except ValueError as exc:
             raise ConfigError(f"config criteria are inconsistent: {exc}") from None
         return cls(
@@ -378,6 +399,10 @@ this key, or it was changed after signing
                 for b in c.bands
             ]
         )
+
+
+def _is_pair_entry(entry) -> bool:
+    return isinstance(entry, dict) and entry.get("kind") == "pair"
 
 
 def _reject_constant(name: str):
@@ -632,7 +657,10 @@ def _check_consistency(config: ScoringConfig) -> None:
     if dupes:
         raise ConfigError(f"criterion names must be unique; repeated: {dupes}")
     for criterion in config.criteria:
-        _check_criterion(criterion)
+        if isinstance(criterion, PairCriterion):
+            _check_pair(criterion)
+        else:
+            _check_criterion(criterion)
     if config.activities:
         _check_activities(config.activities)
     _check_levels(config)
@@ -744,6 +772,25 @@ def _check_activities(activities: dict) -> None:
                     f"activity feature {feature.name!r}: half-life {kernel.days} makes decayed "
                     "weights round differently between engines; use another half-life"
                 )
+
+
+def _check_pair(pair: PairCriterion) -> None:
+    """A pair: two conditions on two well-formed criteria, a rule cell, then "otherwise"."""
+    where = f"pair criterion {pair.name!r}"
+    if [c.kind for c in pair.cells] != ["rule", "otherwise"]:
+        raise ConfigError(f"{where} needs a rule cell, then an otherwise cell")
+    names = [c.criterion.name for c in (pair.first, pair.second)]
+    if names[0] == names[1]:
+        raise ConfigError(f"{where}: both conditions are on {names[0]!r}")
+    groups = {c.criterion.group for c in (pair.first, pair.second)}
+    group = "explicit" if groups == {"explicit"} else "implicit"
+    if pair.group != group:
+        raise ConfigError(
+            f"{where}: group {pair.group!r}, but its criteria make it {group!r} "
+            "(explicit only when both criteria are)"
+        )
+    for condition in (pair.first, pair.second):
+        _check_criterion(condition.criterion)
 
 
 def _check_criterion(criterion: Criterion) -> None:

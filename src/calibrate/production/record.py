@@ -13,21 +13,13 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from .config import SCHEMA_VERSION, ScoringConfig
+from .config import ScoringConfig
 
 __all__ = ["build_config", "metrics_json", "plain_json", "rounded", "threshold_config"]
 
 
 def build_config(card, leads, metrics, decision, table, train, held, seed, holdout, behaviour):
     """The :class:`~calibrate.ScoringConfig` of a fit: the sheet and its evidence."""
-    pairs = [c.name for c in card.criteria_ if c.kind == "pair"]
-    if pairs:
-        # Config schema 1.1 holds criteria of one column; a scorer reading it
-        # would drop the pair rules and give every lead a different score.
-        raise ValueError(
-            f"the sheet holds pair rules ({', '.join(pairs)}), which config schema "
-            f"{SCHEMA_VERSION} cannot hold: fit it with max_pairs=0 to export it"
-        )
     y = leads.outcome.to_numpy()
     training = {
         "source": leads.source,

@@ -14,7 +14,8 @@ import re
 import pandas as pd
 
 from ..errors import ParameterError
-from ..sheet.criteria import Criterion
+from ..sheet.criteria import Band, Criterion
+from ..sheet.pairs import PairCriterion
 from .config import ScoringConfig
 
 __all__ = ["RULE_FORMATS", "diff_configs", "render_rules", "rule_sheet"]
@@ -80,6 +81,9 @@ def rule_sheet(config: ScoringConfig) -> pd.DataFrame:
     ]
     features = {f.name: f for f in spec.features} if spec is not None else {}
     for criterion in config.criteria:
+        if isinstance(criterion, PairCriterion):
+            rows += _pair_rows(criterion, described, features, spec)
+            continue
         what = criterion.column
         if criterion.column in described:
             what = f"{criterion.column} [{described[criterion.column]}]"
@@ -186,6 +190,51 @@ def _markdown_cell(value) -> str:
     text = html.escape(str(value), quote=False)
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
     return re.sub(r"\r\n|\r|\n", "<br>", text)
+
+
+def _pair_rows(pair: PairCriterion, described: dict, features: dict, spec) -> list[dict]:
+    """A pair rule's two rows: the rule, both conditions in exact words, then otherwise."""
+    words, practice = [], []
+    for condition in (pair.first, pair.second):
+        criterion = condition.criterion
+        what = criterion.column
+        if criterion.column in described:
+            what = f"{criterion.column} [{described[criterion.column]}]"
+        listed = [v for b in criterion.bands for v in b.values]
+        taken = set(condition.bands)
+        runs, run = [], []
+        for i, band in enumerate(criterion.bands):
+            if band.kind == "range" and i in taken:
+                run.append(band)
+            elif band.kind == "range" and run:
+                runs, run = [*runs, run], []
+        runs += [run] if run else []
+        # Every run of adjacent ranges as one range, then the other bands taken.
+        ranges = [Band("run", "range", lower=r[0].lower, upper=r[-1].upper) for r in runs]
+        bands = ranges + [criterion.bands[i] for i in sorted(taken)
+                          if criterion.bands[i].kind != "range"]  # fmt: skip
+        parts = [_condition(what, criterion, band, listed) for band in bands]
+        words.append(parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")")
+        feature = features.get(criterion.column)
+        if feature is not None and len(ranges) == 1:
+            practice.append(_in_practice(feature, ranges[0], spec.lookback_days))
+    group = "fit" if pair.group == "explicit" else "engagement"
+    rule, otherwise = pair.cells
+    return [
+        {
+            "criterion": pair.name,
+            "group": group,
+            "condition": " and ".join(words),
+            "points": str(rule.points),
+            "in_practice": " and ".join(p for p in practice if p),
+        },
+        {
+            "criterion": pair.name,
+            "group": group,
+            "condition": "otherwise (the rule above does not hold)",
+            "points": str(otherwise.points),
+        },
+    ]
 
 
 def _condition(what: str, criterion: Criterion, band, listed) -> str:

@@ -101,7 +101,7 @@ def score_leads(
         frame, warnings, hits, log_counts = with_behaviour(
             config, spec, frame, activities, as_of, encoding, rules
         )
-    needed = [c.column for c in config.criteria]
+    needed = [column for c in config.criteria for column in c.columns]
     missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
     if config.id_column is not None and config.id_column not in frame.columns:
         missing.insert(0, config.id_column)
@@ -119,9 +119,9 @@ def score_leads(
     parts, labels = {}, {}
     for criterion in config.criteria:
         points = np.array([b.points for b in criterion.bands], dtype=np.int64)
-        # The band per distinct value (or per range), then one lookup per row.
-        table, index = criterion.band_lookup(frame[criterion.column])
-        band = table[index]
+        # The band per distinct value (or per range), then one lookup per row;
+        # a pair rule's cell from its two criteria's bands.
+        band = criterion.assign_frame(frame)
         earned = points[band]
         if breakdown:
             parts[criterion.name] = earned

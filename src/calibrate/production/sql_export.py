@@ -42,6 +42,7 @@ from __future__ import annotations
 from ..errors import ParameterError
 from ..sheet.activity import fast_track_feature
 from ..sheet.criteria import FALSE_TOKENS, TRUE_TOKENS
+from ..sheet.pairs import PairCriterion
 from ..sheet.sql import SqlBuilder
 
 __all__ = ["DIALECTS", "scoring_sql"]
@@ -170,7 +171,7 @@ class _Query:
         # The lead columns the sheet reads, under internal names: numbers as
         # doubles, categories and booleans as text.
         self.prepared: dict[tuple[str, str], str] = {}
-        for criterion in config.criteria:
+        for criterion in _read_criteria(config):
             if criterion.column not in self.features:
                 key = (criterion.column, _FORMS[criterion.kind])
                 self.prepared.setdefault(key, f"c{len(self.prepared)}")
@@ -225,11 +226,11 @@ class _Query:
 
         points = []
         for i, criterion in enumerate(self.config.criteria):
-            if criterion.column in self.features:
-                value = self.feature_sql[criterion.column]
+            if isinstance(criterion, PairCriterion):
+                sql = self._pair_points(criterion)
             else:
-                value = exp.column(self.prepared[(criterion.column, _FORMS[criterion.kind])], "l")
-            points.append(exp.alias_(self.builder.points(criterion, value), f"p{i}"))
+                sql = self.builder.points(criterion, self._value(criterion))
+            points.append(exp.alias_(sql, f"p{i}"))
         fast = [exp.EQ(this=flag, expression=exp.Literal.number(1)) for flag in self.fast_flags]
         for rule in self.rules:
             if rule["kind"] == "column":
@@ -248,6 +249,38 @@ class _Query:
                     exp.alias_(fast_sql, "calibrate_fast"),
                 ),
             )
+        )
+
+    def _value(self, criterion):
+        """The prepared lead column, or the computed feature, a criterion reads."""
+        from sqlglot import exp
+
+        if criterion.column in self.features:
+            return self.feature_sql[criterion.column].copy()
+        return exp.column(self.prepared[(criterion.column, _FORMS[criterion.kind])], "l")
+
+    def _pair_points(self, pair):
+        """A pair rule's points: its rule cell's when both conditions hold, else otherwise's.
+
+        A condition holds when its criterion's band is one it takes: the
+        criterion's own band logic, each band worth 1 when taken and 0 when
+        not, so that a value falls in the same band as for its criterion.
+        """
+        from sqlglot import exp
+
+        holds = []
+        for condition in (pair.first, pair.second):
+            criterion = condition.criterion
+            taken = criterion.with_points(
+                [int(i in condition.bands) for i in range(len(criterion.bands))]
+            )
+            band = self.builder.points(taken, self._value(criterion))
+            holds.append(exp.EQ(this=band, expression=exp.Literal.number(1)))
+        rule, otherwise = pair.cells
+        return (
+            exp.Case()
+            .when(exp.and_(*holds), exp.Literal.number(rule.points))
+            .else_(exp.Literal.number(otherwise.points))
         )
 
     def add_score(self) -> None:
@@ -307,6 +340,15 @@ class _Query:
         for name, cte in self.ctes:
             query = query.with_(name, as_=cte, **_inlined(name, self.builder.dialect))
         return query
+
+
+def _read_criteria(config):
+    """The criteria of one column the config reads: its own, and those of its pair rules."""
+    for criterion in config.criteria:
+        if isinstance(criterion, PairCriterion):
+            yield from criterion.criteria
+        else:
+            yield criterion
 
 
 def _inlined(name: str, dialect: str) -> dict:

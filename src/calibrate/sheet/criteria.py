@@ -234,6 +234,15 @@ class Criterion:
         index[np.isnan(x)] = len(ranges)
         return table, index
 
+    @property
+    def columns(self) -> tuple[str]:
+        """The lead columns the criterion reads: its one column."""
+        return (self.column,)
+
+    def assign_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Band code of every lead of ``frame`` (:meth:`assign` of its column)."""
+        return self.assign(frame[self.column])
+
     def with_points(self, points) -> Criterion:
         """Copy whose bands carry ``points`` (one integer per band)."""
         bands = tuple(replace(b, points=int(p)) for b, p in zip(self.bands, points, strict=True))

@@ -101,8 +101,15 @@ class Condition:
         name = c.name
         if c.kind == "numeric":
             ranges = [i for i, b in enumerate(c.bands) if b.kind == "range"]
-            inside = [i for i in ranges if i in chosen]
-            text = _range_text(name, [c.bands[i] for i in inside], len(inside) == len(ranges))
+            runs, run = [], []
+            for i in ranges:
+                if i in chosen:
+                    run.append(c.bands[i])
+                elif run:
+                    runs, run = [*runs, run], []
+            runs += [run] if run else []
+            every = len(runs) == 1 and len(runs[0]) == len(ranges)
+            text = "" if every else " or ".join(_range_text(name, r) for r in runs)
             if missing in chosen:
                 return f"{text} or missing" if text else f"{name} missing"
             return text if text else f"{name} known"
@@ -124,10 +131,8 @@ class Condition:
         return cls(Criterion.from_dict(d["criterion"]), tuple(int(b) for b in d["bands"]))
 
 
-def _range_text(name: str, bands: list, every: bool) -> str:
-    """A run of adjacent range bands in words ("" when there is none, or all of them)."""
-    if not bands or every:
-        return ""
+def _range_text(name: str, bands: list) -> str:
+    """A run of adjacent range bands (not all of them) in words."""
     lower, upper = bands[0].lower, bands[-1].upper
     if lower is None:
         return f"{name} < {_number(upper)}"
@@ -223,6 +228,10 @@ class PairCriterion:
         a, b = self.criteria
         return self.cell_of(a.assign(frame[a.column]), b.assign(frame[b.column]))
 
+    def assign_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Cell code of every lead of ``frame``, as every criterion's ``assign_frame`` gives."""
+        return self.assign(frame)
+
     def with_points(self, points) -> PairCriterion:
         """Copy whose cells carry ``points`` (one integer per cell)."""
         cells = tuple(replace(c, points=int(p)) for c, p in zip(self.cells, points, strict=True))
@@ -241,6 +250,8 @@ class PairCriterion:
     @classmethod
     def from_dict(cls, d: dict) -> PairCriterion:
         """Inverse of :meth:`to_dict`."""
+        if len(d["conditions"]) != 2:
+            raise ValueError(f"pair {d['name']!r} has {len(d['conditions'])} conditions, not 2")
         first, second = (Condition.from_dict(c) for c in d["conditions"])
         cells = tuple(Cell(c["label"], c["kind"], c.get("points")) for c in d["cells"])
         return cls(name=d["name"], first=first, second=second, group=d["group"], cells=cells)
