@@ -74,6 +74,7 @@ def fit(
     bootstrap: int = 100,
     current_sheet=None,
     max_bins: int = 5,
+    max_pairs: int = 0,
     recency_half_life: float | str | None = None,
     keep_structure=None,
     keep_threshold: bool = False,
@@ -177,6 +178,9 @@ def fit(
         table, or activity types.
     max_bins : int, default=5
         Most ranges per numeric criterion.
+    max_pairs : int, default=0
+        Most pair rules ("seniority in VP|C-level and company_size >= 500"),
+        each kept only when it lowers the cross-validated log loss; 0 adds none.
     sep : str, optional
         CSV separator; sniffed by default.
     encoding : str, default="utf-8-sig"
@@ -246,6 +250,7 @@ def fit(
             monotone=monotone,
             bootstrap=bootstrap,
             max_bins=max_bins,
+            max_pairs=max_pairs,
             recency_half_life=recency_half_life,
         ),
         current_sheet=current_sheet,
@@ -551,7 +556,9 @@ def _lead_model(column_types, groups, model: ModelSettings, kept=None) -> LeadSc
         rules[column] = rule
     rules = {c: r for c, r in rules.items() if r != "none"}
     binner = LeadBinner(max_bins=model.max_bins, column_types=column_types, groups=groups)
-    return LeadScoreModel(binner=binner, monotone=rules, random_state=model.seed)
+    return LeadScoreModel(
+        binner=binner, monotone=rules, max_pairs=model.max_pairs, random_state=model.seed
+    )
 
 
 def _decide(card, holdout, leads, behaviour, settings, policies, con=None, chosen=None):

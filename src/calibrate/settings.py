@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .decide.policies import ExpectedValue, SalesCapacity, TargetRate
 from .errors import ParameterError
 
@@ -233,6 +235,10 @@ class ModelSettings:
         Bootstrap refits for every band's 95% interval; 0 skips them.
     max_bins : int, default=5
         Most ranges per numeric criterion.
+    max_pairs : int, default=0
+        Most pair rules added to the additive sheet, each kept only when it
+        lowers the cross-validated log loss (see
+        :class:`~calibrate.learn.model.LeadScoreModel`); 0 adds none.
     recency_half_life : float, "auto" or None, default=None
         Weigh training leads by ``2 ** (-age / half_life)``, their age in days
         before the latest training lead (it needs a date column); ``"auto"``
@@ -247,9 +253,14 @@ class ModelSettings:
     bootstrap: int = 100
     max_bins: int = 5
     recency_half_life: float | str | None = None
+    max_pairs: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "monotone", dict(self.monotone or {}))
+        if isinstance(self.max_pairs, bool) or not isinstance(self.max_pairs, int | np.integer):
+            raise ParameterError(f"max_pairs must be a whole number, got {self.max_pairs!r}")
+        if self.max_pairs < 0:
+            raise ParameterError(f"max_pairs must be 0 or more, got {self.max_pairs}")
         h = self.recency_half_life
         if h is not None and h != "auto":
             try:

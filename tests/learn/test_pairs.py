@@ -294,12 +294,63 @@ def test_the_points_sheet_scores_pairs_as_their_cells_say():
     assert set(rows["band"]) >= {"otherwise"}
 
 
-def test_a_sheet_with_pairs_is_refused_by_the_config_it_cannot_fit_in():
-    from calibrate.production.record import build_config
+# --------------------------------------------------------------------------- through the fit
+
+
+@pytest.fixture(scope="module")
+def paired_fit():
+    import calibrate
 
     X, y = planted(6000, 0)
-    model = LeadScoreModel(binner=binner(), random_state=0, max_pairs=1)
-    card = Scorecard(model=model, random_state=0).fit(X, y)
-    assert card.model_.pairs_
-    with pytest.raises(ValueError, match="seniority & company_size.*schema 1.1"):
-        build_config(card, None, {}, None, None, None, None, 0, 0.3, None)
+    frame = X.assign(won=y, lead_id=np.arange(len(X)))
+    plain = calibrate.fit(frame, outcome="won", id="lead_id", bootstrap=0)
+    paired = calibrate.fit(frame, outcome="won", id="lead_id", bootstrap=0, max_pairs=2)
+    return frame, plain, paired
+
+
+def test_a_fit_with_pairs_exports_them_and_every_scorer_agrees(paired_fit):
+    import duckdb
+
+    from calibrate.production.rules import diff_configs, rule_sheet
+    from calibrate.production.sql_export import scoring_sql
+
+    frame, plain, paired = paired_fit
+    config = paired.config
+    pairs = [c for c in config.criteria if isinstance(c, PairCriterion)]
+    assert pairs and config.to_dict()["schema_version"] == "1.2"
+    assert plain.config.to_dict()["schema_version"] == "1.1"
+    assert paired.metrics["holdout_auc_points"] > plain.metrics["holdout_auc_points"]
+    # The config alone scores every lead as the fitted sheet does.
+    scored = config.score(frame, breakdown=True)
+    features = frame.drop(columns=["won", "lead_id"])
+    np.testing.assert_array_equal(scored["score"], paired.scorecard.predict_score(features))
+    # And so does the exported SQL.
+    con = duckdb.connect()
+    con.register("leads", frame)
+    got = con.execute(scoring_sql(config, leads_table="leads")).df()
+    np.testing.assert_array_equal(got["score"].to_numpy(), scored["score"].to_numpy())
+    name = pairs[0].name
+    np.testing.assert_array_equal(got[f"points_{name}"], scored[f"points_{name}"])
+    # The rule sheet and the diff name the pair.
+    sheet = rule_sheet(config)
+    assert (sheet["criterion"] == name).sum() == 2
+    assert name in diff_configs(plain.config, config)["added"]
+
+
+def test_cli_fit_takes_max_pairs(paired_fit, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from calibrate.cli import app
+
+    frame, _, paired = paired_fit
+    frame.to_csv(tmp_path / "leads.csv", index=False)
+    result = CliRunner().invoke(app, ["fit", str(tmp_path / "leads.csv"), "--outcome", "won",
+                                      "--id", "lead_id", "--bootstrap", "0", "--max-pairs", "2",
+                                      "--out", str(tmp_path / "fit"), "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "fit" / "scoring_config.json").read_text())
+    kinds = [c.get("kind") for c in data["criteria"]]
+    assert data["schema_version"] == "1.2" and "pair" in kinds
+    assert (tmp_path / "fit" / "report.html").exists()

@@ -151,6 +151,7 @@ def fit(
     current_sheet: opt.CurrentSheet = None,
     bootstrap: opt.Bootstrap = 100,
     max_bins: opt.MaxBins = 5,
+    max_pairs: opt.MaxPairs = 0,
     recency_half_life: opt.RecencyHalfLife = None,
     keep_structure: opt.KeepStructure = None,
     keep_threshold: opt.KeepThreshold = False,
@@ -196,6 +197,7 @@ def fit(
             monotone=_monotone_rules(monotone, order),
             bootstrap=bootstrap,
             max_bins=max_bins,
+            max_pairs=max_pairs,
             recency_half_life=_half_life(recency_half_life),
         )
         with _progress(quiet) as step:

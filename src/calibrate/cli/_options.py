@@ -143,6 +143,15 @@ Bootstrap = Annotated[
     int, typer.Option(help="Bootstrap refits for each band's points interval (0: none).")
 ]
 MaxBins = Annotated[int, typer.Option(help="Most ranges per numeric criterion.")]
+MaxPairs = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Most pair rules (an AND of two criteria, e.g. 'seniority in VP|C-level and "
+        "company_size >= 500'), each kept only when it lowers the cross-validated log loss; "
+        "0 adds none.",
+    ),
+]
 ConfigActivities = Annotated[
     str | None, typer.Option(help="Activity log, when the config scores behaviour.")
 ]
