@@ -430,6 +430,12 @@ def _kept_structure(previous, X, behaviour) -> dict:
     if previous is None or not previous.structure:
         return {}
     config = previous.config
+    pairs = [c.name for c in config.criteria if c.kind == "pair"]
+    if pairs:
+        raise DataError(
+            f"the previous sheet holds pair rules ({', '.join(pairs)}); keeping the structure "
+            "of a sheet with pair rules is not supported: refit it without --keep-structure"
+        )
     missing = [c.column for c in config.criteria if c.column not in X.columns]
     if missing:
         raise DataError(

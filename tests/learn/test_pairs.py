@@ -354,3 +354,26 @@ def test_cli_fit_takes_max_pairs(paired_fit, tmp_path):
     kinds = [c.get("kind") for c in data["criteria"]]
     assert data["schema_version"] == "1.2" and "pair" in kinds
     assert (tmp_path / "fit" / "report.html").exists()
+
+
+def test_a_config_with_pairs_is_monitored_and_reported_on_labelled_leads(paired_fit):
+    import calibrate
+    from calibrate.report import Report
+
+    frame, _, paired = paired_fit
+    name = next(c.name for c in paired.config.criteria if isinstance(c, PairCriterion))
+    watched = calibrate.monitor(paired.config, frame, outcome="won")
+    row = next(r for r in watched.overall["criteria"] if r["name"] == name)
+    assert row["column"] == "seniority, company_size" and row["psi"] is not None
+    report = Report.from_config(paired.config, frame, outcome="won")
+    assert name.replace("&", "&amp;") in report.html
+
+
+def test_keeping_the_structure_of_a_sheet_with_pairs_is_refused_in_words(paired_fit):
+    import calibrate
+    from calibrate.errors import DataError
+
+    frame, _, paired = paired_fit
+    with pytest.raises(DataError, match="pair rules .*not supported"):
+        calibrate.fit(frame, outcome="won", id="lead_id", bootstrap=0,
+                      keep_structure=paired.config)  # fmt: skip

@@ -117,19 +117,21 @@ def _criteria(config, scored, leads, reference, won) -> list[dict]:
         labels = [b.label for b in criterion.bands]
         band = pd.Categorical(scored[f"band_{criterion.name}"], categories=labels).codes
         leads_now = np.bincount(band, minlength=len(labels))
-        missing = criterion.missing_index
+        # A pair rule has no missing band: its two criteria's rows say it.
+        missing = None if criterion.kind == "pair" else criterion.missing_index
         row = {
             "name": criterion.name,
-            "column": criterion.column,
+            "column": ", ".join(criterion.columns),
             "group": criterion.group,
             "psi": None,
-            "missing_now": _share(leads_now[missing], len(band)),
+            "missing_now": None if missing is None else _share(leads_now[missing], len(band)),
             "missing_at_fit": None,
         }
         fit = at_fit.get(criterion.name)
         if fit is not None and len(band):
             row["psi"] = population_stability(fit["leads"], leads_now)
-            row["missing_at_fit"] = _share(fit["leads"][missing], sum(fit["leads"]))
+            if missing is not None:
+                row["missing_at_fit"] = _share(fit["leads"][missing], sum(fit["leads"]))
         if criterion.kind == "categorical" and criterion.column in seen:
             row.update(_unseen(leads, criterion.column, seen[criterion.column]))
         outcomes = None

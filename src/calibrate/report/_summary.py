@@ -485,8 +485,7 @@ def _evaluation_quality(m: _Measured, evidence: _Evidence):
 def _evaluation_sheet(m: _Measured) -> list[dict]:
     criteria = []
     for criterion in m.config.criteria:
-        table, index = criterion.band_lookup(m.frame[criterion.column])
-        band = table[index]
+        band = criterion.assign_frame(m.frame)
         n = np.bincount(band, minlength=len(criterion.bands))
         wins = np.bincount(band, weights=m.won, minlength=len(criterion.bands))
         criteria.append(
