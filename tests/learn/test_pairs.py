@@ -377,3 +377,21 @@ def test_keeping_the_structure_of_a_sheet_with_pairs_is_refused_in_words(paired_
     with pytest.raises(DataError, match="pair rules .*not supported"):
         calibrate.fit(frame, outcome="won", id="lead_id", bootstrap=0,
                       keep_structure=paired.config)  # fmt: skip
+
+
+def test_the_report_shows_each_pair_as_a_table_of_its_four_cells(paired_fit):
+    from calibrate.report import Report
+
+    frame, plain, paired = paired_fit
+    report = Report.from_fit(paired)
+    pair = next(c for c in paired.scorecard.criteria_ if isinstance(c, PairCriterion))
+    table = next(t for t in report.summary["pairs"] if t["name"] == pair.name)
+    held = paired.holdout.X
+    in_rule = pair.assign(held) == RULE
+    cells = [cell for row in table["rows"] for cell in row["cells"]]
+    assert cells[0]["leads"] == int(in_rule.sum()) and sum(c["leads"] for c in cells) == len(held)
+    assert cells[0]["points"] == pair.cells[RULE].points != 0
+    assert [c["points"] for c in cells[1:]] == [0, 0, 0]
+    assert table["measured_on"] == "hold-out leads"
+    assert "Pair rules: two criteria together" in report.html
+    assert "pairs" not in Report.from_fit(plain).summary

@@ -56,8 +56,9 @@ _KEYS = (
     "data",
     "warnings",
 )
-#: Keys a summary has only when its source knows them: a recalibrated sheet's previous one.
-_OPTIONAL_KEYS = ("previous",)
+#: Keys a summary has only when its source knows them: a recalibrated sheet's
+#: previous one, and the cell tables of a sheet's pair rules.
+_OPTIONAL_KEYS = ("previous", "pairs")
 
 
 def summarise(evidence: _Evidence, described: dict) -> dict:
@@ -111,6 +112,48 @@ def _fit_sheet(calibration) -> list[dict]:
     return criteria
 
 
+def _pair_tables(criteria, frame: pd.DataFrame, won, measured_on: str) -> list[dict]:
+    """Every pair rule as a 2 x 2 table: its points, leads and win rate per cell.
+
+    Rows: the first condition holds or not; columns: the second. The rule
+    earns its points in the cell where both hold; the table shows what the
+    two criteria together say beside what each says on its own.
+    """
+    won = np.asarray(won, dtype=float)
+    tables = []
+    for pair in criteria:
+        if pair.kind != "pair":
+            continue
+        first = pair.first.holds(pair.first.criterion.assign_frame(frame))
+        second = pair.second.holds(pair.second.criterion.assign_frame(frame))
+        rule, otherwise = pair.cells
+        rows = []
+        for a in (True, False):
+            cells = []
+            for b in (True, False):
+                inside = (first == a) & (second == b)
+                n = int(inside.sum())
+                cells.append(
+                    {
+                        "points": int(rule.points if a and b else otherwise.points),
+                        "leads": n,
+                        "win_rate": _pct(won[inside].mean() if n else np.nan),
+                    }
+                )
+            rows.append({"label": pair.first.label if a else "not that", "cells": cells})
+        tables.append(
+            {
+                "name": pair.name,
+                "group": pair.group,
+                "rule": rule.label,
+                "columns": [pair.second.label, "not that"],
+                "rows": rows,
+                "measured_on": measured_on,
+            }
+        )
+    return tables
+
+
 def _fit_summary(calibration, evidence: _Evidence) -> dict:
     """What a fit's report says beyond its evidence: its recommendation, sheet and data."""
     m = calibration.metrics
@@ -147,6 +190,12 @@ def _fit_summary(calibration, evidence: _Evidence) -> dict:
             "max": int(calibration.scorecard.max_score),
         },
         "sheet": criteria,
+        "pairs": _pair_tables(
+            calibration.scorecard.criteria_,
+            calibration.holdout.X,
+            calibration.holdout.y,
+            "hold-out leads",
+        ),
         "sheet_intervals": has_intervals,
         "sheet_note": (
             "Lead counts and win rates are those of the training leads. "
@@ -397,6 +446,7 @@ def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
         "base_points": int(config.base_points),
         "scale": {"min": int(config.min_score), "max": int(config.max_score)},
         "sheet": _evaluation_sheet(m),
+        "pairs": _pair_tables(m.config.criteria, m.frame, m.won, "these leads"),
         "sheet_intervals": False,
         "sheet_note": (
             "Lead counts and win rates are those of the leads in this report. The points' "
