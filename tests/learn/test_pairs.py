@@ -395,3 +395,18 @@ def test_the_report_shows_each_pair_as_a_table_of_its_four_cells(paired_fit):
     assert table["measured_on"] == "hold-out leads"
     assert "Pair rules: two criteria together" in report.html
     assert "pairs" not in Report.from_fit(plain).summary
+
+
+def test_a_sheet_with_pairs_is_compared_with_the_sheet_in_use_today(paired_fit, tmp_path):
+    import calibrate
+
+    frame, _, _ = paired_fit
+    today = tmp_path / "today.yaml"
+    today.write_text(
+        "threshold: 20\nrules:\n  - column: seniority\n    in: [VP, C-level]\n    points: 20\n"
+    )
+    result = calibrate.fit(frame, outcome="won", id="lead_id", bootstrap=0, max_pairs=2,
+                           current_sheet=today)  # fmt: skip
+    assert any(isinstance(c, PairCriterion) for c in result.config.criteria)
+    calibrated = result.comparison["calibrated"]
+    assert calibrated["auc"] == pytest.approx(result.metrics["holdout_auc_points"])
