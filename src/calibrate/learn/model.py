@@ -32,7 +32,7 @@ from ..validation import (
 )
 from ._band_logistic import band_sum, fit_band_logistic, refit_band_logistic
 from .binning import LeadBinner
-from .pairs import best_rule, breaks_order, min_rule_leads, screen_pairs
+from .pairs import PAIR_SEARCH_COLUMNS, search_pairs
 
 __all__ = [
     "LeadScoreModel",
@@ -47,14 +47,6 @@ __all__ = [
 #: weaker penalty shrinks small bands less, which the sheet's points and their
 #: bootstrap intervals need, at a log-loss cost within this share.
 CV_TOLERANCE = 5e-3
-
-#: Pair rules the screen proposes at each step, for the cross-validation to judge.
-PAIR_CANDIDATES = 3
-#: Standard errors by which a pair rule's out-of-fold improvement must beat 0.
-PAIR_Z = 2.0
-PAIR_SEARCH_COLUMNS = [
-    "step", "pair", "rule", "gain", "cv_log_loss", "log_loss_before", "z", "kept"
-]  # fmt: skip
 
 
 class LeadScoreModel(ClassifierMixin, BaseEstimator):
@@ -90,7 +82,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     max_pairs : int, default=0
         Most pair rules ("seniority in VP|C-level and company_size >= 500")
         added to the additive sheet; 0 adds none. Pairs are screened on the
-        additive model's residuals (:func:`calibrate.learn.pairs.screen_pairs`)
+        additive model's residuals (:func:`calibrate.learn.pairs.search_pairs`)
         and added one at a time, each the candidate of lowest
         cross-validated log loss, while one lowers it by ``pair_margin`` and
         by two standard errors of the lead-by-lead difference.
@@ -273,7 +265,13 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         self.criteria_ = list(self.binner_.criteria_)
         self.pair_search_ = pd.DataFrame(columns=PAIR_SEARCH_COLUMNS)
         if self.max_pairs:
-            codes = self._add_pairs(codes, y, w)
+            codes, found = search_pairs(self, codes, y, w, self._folds(y))
+            self.pair_search_ = found.log
+            if found.pairs:
+                self.pairs_ = list(found.pairs)
+                self.criteria_ += found.pairs
+                fit = found.fit
+                self.coef_, self.intercept_, self._solution_ = fit.coef, fit.intercept, fit
         self.classes_ = np.array([False, True])
         self.feature_names_in_ = self.binner_.feature_names_in_
         self.n_features_in_ = self.binner_.n_features_in_
@@ -308,67 +306,6 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             for a, b in [pair.criteria]
         ]
         return np.column_stack([codes, *cells]).astype(codes.dtype, copy=False)
-
-    def _add_pairs(self, codes, y, w) -> np.ndarray:
-        """Add pair rules one at a time while one lowers the cross-validated log loss.
-
-        Each step screens every pair of criteria on the current model's
-        residuals and judges the best few rules by their out-of-fold log
-        loss at the chosen penalty (the penalty search's folds; every fold
-        chooses the rule again on its own training leads). The rule of
-        lowest loss is kept when it removes ``pair_margin`` of the loss, by
-        at least :data:`PAIR_Z` standard errors of the lead-by-lead
-        difference (a rule must beat the noise of the comparison, not only
-        the margin), and when its weight keeps every monotone criterion's
-        order in the leads it holds for.
-        """
-        criteria = list(self.binner_.criteria_)
-        position = {c.name: k for k, c in enumerate(criteria)}
-        min_leads = min_rule_leads(w.sum())
-        folds = self._folds(y)
-        valid = np.concatenate([b for _, b in folds])
-        weight = w[valid] / w[valid].sum()
-        before = self._out_of_fold(codes, y, w, self._sizes(), folds, None)
-        log = []
-        for step in range(1, self.max_pairs + 1):
-            eta = self.decision_from_codes(codes)
-            found = screen_pairs(
-                codes[:, : len(criteria)], criteria, y, eta, w,
-                min_leads=min_leads, exclude=self.pairs_,
-            )[:PAIR_CANDIDATES]  # fmt: skip
-            current = float(weight @ before)
-            best = None
-            for gain, pair in found:
-                a, b = pair.criteria
-                cell = pair.cell_of(codes[:, position[a.name]], codes[:, position[b.name]])
-                trial = np.column_stack([codes, cell])
-                sizes = [*self._sizes(), len(pair.cells)]
-                init = (np.append(self.coef_, [0.0, 0.0]), self.intercept_)
-                fit = self._solve(trial, y, w, self.C_, init=init, sizes=sizes)
-                losses = None
-                if not self._pair_breaks_order(pair, fit.coef):
-                    losses = self._out_of_fold(codes, y, w, sizes, folds, (eta, pair, min_leads))
-                loss, z = np.nan, np.nan
-                if losses is not None:
-                    loss = float(weight @ losses)
-                    z = _improvement_z(before - losses, weight)
-                log.append({"step": step, "pair": pair.name, "rule": pair.cells[0].label,
-                            "gain": gain, "cv_log_loss": loss, "log_loss_before": current,
-                            "z": z, "kept": False})  # fmt: skip
-                if losses is not None and (best is None or loss < best[0]):
-                    best = (loss, z, losses, pair, trial, fit, len(log) - 1)
-            if best is None:
-                break
-            loss, z, losses, pair, trial, fit, row = best
-            if current - loss < self.pair_margin * current or not z >= PAIR_Z:
-                break
-            log[row]["kept"] = True
-            before, codes = losses, trial
-            self.pairs_.append(pair)
-            self.criteria_.append(pair)
-            self.coef_, self.intercept_, self._solution_ = fit.coef, fit.intercept, fit
-        self.pair_search_ = pd.DataFrame(log, columns=PAIR_SEARCH_COLUMNS)
-        return codes
 
     def fit_codes(self, codes, y, sample_weight=None) -> tuple[np.ndarray, float]:
         """Band weights refitted on other leads, or other weights, of the fitted bands.
@@ -630,56 +567,6 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             total += float(w[b] @ (np.logaddexp(0.0, eta) - y[b] * eta)) / float(w[b].sum())
         return total / len(folds)
 
-    def _out_of_fold(self, codes, y, w, sizes, folds, rule):
-        """Every validation lead's log loss at ``C_``, the folds' validation leads in turn.
-
-        ``rule`` is None for the current model, or ``(eta, pair, min_leads)``
-        to add a rule on the pair's two criteria, chosen again on every
-        fold's training leads (the screen's choice is part of what is
-        validated, so a rule that fits only the noise of the leads that
-        chose it does not pass). None when a fold finds no rule.
-        """
-        position = {c.name: k for k, c in enumerate(self.binner_.criteria_)}
-        extra = len(sizes) - codes.shape[1]
-        out = []
-        for train, valid in folds:
-            trial = codes
-            if rule is not None:
-                eta, pair, min_leads = rule
-                a, b = pair.criteria
-                ca, cb = codes[:, position[a.name]], codes[:, position[b.name]]
-                found = best_rule(ca[train], cb[train], a, b, y[train], eta[train], w[train],
-                                  min_leads=min_leads * len(train) / len(y))  # fmt: skip
-                if found is None:
-                    return None
-                trial = np.column_stack([codes, found[1].cell_of(ca, cb)])
-            fit = fit_band_logistic(
-                trial[train], sizes, y[train], w[train], self.C_,
-                init=(np.append(self.coef_, np.zeros(2 * extra)), self.intercept_),
-                tol=self.tol, max_iter=self.max_iter, random_state=self._seed(),
-            )  # fmt: skip
-            eta_valid = band_sum(fit.coef, trial[valid], sizes, start=fit.intercept)
-            out.append(np.logaddexp(0.0, eta_valid) - y[valid] * eta_valid)
-        return np.concatenate(out)
-
-    def _pair_breaks_order(self, pair, coef) -> bool:
-        """Whether a pair rule's weight breaks a monotone criterion's order where it holds."""
-        offsets = np.cumsum([0, *self._sizes(), len(pair.cells)])
-        k = len(self.criteria_)
-        step = coef[offsets[k]] - coef[offsets[k] + 1]
-        position = {c.name: j for j, c in enumerate(self.binner_.criteria_)}
-        for condition in (pair.first, pair.second):
-            name = condition.criterion.name
-            direction = self.monotone_.get(name)
-            if direction is None:
-                continue
-            j = position[name]
-            weights = coef[offsets[j] : offsets[j + 1]]
-            order = self._ordered(self.binner_.criteria_[j])
-            if breaks_order(weights, order, direction, set(condition.bands), step):
-                return True
-        return False
-
     def _fill_empty_bands(self, coef: np.ndarray) -> np.ndarray:
         stats = self.binner_.band_stats_
         n = stats["n_leads"].to_numpy()
@@ -689,15 +576,6 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             if counts.sum() > 0 and (counts == 0).any():
                 block[counts == 0] = np.average(block, weights=counts)
         return coef
-
-
-def _improvement_z(diff, weight) -> float:
-    """Weighted mean of lead-by-lead improvements over its standard error."""
-    mean = float(weight @ diff)
-    spread = float(weight @ (diff - mean) ** 2)
-    n_eff = 1.0 / float(weight @ weight)
-    se = np.sqrt(spread / n_eff)
-    return mean / se if se > 0 else (np.inf if mean > 0 else 0.0)
 
 
 def _pair_stats(pairs, codes, y, w) -> pd.DataFrame:

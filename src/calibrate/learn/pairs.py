@@ -21,14 +21,25 @@ the cross-validated log loss by a stated margin.
 from __future__ import annotations
 
 import itertools
+from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 from scipy.special import expit
 
 from ..sheet.criteria import Criterion
 from ..sheet.pairs import Condition, PairCriterion
+from ._band_logistic import band_sum, fit_band_logistic
 
-__all__ = ["best_rule", "breaks_order", "min_rule_leads", "screen_pairs"]
+__all__ = ["best_rule", "breaks_order", "min_rule_leads", "screen_pairs", "search_pairs"]
+
+#: Pair rules the screen proposes at each step, for the cross-validation to judge.
+PAIR_CANDIDATES = 3
+#: Standard errors by which a pair rule's out-of-fold improvement must beat 0.
+PAIR_Z = 2.0
+PAIR_SEARCH_COLUMNS = [
+    "step", "pair", "rule", "gain", "cv_log_loss", "log_loss_before", "z", "kept"
+]  # fmt: skip
 
 #: Curvature added to every cell when ordering levels by their residual rate:
 #: a level of a handful of leads cannot lead the order on noise.
@@ -133,6 +144,149 @@ def _rule(ca, cb, a, b, resid, curve, w, min_leads):
         return None
     gain, first, second = best
     return gain, PairCriterion.of(first, second)
+
+
+class PairsFound(NamedTuple):
+    """What :func:`search_pairs` found: the rules kept, the model's fit with them, its log."""
+
+    pairs: list
+    fit: object
+    log: pd.DataFrame
+
+
+def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
+    """Add pair rules to a fitted additive model, one at a time, while one pays.
+
+    Each step screens every pair of the model's criteria on its residuals
+    (:func:`screen_pairs`) and judges the best few rules by their
+    out-of-fold log loss at the model's penalty ``C_`` (the penalty
+    search's ``folds``; every fold chooses the rule again on its own
+    training leads). The rule of lowest loss is kept when it removes the
+    model's ``pair_margin`` of the loss, by at least :data:`PAIR_Z`
+    standard errors of the lead-by-lead difference (a rule must beat the
+    noise of the comparison, not only the margin), and when its weight keeps
+    every monotone criterion's order in the leads it holds for.
+
+    Parameters
+    ----------
+    model : LeadScoreModel
+        Fitted without pairs: ``binner_``, ``coef_``, ``intercept_``, ``C_``
+        and ``monotone_`` are read, the model itself is not changed.
+    codes : ndarray of int of shape (n_leads, n_criteria)
+        The training leads' band codes.
+    y, w : ndarray of shape (n_leads,)
+        Outcomes (0/1) and lead weights.
+    folds : list of (train rows, validation rows)
+        The cross-validation folds.
+
+    Returns
+    -------
+    codes : ndarray
+        The band codes with a column per rule kept (its cell).
+    PairsFound
+        The rules kept, the band fit with them (None without any) and one
+        row per rule judged (:data:`PAIR_SEARCH_COLUMNS`).
+    """
+    criteria = list(model.binner_.criteria_)
+    position = {c.name: k for k, c in enumerate(criteria)}
+    sizes = [len(c.bands) for c in criteria]
+    coef, intercept = model.coef_, model.intercept_
+    min_leads = min_rule_leads(w.sum())
+    valid = np.concatenate([b for _, b in folds])
+    weight = w[valid] / w[valid].sum()
+
+    def solve(trial, trial_sizes, rows, start):
+        return fit_band_logistic(
+            trial[rows], trial_sizes, y[rows], w[rows], model.C_, init=start,
+            tol=model.tol, max_iter=model.max_iter,
+            random_state=0 if model.random_state is None else model.random_state,
+        )  # fmt: skip
+
+    def out_of_fold(current, trial_sizes, rule):
+        # Every validation lead's log loss, the folds' validation leads in turn;
+        # with ``rule`` (eta, pair), a rule on the pair's criteria chosen again
+        # on every fold's training leads. None when a fold finds no rule.
+        extra = len(trial_sizes) - current.shape[1]
+        start = (np.append(coef, np.zeros(2 * extra)), intercept)
+        out = []
+        for train, held in folds:
+            trial = current
+            if rule is not None:
+                eta, pair = rule
+                a, b = pair.criteria
+                ca, cb = current[:, position[a.name]], current[:, position[b.name]]
+                found = best_rule(ca[train], cb[train], a, b, y[train], eta[train], w[train],
+                                  min_leads=min_leads * len(train) / len(y))  # fmt: skip
+                if found is None:
+                    return None
+                trial = np.column_stack([current, found[1].cell_of(ca, cb)])
+            fit = solve(trial, trial_sizes, train, start)
+            eta_held = band_sum(fit.coef, trial[held], trial_sizes, start=fit.intercept)
+            out.append(np.logaddexp(0.0, eta_held) - y[held] * eta_held)
+        return np.concatenate(out)
+
+    def breaks(pair, trial_coef):
+        offsets = np.cumsum([0, *sizes, len(pair.cells)])
+        k = len(sizes)
+        step = trial_coef[offsets[k]] - trial_coef[offsets[k] + 1]
+        for condition in (pair.first, pair.second):
+            name = condition.criterion.name
+            direction = model.monotone_.get(name)
+            if direction is None:
+                continue
+            j = position[name]
+            order = model.ordered_bands(name)
+            weights = trial_coef[offsets[j] : offsets[j + 1]]
+            if breaks_order(weights, order, direction, set(condition.bands), step):
+                return True
+        return False
+
+    kept, fit_kept, log = [], None, []
+    before = out_of_fold(codes, sizes, None)
+    for step in range(1, model.max_pairs + 1):
+        eta = band_sum(coef, codes, sizes, start=intercept)
+        found = screen_pairs(
+            codes[:, : len(criteria)], criteria, y, eta, w, min_leads=min_leads, exclude=kept
+        )[:PAIR_CANDIDATES]
+        current = float(weight @ before)
+        best = None
+        for gain, pair in found:
+            a, b = pair.criteria
+            cell = pair.cell_of(codes[:, position[a.name]], codes[:, position[b.name]])
+            trial = np.column_stack([codes, cell])
+            trial_sizes = [*sizes, len(pair.cells)]
+            fit = solve(trial, trial_sizes, slice(None), (np.append(coef, [0.0, 0.0]), intercept))
+            losses = None
+            if not breaks(pair, fit.coef):
+                losses = out_of_fold(codes, trial_sizes, (eta, pair))
+            loss, z = np.nan, np.nan
+            if losses is not None:
+                loss = float(weight @ losses)
+                z = _improvement_z(before - losses, weight)
+            log.append({"step": step, "pair": pair.name, "rule": pair.cells[0].label,
+                        "gain": gain, "cv_log_loss": loss, "log_loss_before": current,
+                        "z": z, "kept": False})  # fmt: skip
+            if losses is not None and (best is None or loss < best[0]):
+                best = (loss, z, losses, pair, trial, trial_sizes, fit, len(log) - 1)
+        if best is None:
+            break
+        loss, z, losses, pair, trial, trial_sizes, fit, row = best
+        if current - loss < model.pair_margin * current or not z >= PAIR_Z:
+            break
+        log[row]["kept"] = True
+        before, codes, sizes = losses, trial, trial_sizes
+        coef, intercept, fit_kept = fit.coef, fit.intercept, fit
+        kept.append(pair)
+    return codes, PairsFound(kept, fit_kept, pd.DataFrame(log, columns=PAIR_SEARCH_COLUMNS))
+
+
+def _improvement_z(diff, weight) -> float:
+    """Weighted mean of lead-by-lead improvements over its standard error."""
+    mean = float(weight @ diff)
+    spread = float(weight @ (diff - mean) ** 2)
+    n_eff = 1.0 / float(weight @ weight)
+    se = np.sqrt(spread / n_eff)
+    return mean / se if se > 0 else (np.inf if mean > 0 else 0.0)
 
 
 def breaks_order(weights, order, direction: str, inside, step: float) -> bool:
