@@ -195,17 +195,19 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
     valid = np.concatenate([b for _, b in folds])
     weight = w[valid] / w[valid].sum()
 
-    def solve(trial, trial_sizes, rows, start):
+    def solve(trial, trial_sizes, rows, start, hessian=None):
         return fit_band_logistic(
-            trial[rows], trial_sizes, y[rows], w[rows], model.C_, init=start,
+            trial[rows], trial_sizes, y[rows], w[rows], model.C_, init=start, hessian=hessian,
             tol=model.tol, max_iter=model.max_iter,
             random_state=0 if model.random_state is None else model.random_state,
         )  # fmt: skip
 
-    def out_of_fold(current, trial_sizes, rule):
+    def out_of_fold(current, trial_sizes, rule, hessian):
         # Every validation lead's log loss, the folds' validation leads in turn;
         # with ``rule`` (eta, pair), a rule on the pair's criteria chosen again
-        # on every fold's training leads. None when a fold finds no rule.
+        # on every fold's training leads. None when a fold finds no rule. Every
+        # fold starts from the weights and the Hessian of all the leads (its
+        # share of them): one Newton step of the data's Hessian spared a fold.
         extra = len(trial_sizes) - current.shape[1]
         start = (np.append(coef, np.zeros(2 * extra)), intercept)
         out = []
@@ -220,7 +222,8 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
                 if found is None:
                     return None
                 trial = np.column_stack([current, found[1].cell_of(ca, cb)])
-            fit = solve(trial, trial_sizes, train, start)
+            share = float(w[train].sum() / w.sum())
+            fit = solve(trial, trial_sizes, train, start, hessian * share)
             eta_held = band_sum(fit.coef, trial[held], trial_sizes, start=fit.intercept)
             out.append(np.logaddexp(0.0, eta_held) - y[held] * eta_held)
         return np.concatenate(out)
@@ -242,7 +245,8 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
         return False
 
     kept, fit_kept, log = [], None, []
-    before = out_of_fold(codes, sizes, None)
+    hessian = model._solution_.hessian
+    before = out_of_fold(codes, sizes, None, hessian)
     for step in range(1, model.max_pairs + 1):
         eta = band_sum(coef, codes, sizes, start=intercept)
         found = screen_pairs(
@@ -258,7 +262,7 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
             fit = solve(trial, trial_sizes, slice(None), (np.append(coef, [0.0, 0.0]), intercept))
             losses = None
             if not breaks(pair, fit.coef):
-                losses = out_of_fold(codes, trial_sizes, (eta, pair))
+                losses = out_of_fold(codes, trial_sizes, (eta, pair), fit.hessian)
             loss, z = np.nan, np.nan
             if losses is not None:
                 loss = float(weight @ losses)
@@ -275,7 +279,7 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
             break
         log[row]["kept"] = True
         before, codes, sizes = losses, trial, trial_sizes
-        coef, intercept, fit_kept = fit.coef, fit.intercept, fit
+        coef, intercept, fit_kept, hessian = fit.coef, fit.intercept, fit, fit.hessian
         kept.append(pair)
     return codes, PairsFound(kept, fit_kept, pd.DataFrame(log, columns=PAIR_SEARCH_COLUMNS))
 
@@ -333,13 +337,13 @@ def _best_split(a: Criterion, b: Criterion, R, H, N, *, min_leads: float):
     pool_b = _own_splits(b, R.sum(axis=0), H.sum(axis=0))
     # A categorical side is also ordered against every split of the other side.
     if a.kind != "numeric":
-        pool_a = pool_a + [m for mb in pool_b for m in _conditional(R, H, mb)]
+        pool_a = np.concatenate([pool_a, _conditional(R, H, pool_b)])
     if b.kind != "numeric":
-        pool_b = pool_b + [m for ma in pool_a for m in _conditional(R.T, H.T, ma)]
-    if not pool_a or not pool_b:
+        pool_b = np.concatenate([pool_b, _conditional(R.T, H.T, pool_a)])
+    A, B = _unique(pool_a), _unique(pool_b)
+    if not len(A) or not len(B):
         return None
-    A = _unique(pool_a).astype(float)
-    B = _unique(pool_b).astype(float)
+    A, B = A.astype(float), B.astype(float)
 
     def quadrants(T):
         inside = A @ T @ B.T
@@ -369,11 +373,11 @@ def _best_split(a: Criterion, b: Criterion, R, H, N, *, min_leads: float):
     )
 
 
-def _own_splits(c: Criterion, r, h) -> list[np.ndarray]:
-    """A criterion's splits on its own: runs of ranges, or levels by their residual rate."""
+def _own_splits(c: Criterion, r, h) -> np.ndarray:
+    """A criterion's splits on its own, one a row: runs of ranges, or levels by residual rate."""
     n = len(c.bands)
     if c.kind != "numeric":
-        return _prefixes(np.argsort(r / (h + _PRIOR), kind="stable"), n)
+        return _prefixes(np.argsort(r / (h + _PRIOR), kind="stable")[:, None])
     ranges = [i for i, band in enumerate(c.bands) if band.kind == "range"]
     missing = c.missing_index
     out = []
@@ -387,33 +391,39 @@ def _own_splits(c: Criterion, r, h) -> list[np.ndarray]:
     alone = np.zeros(n, dtype=bool)
     alone[missing] = True
     out.append(alone)
-    return out
-
-
-def _conditional(R, H, other: np.ndarray) -> list[np.ndarray]:
-    """Splits of the rows' levels ordered by how much more they win inside ``other``."""
-    inside = R[:, other].sum(axis=1) / (H[:, other].sum(axis=1) + _PRIOR)
-    outside = R[:, ~other].sum(axis=1) / (H[:, ~other].sum(axis=1) + _PRIOR)
-    return _prefixes(np.argsort(inside - outside, kind="stable"), R.shape[0])
-
-
-def _prefixes(order, n: int) -> list[np.ndarray]:
-    out = []
-    for cut in range(1, n):
-        m = np.zeros(n, dtype=bool)
-        m[order[:cut]] = True
-        out.append(m)
-    return out
-
-
-def _unique(masks) -> np.ndarray:
-    """The distinct splits, a split and its complement counted once."""
-    seen, out = set(), []
-    for m in masks:
-        if m.all() or not m.any():
-            continue
-        key = m.tobytes() if not m[0] else (~m).tobytes()
-        if key not in seen:
-            seen.add(key)
-            out.append(m)
     return np.array(out)
+
+
+def _conditional(R, H, others: np.ndarray) -> np.ndarray:
+    """Splits of the rows' levels ordered by how much more they win inside each of ``others``.
+
+    ``others`` holds splits of the columns, one a row; for each, the levels
+    are ordered by their residual rate inside it less outside it, and cut once
+    at every place: one split a row, the splits of ``others[0]`` first.
+    """
+    inside = others.T.astype(float)
+    outside = 1.0 - inside
+    rate = R @ inside / (H @ inside + _PRIOR) - R @ outside / (H @ outside + _PRIOR)
+    return _prefixes(np.argsort(rate, axis=0, kind="stable"))
+
+
+def _prefixes(orders: np.ndarray) -> np.ndarray:
+    """Every cut of every order (a column of ``orders``): its first 1 to n - 1 levels."""
+    n, m = orders.shape
+    if n < 2:
+        return np.zeros((0, n), dtype=bool)
+    ranks = np.argsort(orders, axis=0)  # each level's place in each order
+    cuts = np.arange(1, n)
+    # masks[j, c - 1, level]: the level is among the first c of order j.
+    masks = ranks.T[:, None, :] < cuts[None, :, None]
+    return masks.reshape(m * (n - 1), n)
+
+
+def _unique(masks: np.ndarray) -> np.ndarray:
+    """The distinct splits in first-seen order, a split and its complement counted once."""
+    if not len(masks):
+        return masks
+    masks = masks[masks.any(axis=1) & ~masks.all(axis=1)]
+    canonical = np.where(masks[:, :1], ~masks, masks)
+    _, first = np.unique(canonical, axis=0, return_index=True)
+    return masks[np.sort(first)]
