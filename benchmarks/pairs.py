@@ -7,7 +7,10 @@ behaviour criteria monotone), once without pair rules and once with at most
 ``--max-pairs`` of them. It prints, per data set and setting, the mean
 hold-out AUC of the integer score, the AUC per seed, the pairs kept and the
 mean fit time, then one rule per data set with its four cells (the README's
-example of a pair from real data).
+example of a pair from real data). Last, generated leads whose win odds
+jump only for a senior title at a large firm (a planted rule): the sheet
+with and without pairs and gradient boosting, fitted on 10,000 leads and
+judged on 20,000 new ones, seeds 0-2.
 
 Run from the project root::
 
@@ -24,6 +27,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
 from calibrate import LeadBinner, LeadScoreModel, Scorecard, load_leads
@@ -85,6 +90,45 @@ def _cells(pair: PairCriterion, features, y) -> dict:
     }
 
 
+def planted_leads(n: int, seed: int):
+    """Leads whose win odds jump (+1.6 log-odds) only for VP or C-level at 500+ staff."""
+    rng = np.random.default_rng(seed)
+    titles = ["Staff", "Manager", "Director", "VP", "C-level", "Intern"]
+    frame = pd.DataFrame(
+        {
+            "seniority": rng.choice(titles, n),
+            "company_size": np.round(rng.lognormal(5, 1.5, n)),
+            "webinars": rng.poisson(1.0, n).astype(float),
+            "region": rng.choice(["EMEA", "NA", "APAC"], n),
+        }
+    )
+    senior = frame["seniority"].isin(["VP", "C-level"]).to_numpy()
+    large = (frame["company_size"] >= 500).to_numpy()
+    eta = -2.2 + 0.3 * frame["webinars"] + 0.2 * senior + 0.2 * large + 1.6 * (senior & large)
+    return frame, rng.random(n) < 1 / (1 + np.exp(-eta))
+
+
+def planted(max_pairs: int) -> list[dict]:
+    """Per seed: hold-out AUC of the sheet with and without pairs and of gradient boosting."""
+    rows = []
+    for seed in (0, 1, 2):
+        X, y = planted_leads(10_000, seed)
+        Xt, yt = planted_leads(20_000, seed + 100)
+        auc = {"seed": seed}
+        for k in (0, max_pairs):
+            model = LeadScoreModel(binner=LeadBinner(max_bins=5), random_state=0, max_pairs=k)
+            card = Scorecard(model=model, random_state=0).fit(X, y)
+            auc[f"sheet, {k} pairs"] = roc_auc_score(yt, card.predict_score(Xt))
+            if k:
+                auc["rules"] = [p.cells[RULE].label for p in card.model_.pairs_]
+        typed = {"seniority": "category", "region": "category"}
+        gbm = HistGradientBoostingClassifier(random_state=0, categorical_features="from_dtype")
+        gbm.fit(X.astype(typed), y)
+        auc["gradient boosting"] = roc_auc_score(yt, gbm.predict_proba(Xt.astype(typed))[:, 1])
+        rows.append(auc)
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -112,6 +156,10 @@ def main(argv=None) -> None:
             cells = " | ".join(f"{n:,} leads, {rate:.1%}" for n, rate in row)
             print(f"  {label:<40} | {cells}")
         print(f"  {'':<40}   columns: {ex['second']} | not that")
+    print("\nA planted rule (10,000 leads to fit, 20,000 new leads to judge):")
+    for row in planted(min(args.max_pairs, 3)):
+        aucs = ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("seed", "rules"))
+        print(f"  seed {row['seed']}: {aucs}; rules: {'; '.join(row['rules'])}")
 
 
 if __name__ == "__main__":

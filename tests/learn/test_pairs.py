@@ -410,3 +410,33 @@ def test_a_sheet_with_pairs_is_compared_with_the_sheet_in_use_today(paired_fit, 
     assert any(isinstance(c, PairCriterion) for c in result.config.criteria)
     calibrated = result.comparison["calibrated"]
     assert calibrated["auc"] == pytest.approx(result.metrics["holdout_auc_points"])
+
+
+def test_on_new_leads_with_a_planted_rule_the_sheet_with_pairs_beats_gradient_boosting():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = planted(10000, 1)
+    Xt, yt = planted(20000, 101)
+
+    def sheet(max_pairs):
+        model = LeadScoreModel(binner=LeadBinner(max_bins=5), random_state=0, max_pairs=max_pairs)
+        return Scorecard(model=model, random_state=0).fit(X, y)
+
+    paired, plain = sheet(3), sheet(0)
+
+    def typed(frame):
+        return frame.astype({"seniority": "category", "region": "category"})
+
+    gbm = HistGradientBoostingClassifier(random_state=0, categorical_features="from_dtype")
+    gbm.fit(typed(X), y)
+    auc = {
+        "paired": roc_auc_score(yt, paired.predict_score(Xt)),
+        "plain": roc_auc_score(yt, plain.predict_score(Xt)),
+        "gbm": roc_auc_score(yt, gbm.predict_proba(typed(Xt))[:, 1]),
+    }
+    assert auc["paired"] > auc["plain"] + 0.005, auc
+    assert auc["paired"] > auc["gbm"], auc
+    rule = paired.model_.pairs_[0].cells[RULE].label
+    assert rule.startswith("seniority in ") and "company_size >= " in rule
+    titles = rule.split(" and ")[0].removeprefix("seniority in ")
+    assert set(titles.split("|")) == {"VP", "C-level"}
