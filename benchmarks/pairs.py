@@ -90,8 +90,12 @@ def _cells(pair: PairCriterion, features, y) -> dict:
     }
 
 
-def planted_leads(n: int, seed: int):
-    """Leads whose win odds jump (+1.6 log-odds) only for VP or C-level at 500+ staff."""
+def planted_leads(n: int, seed: int, *, interaction: float = 1.6):
+    """Leads whose odds jump by ``interaction`` log-odds only for VP or C-level at 500+ staff.
+
+    Returns the lead table (seniority, company_size, webinars, region) and
+    the outcome; with ``interaction=0`` the leads are additive.
+    """
     rng = np.random.default_rng(seed)
     titles = ["Staff", "Manager", "Director", "VP", "C-level", "Intern"]
     frame = pd.DataFrame(
@@ -104,7 +108,8 @@ def planted_leads(n: int, seed: int):
     )
     senior = frame["seniority"].isin(["VP", "C-level"]).to_numpy()
     large = (frame["company_size"] >= 500).to_numpy()
-    eta = -2.2 + 0.3 * frame["webinars"] + 0.2 * senior + 0.2 * large + 1.6 * (senior & large)
+    eta = -2.2 + 0.3 * frame["webinars"] + 0.2 * senior + 0.2 * large
+    eta = eta + interaction * (senior & large)
     return frame, rng.random(n) < 1 / (1 + np.exp(-eta))
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from benchmarks.pairs import planted_leads as planted
 from sklearn.metrics import roc_auc_score
 
 from calibrate import LeadBinner, LeadScoreModel, Scorecard
@@ -11,25 +12,6 @@ from calibrate.sheet.criteria import Band, Criterion
 from calibrate.sheet.pairs import OTHERWISE, RULE, Condition, PairCriterion
 
 SENIORITY = ("Staff", "Manager", "Director", "VP", "C-level", "Intern")
-
-
-def planted(n, seed, *, interaction=1.6):
-    """Leads whose win odds jump only for a senior title at a large firm."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "seniority": rng.choice(SENIORITY, n),
-            "company_size": np.round(rng.lognormal(5, 1.5, n)),
-            "webinars": rng.poisson(1.0, n).astype(float),
-            "region": rng.choice(["EMEA", "NA", "APAC"], n),
-        }
-    )
-    senior = frame["seniority"].isin(["VP", "C-level"]).to_numpy()
-    large = (frame["company_size"] >= 500).to_numpy()
-    eta = -2.2 + 0.3 * frame["webinars"] + 0.2 * senior + 0.2 * large
-    eta = eta + interaction * (senior & large)
-    y = rng.random(n) < 1 / (1 + np.exp(-eta))
-    return frame, y
 
 
 def flag(name, group="explicit"):
