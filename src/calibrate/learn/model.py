@@ -556,10 +556,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             init, hessian = (None, None)
             if starts is not None:
                 init, hessian = starts[f] if starts[f][0] is not None else starts[f - 1]
-            fit = fit_band_logistic(
-                codes[a], sizes, y[a], w[a], C, init=init, hessian=hessian,
-                tol=self.tol, max_iter=self.max_iter, random_state=self._seed(),
-            )  # fmt: skip
+            fit = self._solve(codes[a], y[a], w[a], C, init=init, hessian=hessian, sizes=sizes)
             if starts is not None:
                 starts[f] = ((fit.coef, fit.intercept), fit.hessian)
             eta = band_sum(fit.coef, codes[b], sizes, start=fit.intercept)

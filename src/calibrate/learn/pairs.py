@@ -29,7 +29,7 @@ from scipy.special import expit
 
 from ..sheet.criteria import Criterion
 from ..sheet.pairs import Condition, PairCriterion
-from ._band_logistic import band_sum, fit_band_logistic
+from ._band_logistic import band_sum
 
 __all__ = ["best_rule", "breaks_order", "min_rule_leads", "screen_pairs", "search_pairs"]
 
@@ -196,11 +196,9 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
     weight = w[valid] / w[valid].sum()
 
     def solve(trial, trial_sizes, rows, start, hessian=None):
-        return fit_band_logistic(
-            trial[rows], trial_sizes, y[rows], w[rows], model.C_, init=start, hessian=hessian,
-            tol=model.tol, max_iter=model.max_iter,
-            random_state=0 if model.random_state is None else model.random_state,
-        )  # fmt: skip
+        # The model's own solver settings (tolerance, steps, seed), on these bands.
+        return model._solve(trial[rows], y[rows], w[rows], model.C_, init=start,
+                            hessian=hessian, sizes=trial_sizes)  # fmt: skip
 
     def out_of_fold(current, trial_sizes, rule, hessian):
         # Every validation lead's log loss, the folds' validation leads in turn;

@@ -201,17 +201,12 @@ def _pair_rows(pair: PairCriterion, described: dict, features: dict, spec) -> li
         if criterion.column in described:
             what = f"{criterion.column} [{described[criterion.column]}]"
         listed = [v for b in criterion.bands for v in b.values]
-        taken = set(condition.bands)
-        runs, run = [], []
-        for i, band in enumerate(criterion.bands):
-            if band.kind == "range" and i in taken:
-                run.append(band)
-            elif band.kind == "range" and run:
-                runs, run = [*runs, run], []
-        runs += [run] if run else []
         # Every run of adjacent ranges as one range, then the other bands taken.
-        ranges = [Band("run", "range", lower=r[0].lower, upper=r[-1].upper) for r in runs]
-        bands = ranges + [criterion.bands[i] for i in sorted(taken)
+        ranges = [
+            Band("run", "range", lower=r[0].lower, upper=r[-1].upper)
+            for r in condition.range_runs()
+        ]
+        bands = ranges + [criterion.bands[i] for i in sorted(condition.bands)
                           if criterion.bands[i].kind != "range"]  # fmt: skip
         parts = [_condition(what, criterion, band, listed) for band in bands]
         words.append(parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")")

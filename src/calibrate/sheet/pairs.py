@@ -93,6 +93,18 @@ class Condition:
         member[list(self.bands)] = True
         return member[np.asarray(codes, dtype=np.intp)]
 
+    def range_runs(self) -> list[list]:
+        """The range bands taken, as runs of adjacent ones (in band order)."""
+        runs, run = [], []
+        for i, band in enumerate(self.criterion.bands):
+            if band.kind != "range":
+                continue
+            if i in self.bands:
+                run.append(band)
+            elif run:
+                runs, run = [*runs, run], []
+        return runs + [run] if run else runs
+
     @property
     def label(self) -> str:
         """The condition in words: a range, a list of levels, or their complement."""
@@ -100,14 +112,8 @@ class Condition:
         missing = c.missing_index
         name = c.name
         if c.kind == "numeric":
-            ranges = [i for i, b in enumerate(c.bands) if b.kind == "range"]
-            runs, run = [], []
-            for i in ranges:
-                if i in chosen:
-                    run.append(c.bands[i])
-                elif run:
-                    runs, run = [*runs, run], []
-            runs += [run] if run else []
+            ranges = [b for b in c.bands if b.kind == "range"]
+            runs = self.range_runs()
             every = len(runs) == 1 and len(runs[0]) == len(ranges)
             text = "" if every else " or ".join(_range_text(name, r) for r in runs)
             if missing in chosen:
