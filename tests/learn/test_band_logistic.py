@@ -165,6 +165,30 @@ def test_hessian_equals_the_dense_design_product(sizes):
     )
 
 
+@pytest.mark.parametrize("sizes", [[3, 5, 2], [30, 2, 3, 4], [4], [9, 9, 2, 40, 3]])
+def test_cross_sums_and_the_bordered_hessian_are_design_products(sizes):
+    # Every pair screen's tables, and a Hessian grown by one criterion, must be
+    # X' diag(v) X of the one-hot design; the border alone is computed.
+    from calibrate.learn._band_logistic import bordered_hessian, cross_sums
+
+    rng = np.random.default_rng(3)
+    codes = np.column_stack([rng.integers(0, s, 400) for s in sizes])
+    v, h = rng.normal(size=400), rng.random(400)
+    X = np.hstack([_design(codes, sizes).toarray(), np.ones((400, 1))])
+    sums = cross_sums(codes, sizes, [v, h])
+    np.testing.assert_allclose(sums[0], X.T @ (v[:, None] * X), atol=1e-10)
+    new = rng.integers(0, 3, 400)
+    grown = np.column_stack([codes, new])
+    Xg = np.hstack([_design(grown, [*sizes, 3]).toarray(), np.ones((400, 1))])
+    np.testing.assert_allclose(
+        bordered_hessian(sums[1], codes, sizes, new, 3, h), Xg.T @ (h[:, None] * Xg), atol=1e-10
+    )
+    # The old block is copied, not recomputed: a scaled Hessian stays scaled.
+    scaled = bordered_hessian(2 * sums[1], codes, sizes, new, 3, h)
+    p = sum(sizes)
+    np.testing.assert_allclose(scaled[:p, :p], 2 * sums[1][:p, :p])
+
+
 @pytest.mark.parametrize("C", [0.01, 1.0, 100.0])
 def test_refits_together_reach_every_refit_alone(C):
     """Bootstrap-like weightings solved at once meet each one's own optimum."""

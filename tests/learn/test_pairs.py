@@ -225,6 +225,39 @@ def test_additive_leads_get_no_pair():
     assert not model.pair_search_.empty and not model.pair_search_["kept"].any()
 
 
+def test_beyond_the_search_sample_the_rules_are_found_there_and_fitted_on_every_lead(
+    monkeypatch,
+):
+    from calibrate.learn import pairs
+
+    monkeypatch.setattr(pairs, "SEARCH_LEADS", 5000)
+    X, y = planted(12000, 0)
+    model = LeadScoreModel(binner=binner(), random_state=0, max_pairs=2, max_cv_leads=3000)
+    model.fit(X, y)
+    assert any({c.column for c in p.criteria} == {"seniority", "company_size"}
+               for p in model.pairs_)  # fmt: skip
+    # The weights are the optimum on all 12,000 leads, not on the sample: a
+    # refit on every lead from them does not move them.
+    coef, intercept = model.fit_codes(model.encode(X), y)
+    np.testing.assert_allclose(coef, model.coef_, atol=1e-6)
+    assert intercept == pytest.approx(model.intercept_, abs=1e-6)
+
+
+def test_a_candidate_whose_screen_gain_cannot_reach_the_margin_is_not_judged(monkeypatch):
+    from calibrate.learn import pairs
+
+    X, y = planted(6000, 4, interaction=0.0)
+    judged = LeadScoreModel(binner=binner(), random_state=0, max_pairs=3).fit(X, y)
+    assert not judged.pair_search_.empty
+    # Raise the bar above every gain seen: nothing is judged, nothing kept.
+    gains = judged.pair_search_["gain"] / (2 * len(y))
+    ratio = float((gains / (judged.pair_margin * judged.pair_search_["log_loss_before"])).max())
+    monkeypatch.setattr(pairs, "GATE", 1.2 * ratio)
+    gated = LeadScoreModel(binner=binner(), random_state=0, max_pairs=3).fit(X, y)
+    assert gated.pair_search_.empty and gated.pairs_ == []
+    np.testing.assert_allclose(gated.coef_, judged.coef_)
+
+
 def test_a_pair_that_would_break_a_monotone_order_is_not_kept():
     # Large firms win more, except for interns there, who win much less: a
     # rule "large and intern: -" would make company size fall where it holds.

@@ -535,6 +535,95 @@ def _hessian_rows(w, limit: int, random_state: int):
     return np.sort(rng.choice(present, limit, replace=False))
 
 
+def bordered_hessian(hessian, codes, sizes, column, size: int, h) -> np.ndarray:
+    """A data Hessian with one more criterion's rows and columns, from one pass a band.
+
+    ``hessian`` is ``X' diag(h) X`` of the criteria of ``codes`` (intercept
+    last), as :class:`BandFit` holds it; the result is the same for those
+    criteria and ``column`` (``size`` bands), the new block placed before the
+    intercept. Only the border is computed, from ``h``; the rest is copied,
+    so a Hessian of other weights (a fit's, scaled to a fold's share) stays
+    that one's.
+
+    Parameters
+    ----------
+    hessian : ndarray of shape (n_bands + 1, n_bands + 1)
+    codes : ndarray of int of shape (n_leads, n_criteria)
+    sizes : sequence of int
+    column : ndarray of int of shape (n_leads,)
+        The new criterion's band of every lead.
+    size : int
+        Its number of bands.
+    h : ndarray of shape (n_leads,)
+        The curvature of every lead, ``w p (1 - p)`` (0 leaves a lead out).
+
+    Returns
+    -------
+    ndarray of shape (n_bands + size + 1, n_bands + size + 1)
+
+    Examples
+    --------
+    >>> codes = np.array([[0], [1], [1]])
+    >>> h = np.array([1.0, 2.0, 3.0])
+    >>> H = cross_sums(codes, [2], [h])[0]
+    >>> new = np.array([1, 0, 1])
+    >>> full = cross_sums(np.column_stack([codes, new]), [2, 2], [h])[0]
+    >>> bool(np.allclose(bordered_hessian(H, codes, [2], new, 2, h), full))
+    True
+    """
+    sizes = [int(s) for s in sizes]
+    p = int(np.sum(sizes))
+    column = np.asarray(column, dtype=np.intp)
+    h = np.asarray(h, dtype=np.float64)
+    groups = _Groups([np.ascontiguousarray(codes[:, j], dtype=np.intp)
+                      for j in range(len(sizes))], sizes)  # fmt: skip
+    border = np.stack([groups.gradient(h * (column == k)) for k in range(size)], axis=1)
+    own = np.bincount(column, h, minlength=size)
+    out = np.zeros((p + size + 1, p + size + 1))
+    keep = np.r_[0:p, p + size]  # the old rows, the intercept's last
+    out[np.ix_(keep, keep)] = hessian
+    out[:p, p : p + size] = border
+    out[p : p + size, :p] = border.T
+    out[p : p + size, p : p + size] = np.diag(own)
+    out[p : p + size, -1] = out[-1, p : p + size] = own
+    return out
+
+
+def cross_sums(codes, sizes, values) -> list[np.ndarray]:
+    """For every vector of ``values``, ``X' diag(v) X`` of the one-hot band design.
+
+    Block ``(j, l)`` (rows ``offsets[j]:offsets[j + 1]``, columns likewise)
+    is the table of ``v`` summed over the leads of each band of criterion
+    ``j`` and each band of criterion ``l``: what a screen of every pair of
+    criteria needs, from a few grouped passes over the leads rather than a
+    ``bincount`` a pair. The last row and column (the intercept's) hold
+    every band's sum.
+
+    Parameters
+    ----------
+    codes : ndarray of int of shape (n_leads, n_criteria)
+    sizes : sequence of int
+    values : sequence of ndarray of shape (n_leads,)
+
+    Returns
+    -------
+    list of ndarray of shape (n_bands + 1, n_bands + 1)
+
+    Examples
+    --------
+    >>> codes = np.array([[0, 1], [1, 1], [1, 0]])
+    >>> table = cross_sums(codes, [2, 2], [np.array([1.0, 2.0, 3.0])])[0]
+    >>> table[0:2, 2:4].tolist()
+    [[0.0, 1.0], [3.0, 2.0]]
+    """
+    codes = np.asarray(codes)
+    sizes = [int(s) for s in sizes]
+    columns = [np.ascontiguousarray(codes[:, j], dtype=np.intp) for j in range(len(sizes))]
+    groups = _Groups(columns, sizes, limit=HESSIAN_GROUP_BANDS)
+    offsets = np.cumsum([0, *sizes])
+    return [_data_hessian(groups, offsets, np.asarray(v, dtype=np.float64)) for v in values]
+
+
 def _data_hessian(groups: _Groups, offsets, h) -> np.ndarray:
     """``X' diag(h) X`` of the one-hot design with an intercept column (last).
 

@@ -408,7 +408,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         self.coef_ = self._fill_empty_bands(fit.coef)
         self._solution_ = fit
 
-    def _solve(self, codes, y, w, C, *, init=None, hessian=None, sizes=None):
+    def _solve(self, codes, y, w, C, *, init=None, hessian=None, sizes=None, tol=None):
         return fit_band_logistic(
             codes,
             self._sizes() if sizes is None else sizes,
@@ -417,7 +417,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             C,
             init=init,
             hessian=hessian,
-            tol=self.tol,
+            tol=self.tol if tol is None else tol,
             max_iter=self.max_iter,
             random_state=self._seed(),
         )

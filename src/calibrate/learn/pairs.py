@@ -29,7 +29,7 @@ from scipy.special import expit
 
 from ..sheet.criteria import Criterion
 from ..sheet.pairs import Condition, PairCriterion
-from ._band_logistic import band_sum
+from ._band_logistic import band_sum, bordered_hessian, cross_sums
 
 __all__ = ["best_rule", "breaks_order", "min_rule_leads", "screen_pairs", "search_pairs"]
 
@@ -41,6 +41,16 @@ PAIR_SEARCH_COLUMNS = [
     "step", "pair", "rule", "gain", "cv_log_loss", "log_loss_before", "z", "kept"
 ]  # fmt: skip
 
+#: Most leads the pair search works on: beyond, a random sample of this many.
+SEARCH_LEADS = 100_000
+#: Solver tolerance of the folds' refits: the losses they are judged by need
+#: not the final fit's precision (``LeadScoreModel.tol``).
+JUDGE_TOL = 1e-5
+#: A candidate rule is judged only when its screen gain, the in-sample loss
+#: decrease of free quadrant constants, reaches this share of the margin:
+#: the joint refit has removed up to about twice that gain out of fold, never
+#: four times (benchmarks.pairs), so a smaller one cannot pay.
+GATE = 0.25
 #: Curvature added to every cell when ordering levels by their residual rate:
 #: a level of a handful of leads cannot lead the order on noise.
 _PRIOR = 1.0
@@ -104,12 +114,16 @@ def screen_pairs(
     resid, curve = w * (np.asarray(y, dtype=float) - p), w * p * (1 - p)
     held = {(pair.first.criterion.name, pair.second.criterion.name, pair.first.bands,
              pair.second.bands) for pair in exclude}  # fmt: skip
+    sizes = [len(c.bands) for c in criteria]
+    offsets = np.cumsum([0, *sizes])
+    tables = cross_sums(codes, sizes, (resid, curve, w))
     found = []
     for i, j in itertools.combinations(range(len(criteria)), 2):
         a, b = criteria[i], criteria[j]
         if a.column == b.column:
             continue
-        best = _rule(codes[:, i], codes[:, j], a, b, resid, curve, w, min_leads)
+        block = (slice(offsets[i], offsets[i + 1]), slice(offsets[j], offsets[j + 1]))
+        best = _rule_of_tables(a, b, *(t[block] for t in tables), min_leads)
         if best is None:
             continue
         gain, pair = best
@@ -139,7 +153,11 @@ def best_rule(first_codes, second_codes, a, b, y, eta, sample_weight, *, min_lea
 
 def _rule(ca, cb, a, b, resid, curve, w, min_leads):
     tables = _tables(ca, cb, len(a.bands), len(b.bands), resid, curve, w)
-    best = _best_split(a, b, *tables, min_leads=min_leads)
+    return _rule_of_tables(a, b, *tables, min_leads)
+
+
+def _rule_of_tables(a, b, R, H, N, min_leads):
+    best = _best_split(a, b, R, H, N, min_leads=min_leads)
     if best is None:
         return None
     gain, first, second = best
@@ -189,47 +207,78 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
     """
     criteria = list(model.binner_.criteria_)
     position = {c.name: k for k, c in enumerate(criteria)}
-    sizes = [len(c.bands) for c in criteria]
+    base_sizes = [len(c.bands) for c in criteria]
+    sizes = list(base_sizes)
     coef, intercept = model.coef_, model.intercept_
-    min_leads = min_rule_leads(w.sum())
+    # Beyond SEARCH_LEADS leads the search runs on a sample of them (the
+    # folds' leads among them), so that its cost stops growing with the data;
+    # the rules kept are then fitted on every lead.
+    every = (codes, y, w)
+    rows = np.arange(len(y))
+    if len(y) > SEARCH_LEADS:
+        rows = np.concatenate([b for _, b in folds])
+        taken = np.zeros(len(y), dtype=bool)
+        taken[rows] = True
+        rest = np.flatnonzero(~taken)
+        rng = np.random.default_rng(model._seed())
+        extra = rng.choice(rest, max(0, min(len(rest), SEARCH_LEADS - len(rows))), replace=False)
+        rows = np.sort(np.concatenate([rows, extra]))
+    sampled = len(rows) < len(y)
+    if sampled:
+        where = np.full(len(y), -1, dtype=np.intp)
+        where[rows] = np.arange(len(rows))
+        folds = [(where[a], where[b]) for a, b in folds]
+        codes, y, w = codes[rows], y[rows], w[rows]
+    share_all = float(w.sum() / every[2].sum())
+    min_leads = min_rule_leads(every[2].sum()) * share_all
     valid = np.concatenate([b for _, b in folds])
     weight = w[valid] / w[valid].sum()
 
-    def solve(trial, trial_sizes, rows, start, hessian=None):
+    def solve(trial, trial_sizes, rows, start, hessian, tol=None):
         # The model's own solver settings (tolerance, steps, seed), on these bands.
         return model._solve(trial[rows], y[rows], w[rows], model.C_, init=start,
-                            hessian=hessian, sizes=trial_sizes)  # fmt: skip
+                            hessian=hessian, sizes=trial_sizes, tol=tol)  # fmt: skip
 
-    def out_of_fold(current, trial_sizes, rule, hessian):
+    def with_cell(current, cell, h, hessian, share=1.0):
+        # The design with a rule's cell, and the Hessian bordered by it.
+        trial = np.column_stack([current, cell])
+        bordered = bordered_hessian(hessian * share, current, sizes, cell, 2, h)
+        return trial, bordered
+
+    def out_of_fold(current, rule, hessian):
         # Every validation lead's log loss, the folds' validation leads in turn;
         # with ``rule`` (eta, pair), a rule on the pair's criteria chosen again
         # on every fold's training leads. None when a fold finds no rule. Every
-        # fold starts from the weights and the Hessian of all the leads (its
-        # share of them): one Newton step of the data's Hessian spared a fold.
-        extra = len(trial_sizes) - current.shape[1]
-        start = (np.append(coef, np.zeros(2 * extra)), intercept)
+        # fold starts from the weights of all the leads and their Hessian (its
+        # share of them), bordered by the fold's own cell: one Newton step of
+        # the data's Hessian spared a fold.
+        trial_sizes = sizes if rule is None else [*sizes, 2]
+        start = (coef, intercept) if rule is None else (np.append(coef, [0.0, 0.0]), intercept)
         out = []
         for train, held in folds:
-            trial = current
+            share = float(w[train].sum() / w.sum())
+            trial, fold_hessian = current, hessian * share
             if rule is not None:
-                eta, pair = rule
+                eta, h, pair = rule
                 a, b = pair.criteria
                 ca, cb = current[:, position[a.name]], current[:, position[b.name]]
                 found = best_rule(ca[train], cb[train], a, b, y[train], eta[train], w[train],
-                                  min_leads=min_leads * len(train) / len(y))  # fmt: skip
+                                  min_leads=min_leads * share)  # fmt: skip
                 if found is None:
                     return None
-                trial = np.column_stack([current, found[1].cell_of(ca, cb)])
-            share = float(w[train].sum() / w.sum())
-            fit = solve(trial, trial_sizes, train, start, hessian * share)
+                mask = np.zeros(len(y))
+                mask[train] = 1.0
+                trial, fold_hessian = with_cell(current, found[1].cell_of(ca, cb), h * mask,
+                                                hessian, share)  # fmt: skip
+            fit = solve(trial, trial_sizes, train, start, fold_hessian, JUDGE_TOL)
             eta_held = band_sum(fit.coef, trial[held], trial_sizes, start=fit.intercept)
             out.append(np.logaddexp(0.0, eta_held) - y[held] * eta_held)
         return np.concatenate(out)
 
-    def breaks(pair, trial_coef):
-        offsets = np.cumsum([0, *sizes, len(pair.cells)])
-        k = len(sizes)
-        step = trial_coef[offsets[k]] - trial_coef[offsets[k] + 1]
+    def breaks(pair, trial_coef, first):
+        # Whether the rule of cells ``first`` and ``first + 1`` breaks an order.
+        offsets = np.cumsum([0, *base_sizes])
+        step = trial_coef[first] - trial_coef[first + 1]
         for condition in (pair.first, pair.second):
             name = condition.criterion.name
             direction = model.monotone_.get(name)
@@ -243,24 +292,34 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
         return False
 
     kept, fit_kept, log = [], None, []
-    hessian = model._solution_.hessian
-    before = out_of_fold(codes, sizes, None, hessian)
+    hessian = model._solution_.hessian * share_all
+    before = None
     for step in range(1, model.max_pairs + 1):
         eta = band_sum(coef, codes, sizes, start=intercept)
+        prob = expit(eta)
+        h = w * prob * (1 - prob)
         found = screen_pairs(
             codes[:, : len(criteria)], criteria, y, eta, w, min_leads=min_leads, exclude=kept
         )[:PAIR_CANDIDATES]
-        current = float(weight @ before)
+        # The gate needs the loss before (a quick in-sample one on the first step).
+        current = float(weight @ before) if before is not None else None
+        in_sample = float(w @ (np.logaddexp(0.0, eta) - y * eta)) / float(w.sum())
+        bar = GATE * model.pair_margin * (in_sample if current is None else current)
+        found = [(gain, pair) for gain, pair in found if gain / (2 * w.sum()) >= bar]
+        if found and before is None:
+            before = out_of_fold(codes, None, hessian)
+            current = float(weight @ before)
         best = None
         for gain, pair in found:
             a, b = pair.criteria
             cell = pair.cell_of(codes[:, position[a.name]], codes[:, position[b.name]])
-            trial = np.column_stack([codes, cell])
-            trial_sizes = [*sizes, len(pair.cells)]
-            fit = solve(trial, trial_sizes, slice(None), (np.append(coef, [0.0, 0.0]), intercept))
+            trial, trial_hessian = with_cell(codes, cell, h, hessian)
+            trial_sizes = [*sizes, 2]
+            start = (np.append(coef, [0.0, 0.0]), intercept)
+            fit = solve(trial, trial_sizes, slice(None), start, trial_hessian)
             losses = None
-            if not breaks(pair, fit.coef):
-                losses = out_of_fold(codes, trial_sizes, (eta, pair), fit.hessian)
+            if not breaks(pair, fit.coef, len(coef)):
+                losses = out_of_fold(codes, (eta, h, pair), hessian)
             loss, z = np.nan, np.nan
             if losses is not None:
                 loss = float(weight @ losses)
@@ -279,7 +338,28 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
         before, codes, sizes = losses, trial, trial_sizes
         coef, intercept, fit_kept, hessian = fit.coef, fit.intercept, fit, fit.hessian
         kept.append(pair)
-    return codes, PairsFound(kept, fit_kept, pd.DataFrame(log, columns=PAIR_SEARCH_COLUMNS))
+    log = pd.DataFrame(log, columns=PAIR_SEARCH_COLUMNS)
+    if not sampled:
+        return codes, PairsFound(kept, fit_kept, log)
+    # The rules found on the sample, fitted on every lead; a rule whose
+    # weight there breaks a monotone order is dropped (the last first).
+    codes, y, w = every
+    while kept:
+        cells = [p.cell_of(codes[:, position[p.first.criterion.name]],
+                           codes[:, position[p.second.criterion.name]]) for p in kept]  # fmt: skip
+        trial = np.column_stack([codes, *cells])
+        trial_sizes = [*base_sizes, *[2] * len(kept)]
+        start = (coef[: len(coef) - 2 * (len(sizes) - len(trial_sizes))], intercept)
+        fit = model._solve(trial, y, w, model.C_, init=start, sizes=trial_sizes)
+        first = sum(base_sizes)
+        broken = [k for k, p in enumerate(kept) if breaks(p, fit.coef, first + 2 * k)]
+        if not broken:
+            return trial, PairsFound(kept, fit, log)
+        log.loc[log.index[log["kept"]][broken[-1]], "kept"] = False
+        kept.pop(broken[-1])
+        coef = np.delete(coef, np.r_[first + 2 * broken[-1] : first + 2 * broken[-1] + 2])
+        sizes = sizes[:-1]
+    return codes, PairsFound([], None, log)
 
 
 def _improvement_z(diff, weight) -> float:
@@ -423,5 +503,8 @@ def _unique(masks: np.ndarray) -> np.ndarray:
         return masks
     masks = masks[masks.any(axis=1) & ~masks.all(axis=1)]
     canonical = np.where(masks[:, :1], ~masks, masks)
-    _, first = np.unique(canonical, axis=0, return_index=True)
+    # One integer key a split (its bits), far faster to sort than rows.
+    keys = np.packbits(canonical, axis=1)
+    keys = keys.view(np.dtype((np.void, keys.shape[1]))).ravel()
+    _, first = np.unique(keys, return_index=True)
     return masks[np.sort(first)]
