@@ -54,6 +54,7 @@ def rich_config(n: int = 3000, seed: int = 21) -> calibrate.ScoringConfig:
         exclude=["created_at"],
         bootstrap=0,
         seed=seed,
+        max_pairs=0,  # with_pairs adds pair rules of every kind
     )
     config = result.config
     activities = config.to_dict()["activities"]

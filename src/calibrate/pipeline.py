@@ -338,13 +338,14 @@ def fit_with(
         X, column_types, groups, behaviour = _featurize(
             leads, train, activities, activity, model, step, con, previous
         )
-        kept = _kept_structure(previous, X, behaviour)
+        kept, kept_pairs = _kept_structure(previous, X, behaviour)
         X = X[list(kept)] if kept else X
         step("fit")
         recency = _recency(leads, train, X.iloc[train], y[train], column_types, groups, model)
         card = _fit_scorecard(
-            X.iloc[train], y[train], column_types, groups, model, recency.get("weights"), kept
-        )
+            X.iloc[train], y[train], column_types, groups, model, recency.get("weights"),
+            kept, kept_pairs,
+        )  # fmt: skip
         step("points")
         holdout = hold_out(card, X, y, held)
         chosen = policy.policy
@@ -425,24 +426,23 @@ def _featurize(leads, train, activities, activity, model, step, con, previous=No
     return X, column_types, groups, behaviour
 
 
-def _kept_structure(previous, X, behaviour) -> dict:
-    """``{column: Criterion}`` of the previous sheet whose structure a refit keeps, or {}."""
+def _kept_structure(previous, X, behaviour) -> tuple[dict, list]:
+    """The previous sheet's structure a refit keeps: ``{column: Criterion}`` and pair rules.
+
+    Empty without a previous sheet whose structure is kept.
+    """
     if previous is None or not previous.structure:
-        return {}
+        return {}, []
     config = previous.config
-    pairs = [c.name for c in config.criteria if c.kind == "pair"]
-    if pairs:
-        raise DataError(
-            f"the previous sheet holds pair rules ({', '.join(pairs)}); keeping the structure "
-            "of a sheet with pair rules is not supported: refit it without --keep-structure"
-        )
-    missing = [c.column for c in config.criteria if c.column not in X.columns]
+    singles = [c for c in config.criteria if c.kind != "pair"]
+    missing = [c.column for c in singles if c.column not in X.columns]
     if missing:
         raise DataError(
             f"the previous sheet's criteria read {len(missing)} column(s) these leads do not "
             f"have: {format_examples(missing)}"
         )
-    return {c.column: c for c in config.criteria}
+    pairs = [c.with_points([0] * len(c.cells)) for c in config.criteria if c.kind == "pair"]
+    return {c.column: c for c in singles}, pairs
 
 
 def _since_previous(old, new, X, y) -> dict:
@@ -527,30 +527,37 @@ def _recency(leads, train, X_train, y_train, column_types, groups, model) -> dic
 
 
 def _fit_scorecard(
-    X_train, y_train, column_types, groups, model: ModelSettings, weights=None, kept=None
-):
+    X_train, y_train, column_types, groups, model: ModelSettings, weights=None, kept=None,
+    kept_pairs=(),
+):  # fmt: skip
     """Bands, weights and integer points on the training leads (weighted by ``weights``).
 
-    With ``kept`` (``{column: Criterion}``), those criteria keep their bands.
+    With ``kept`` (``{column: Criterion}``), those criteria keep their bands,
+    and the pair rules ``kept_pairs`` their conditions.
     """
     card = Scorecard(
-        model=_lead_model(column_types, groups, model, kept),
+        model=_lead_model(column_types, groups, model, kept, kept_pairs),
         n_bootstrap=model.bootstrap,
         random_state=model.seed,
     )
     return card.fit(X_train, y_train, sample_weight=weights)
 
 
-def _lead_model(column_types, groups, model: ModelSettings, kept=None) -> LeadScoreModel:
+def _lead_model(
+    column_types, groups, model: ModelSettings, kept=None, kept_pairs=()
+) -> LeadScoreModel:
     """The unfitted model of a fit: its bands and monotone rules.
 
     Behaviour (implicit) numeric criteria are monotone in the direction the
     data says, unless a rule says otherwise. Kept criteria (``{column:
-    Criterion}``) keep their bands: no band is pooled, so no order is enforced.
+    Criterion}``) keep their bands, and kept pair rules their conditions: no
+    band is pooled, so no order is enforced, and no other pair is searched.
     """
     if kept:
         binner = LeadBinner(max_bins=model.max_bins, fixed=kept)
-        return LeadScoreModel(binner=binner, random_state=model.seed)
+        return LeadScoreModel(
+            binner=binner, pairs=list(kept_pairs) or None, random_state=model.seed
+        )
     rules = {
         c: "auto"
         for c, kind in column_types.items()

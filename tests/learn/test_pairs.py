@@ -318,7 +318,7 @@ def paired_fit():
 
     X, y = planted(6000, 0)
     frame = X.assign(won=y, lead_id=np.arange(len(X)))
-    plain = calibrate.fit(frame, outcome="won", id="lead_id", bootstrap=0)
+    plain = calibrate.fit(frame, outcome="won", id="lead_id", bootstrap=0, max_pairs=0)
     paired = calibrate.fit(frame, outcome="won", id="lead_id", bootstrap=0, max_pairs=2)
     return frame, plain, paired
 
@@ -350,6 +350,30 @@ def test_a_fit_with_pairs_exports_them_and_every_scorer_agrees(paired_fit):
     sheet = rule_sheet(config)
     assert (sheet["criterion"] == name).sum() == 2
     assert name in diff_configs(plain.config, config)["added"]
+
+
+def test_two_rules_on_the_same_two_criteria_get_their_own_names_everywhere():
+    import duckdb
+
+    import calibrate
+    from calibrate.production.sql_export import scoring_sql
+
+    X, y = planted(12000, 0)
+    # A second effect on the same two criteria: juniors at small firms win too.
+    second = (X["seniority"].isin(["Staff", "Intern"]) & (X["company_size"] < 50)).to_numpy()
+    y = np.where(second, np.random.default_rng(5).random(len(y)) < 0.35, y)
+    frame = X.assign(won=y, lead_id=np.arange(len(X)))
+    fit = calibrate.fit(frame, outcome="won", id="lead_id", bootstrap=0, max_pairs=3)
+    names = [c.name for c in fit.config.criteria if c.kind == "pair"]
+    assert names[:2] == ["seniority & company_size", "seniority & company_size (2)"]
+    assert list(fit.scorecard.model_.pair_search_.query("kept")["pair"])[:2] == names[:2]
+    con = duckdb.connect()
+    con.register("leads", frame)
+    got = con.execute(scoring_sql(fit.config, leads_table="leads")).df()
+    scored = fit.config.score(frame, breakdown=True)
+    for name in names:
+        np.testing.assert_array_equal(got[f"points_{name}"], scored[f"points_{name}"])
+    np.testing.assert_array_equal(got["score"], scored["score"])
 
 
 def test_cli_fit_takes_max_pairs(paired_fit, tmp_path):
@@ -384,14 +408,48 @@ def test_a_config_with_pairs_is_monitored_and_reported_on_labelled_leads(paired_
     assert name.replace("&", "&amp;") in report.html
 
 
-def test_keeping_the_structure_of_a_sheet_with_pairs_is_refused_in_words(paired_fit):
+def test_a_refit_that_keeps_the_structure_keeps_the_pair_rules_and_moves_their_points(
+    paired_fit,
+):
     import calibrate
+
+    _, _, paired = paired_fit
+    # Newer leads whose pair effect is stronger: the rule stays, its points rise.
+    X, y = planted(6000, 7, interaction=2.4)
+    newer = X.assign(won=y, lead_id=np.arange(len(X)))
+    refit = calibrate.fit(newer, outcome="won", id="lead_id", bootstrap=0,
+                          keep_structure=paired.config).config  # fmt: skip
+    old_pairs = [c for c in paired.config.criteria if c.kind == "pair"]
+    new_pairs = [c for c in refit.criteria if c.kind == "pair"]
+    assert [p.name for p in new_pairs] == [p.name for p in old_pairs]
+    for before, after in zip(old_pairs, new_pairs, strict=True):
+        assert [c.label for c in after.cells] == [c.label for c in before.cells]
+        assert after.first.bands == before.first.bands
+        assert after.second.bands == before.second.bands
+    assert new_pairs[0].cells[RULE].points > old_pairs[0].cells[RULE].points
+    assert calibrate.diff_configs(paired.config, refit)["added"] == []
+
+
+def test_a_given_pair_whose_criterion_has_other_bands_is_named():
     from calibrate.errors import DataError
 
-    frame, _, paired = paired_fit
-    with pytest.raises(DataError, match="pair rules .*not supported"):
-        calibrate.fit(frame, outcome="won", id="lead_id", bootstrap=0,
-                      keep_structure=paired.config)  # fmt: skip
+    X, y = planted(3000, 0)
+    pair = PairCriterion.of(Condition(TITLE, (0, 1)), Condition(SIZE, (2,)))
+    model = LeadScoreModel(binner=binner(), pairs=[pair], random_state=0)
+    with pytest.raises(DataError, match=r"pair rule 'seniority & company_size' reads criterion "
+                                        r"'seniority' with bands .*the binner gives"):  # fmt: skip
+        model.fit(X, y)
+
+
+def test_given_pairs_are_fitted_as_they_are_without_a_search():
+    X, y = planted(6000, 0)
+    found = LeadScoreModel(binner=binner(), random_state=0, max_pairs=1).fit(X, y)
+    kept = {c.column: c for c in found.binner_.criteria_}
+    given = LeadScoreModel(binner=LeadBinner(fixed=kept), pairs=found.pairs_, random_state=0)
+    given.fit(X, y)
+    assert given.pairs_ == found.pairs_ and given.pair_search_.empty
+    np.testing.assert_allclose(given.decision_function(X), found.decision_function(X),
+                               atol=1e-5)  # fmt: skip
 
 
 def test_the_report_shows_each_pair_as_a_table_of_its_four_cells(paired_fit):

@@ -287,6 +287,9 @@ def _print_fit(result, policy: str, paths: dict, quiet: bool) -> None:
         f"({m['holdout_auc_model']:.3f} unrounded), "
         f"{m['n_holdout']:,} {m['split']} hold-out leads."
     )
+    pairs = result.scorecard.model_.describe_pairs()
+    if pairs:
+        _out.print(escape(pairs))
     if m["signal"] != "usable":
         _out.print("No MQL threshold recommended: the sheet ranks leads no better than chance.")
     else:

@@ -168,7 +168,7 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         types = dict(self.column_types or {})
         groups = dict(self.groups or {})
         criteria = []
-        self._label_style_ = {}
+        self._label_style_, self._split_order_ = {}, {}
         for column in X.columns:
             kept = (self.fixed or {}).get(column)
             if kept is not None:
@@ -275,7 +275,8 @@ class LeadBinner(TransformerMixin, BaseEstimator):
         nonnegative = bool(len(uniq)) and bool(uniq[0] >= 0)
         self._label_style_[str(x.name)] = (integer_valued, nonnegative)
         edges = self._tree_edges(xv, codes, uniq, y, w, integer_valued)
-        bounds = [None, *edges, None]
+        self._split_order_[str(x.name)] = edges
+        bounds = [None, *sorted(edges), None]
         bands = [
             Band(range_label(lo, hi, integer_valued, nonnegative), "range", lower=lo, upper=hi)
             for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
@@ -294,9 +295,117 @@ class LeadBinner(TransformerMixin, BaseEstimator):
             return []
         below, above = _tree_cuts(x, codes, uniq, y, w, self.max_bins, min_leaf)
         # Each split sends a <= t left and b > t right, with a, b adjacent
-        # training values; any edge in (a, b] keeps the same partition.
+        # training values; any edge in (a, b] keeps the same partition. The
+        # edges stay in the order the tree split, strongest first.
         pairs = zip(below, above, strict=True)
-        return sorted({_round_edge(a, b, integer_valued) for a, b in pairs})
+        return list(dict.fromkeys(_round_edge(a, b, integer_valued) for a, b in pairs))
+
+    def split_edges(self, x, y, sample_weight=None) -> list[float]:
+        """The range edges a numeric column would get, the strongest split first.
+
+        The first ``k - 1`` edges are those of ``k`` ranges: the tree grows
+        best first, so a coarser cut is a prefix of a finer one.
+
+        Parameters
+        ----------
+        x : array-like of float
+            The column's values (NaN for missing).
+        y : array-like of bool
+            Won (True) or lost.
+        sample_weight : array-like, optional
+            Weight of each lead.
+
+        Returns
+        -------
+        list of float
+            At most ``max_bins - 1`` edges.
+
+        Examples
+        --------
+        >>> x = np.tile([0.0, 1, 2, 3, 4, 5, 6, 7], 50)
+        >>> y = np.isin(x, [2, 3, 6, 7])
+        >>> LeadBinner(max_bins=3).split_edges(x, y)
+        [2.0, 4.0]
+        """
+        check_params(self, self._rules)
+        xv = np.asarray(x, dtype=float)
+        y = check_target(y, len(xv))
+        w = check_sample_weight(sample_weight, len(xv))
+        present = ~np.isnan(xv)
+        xv, y, w = xv[present], y[present], w[present]
+        codes, uniq = pd.factorize(xv, sort=True)
+        integer_valued = bool(len(uniq)) and bool(np.all(np.mod(uniq, 1) == 0))
+        return self._tree_edges(xv, codes, uniq, y, w, integer_valued)
+
+    def with_range_counts(self, counts: dict) -> tuple[LeadBinner, dict]:
+        """A fitted copy whose numeric criteria keep only their strongest ranges.
+
+        Parameters
+        ----------
+        counts : dict
+            ``{criterion: k}``: that criterion keeps the ranges of its ``k - 1``
+            strongest edges (its ranges of ``max_bins=k``); the others are kept.
+
+        Returns
+        -------
+        binner : LeadBinner
+            The copy, its band statistics those of the pooled bands.
+        lookup : dict
+            ``{criterion: ndarray}``: the new band of every old band, so that
+            ``lookup[name][old_codes]`` are the copy's codes.
+
+        Examples
+        --------
+        >>> X = pd.DataFrame({"clicks": np.tile([0.0, 1, 2, 3, 4, 5, 6, 7], 50)})
+        >>> y = X["clicks"].isin([2, 3, 6, 7]).to_numpy()
+        >>> binner = LeadBinner(max_bins=4).fit(X, y)
+        >>> [b.label for b in binner.criteria_[0].bands]
+        ['0-1', '2-3', '4-5', '6+', 'Missing']
+        >>> coarse, lookup = binner.with_range_counts({"clicks": 3})
+        >>> [b.label for b in coarse.criteria_[0].bands], lookup["clicks"].tolist()
+        (['0-1', '2-3', '4+', 'Missing'], [0, 1, 2, 2, 3])
+        """
+        check_is_fitted(self, "criteria_")
+        criteria, lookup = list(self.criteria_), {}
+        stats = self.band_stats_.copy()
+        offsets = self.band_offsets()
+        rows = []
+        for j, c in enumerate(self.criteria_):
+            block = stats.iloc[offsets[j] : offsets[j + 1]]
+            k = counts.get(c.name)
+            order = self._split_order_.get(c.column)
+            if k is None or order is None or k - 1 >= len(order):
+                rows.append(block)
+                continue
+            edges = sorted(order[: k - 1])
+            ranges = [b for b in c.bands if b.kind == "range"]
+            # Every old range falls inside one new range: its lower edge says which.
+            old_lower = np.array([-np.inf if b.lower is None else b.lower for b in ranges])
+            new = np.searchsorted(np.asarray(edges, dtype=float), old_lower, side="right")
+            integer_valued, nonnegative = self._label_style_[c.column]
+            bounds = [None, *edges, None]
+            bands = [
+                Band(range_label(lo, hi, integer_valued, nonnegative), "range", lower=lo, upper=hi)
+                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
+            table = np.append(new, len(bands)).astype(np.intp)
+            lookup[c.name] = table
+            criteria[j] = Criterion(
+                c.name, c.column, c.kind, c.group, (*bands, Band("Missing", "missing"))
+            )
+            pooled = block.groupby(table, sort=True)[["n_leads", "share", "wins"]].sum()
+            pooled.insert(0, "band", [b.label for b in criteria[j].bands])
+            pooled.insert(0, "group", c.group)
+            pooled.insert(0, "criterion", c.name)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rate = pooled["wins"] / pooled["n_leads"]
+            pooled["win_rate"] = rate.where(pooled["n_leads"] > 0)
+            rows.append(pooled.reset_index(drop=True))
+        result = copy.copy(self)
+        result.criteria_ = criteria
+        result.band_stats_ = pd.concat(rows, ignore_index=True).astype(stats.dtypes.to_dict())
+        result._split_order_ = dict(self._split_order_)
+        return result, lookup
 
     def _ordered_bands(self, seen: set, order, column) -> tuple[Band, ...]:
         unknown = [level for level in order if level not in seen]
@@ -404,8 +513,9 @@ class LeadBinner(TransformerMixin, BaseEstimator):
 def _tree_cuts(x, codes, uniq, y, w, max_leaves: int, min_leaf: int):
     """The splits of a best-first decision tree on one column, as value pairs.
 
-    Returns ``(below, above)``: for every split, sorted, the largest
-    training value sent left and the smallest sent right.
+    Returns ``(below, above)``: for every split, in the order the tree made
+    them (the strongest first), the largest training value sent left and the
+    smallest sent right.
 
     With equal weights the tree sees each distinct value once per outcome,
     weighted by how many leads show it: the same Gini gains, candidate
@@ -433,7 +543,11 @@ def _tree_cuts(x, codes, uniq, y, w, max_leaves: int, min_leaf: int):
         leaf = {"min_samples_leaf": min_leaf}
     tree = DecisionTreeClassifier(max_leaf_nodes=max_leaves, random_state=0, **leaf)
     tree.fit(X_fit, y_fit, sample_weight=w_fit)
-    rank_cuts = np.sort(tree.tree_.threshold[tree.tree_.feature >= 0])
+    # A best-first tree numbers a node's children when it splits it, so the
+    # order of the left children's ids is the order of the splits.
+    t = tree.tree_
+    split = np.flatnonzero(t.feature >= 0)
+    rank_cuts = t.threshold[split[np.argsort(t.children_left[split])]]
     # A cut between ranks r and r + 1 sends uniq[r] left and uniq[r + 1] right.
     left = np.floor(rank_cuts).astype(np.int64)
     return (uniq[left], uniq[left + 1])

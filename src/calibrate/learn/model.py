@@ -19,7 +19,9 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import DataError
+from ..sheet.pairs import PairCriterion
 from ..validation import (
+    boolean,
     check_frame,
     check_params,
     check_sample_weight,
@@ -29,10 +31,12 @@ from ..validation import (
     mapping,
     optional,
     real,
+    sequence,
 )
 from ._band_logistic import band_sum, fit_band_logistic, refit_band_logistic
+from .band_counts import choose_range_counts
 from .binning import LeadBinner
-from .pairs import PAIR_SEARCH_COLUMNS, search_pairs
+from .pairs import PAIR_SEARCH_COLUMNS, PAIR_Z, search_pairs
 
 __all__ = [
     "LeadScoreModel",
@@ -74,6 +78,11 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         beyond that). The penalty is a prior on the band weights, so it
         carries over to the full data, where it matters even less; the
         weights themselves are always fitted on every training lead.
+    choose_bins : bool, default=False
+        Choose every numeric criterion's number of ranges, from 2 to the
+        binner's ``max_bins``, by cross-validation
+        (:func:`calibrate.learn.band_counts.choose_range_counts`): the fewest
+        within one standard error of the best. False keeps the binner's.
     max_iter : int, default=100
         Newton steps allowed to the solver.
     tol : float, default=1e-8
@@ -88,6 +97,11 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         by two standard errors of the lead-by-lead difference.
     pair_margin : float, default=0.002
         Share of the cross-validated log loss a pair rule must remove to be kept.
+    pairs : list of PairCriterion, optional
+        Pair rules fitted as they are instead of searched for (a refit that
+        keeps a sheet's structure gives its old ones); ``max_pairs`` is then
+        not read. Each rule's two criteria must come out of the binner with
+        the bands the rule names (the binner's ``fixed``).
     random_state : int, optional
         Seed of the fold shuffling.
 
@@ -114,6 +128,9 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     C_ : float
         Inverse penalty strength: the largest C (weakest penalty) whose
         cross-validated log loss is within 0.5% of the best.
+    range_counts_ : dict
+        ``{criterion: ranges}`` of every numeric criterion whose number of
+        ranges was chosen (``choose_bins``); empty otherwise.
     cv_log_loss_ : pandas.DataFrame
         Mean cross-validated log loss for every C; NaN for the strong
         penalties the path did not need to reach (see ``_cross_validate``).
@@ -145,10 +162,12 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         "Cs": integer(1),
         "cv": integer(2),
         "max_cv_leads": integer(100),
+        "choose_bins": boolean(),
         "max_iter": integer(1),
         "tol": real(0, 1, low_open=True),
         "max_pairs": integer(0),
         "pair_margin": real(0, 1),
+        "pairs": optional(sequence(instance_of(PairCriterion))),
         "random_state": optional(integer(0)),
     }
 
@@ -160,10 +179,12 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         Cs=12,
         cv=5,
         max_cv_leads=20_000,
+        choose_bins=False,
         max_iter=100,
         tol=1e-8,
         max_pairs=0,
         pair_margin=0.002,
+        pairs=None,
         random_state=None,
     ):
         self.binner = binner
@@ -171,10 +192,12 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         self.Cs = Cs
         self.cv = cv
         self.max_cv_leads = max_cv_leads
+        self.choose_bins = choose_bins
         self.max_iter = max_iter
         self.tol = tol
         self.max_pairs = max_pairs
         self.pair_margin = pair_margin
+        self.pairs = pairs
         self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None):
@@ -238,18 +261,11 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         codes = np.array(binner.fit_transform(X, y, sample_weight=w).to_numpy(), dtype=np.intp)
         self.binner_ = binner
         self.pairs_ = []
-        grid = np.logspace(-3, 2, self.Cs) if self.Cs > 1 else np.array([1.0])
-        self.cv_log_loss_ = self._cross_validate(codes, y, w, grid)
-        losses = self.cv_log_loss_["log_loss"].to_numpy()
-        if len(grid) == 1:
-            self.C_ = float(grid[0])
-        else:
-            # The weakest penalty within 0.5% of the best log loss: the CV
-            # curve is flat near its minimum, and a weaker penalty shrinks
-            # small bands less, so their points (and intervals) are honest.
-            near = np.flatnonzero(losses <= np.nanmin(losses) * (1 + CV_TOLERANCE))
-            self.C_ = float(grid[near.max()])
+        self._choose_penalty(codes, y, w)
         self._fit_codes(codes, y, w)
+        self.range_counts_ = {}
+        if self.choose_bins:
+            codes = self._choose_range_counts(X, codes, y, w)
         self.monotone_ = self._resolve_directions()
         # Pool adjacent bands that break a required order, the worst pair of
         # every such criterion at a time, refitting after each round, until
@@ -264,7 +280,9 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             self._fit_codes(codes, y, w, init=(coef, self.intercept_))
         self.criteria_ = list(self.binner_.criteria_)
         self.pair_search_ = pd.DataFrame(columns=PAIR_SEARCH_COLUMNS)
-        if self.max_pairs:
+        if self.pairs:
+            codes = self._with_given_pairs(codes, y, w)
+        elif self.max_pairs:
             codes, found = search_pairs(self, codes, y, w, self._folds(y))
             self.pair_search_ = found.log
             if found.pairs:
@@ -279,6 +297,98 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             [self.binner_.band_stats_, _pair_stats(self.pairs_, codes, y, w)], ignore_index=True
         ).assign(coef=self.coef_)
         return codes
+
+    def _choose_penalty(self, codes, y, w) -> None:
+        """Set ``C_`` and ``cv_log_loss_`` by cross-validation on the current bands."""
+        grid = np.logspace(-3, 2, self.Cs) if self.Cs > 1 else np.array([1.0])
+        self.cv_log_loss_ = self._cross_validate(codes, y, w, grid)
+        losses = self.cv_log_loss_["log_loss"].to_numpy()
+        if len(grid) == 1:
+            self.C_ = float(grid[0])
+        else:
+            # The weakest penalty within 0.5% of the best log loss: the CV
+            # curve is flat near its minimum, and a weaker penalty shrinks
+            # small bands less, so their points (and intervals) are honest.
+            near = np.flatnonzero(losses <= np.nanmin(losses) * (1 + CV_TOLERANCE))
+            self.C_ = float(grid[near.max()])
+
+    def _choose_range_counts(self, X, codes, y, w) -> np.ndarray:
+        """Cut every numeric criterion into its cross-validated number of ranges.
+
+        Sets ``range_counts_``; with fewer ranges anywhere the penalty is
+        chosen again and the weights refitted. Gives the new codes.
+        """
+        eta = band_sum(self.coef_, codes, self._sizes(), start=self.intercept_)
+        counts = choose_range_counts(
+            self.binner_, X, codes, y, w, eta, self.coef_, self._folds(y), self.C_
+        )
+        binner, lookup = self.binner_.with_range_counts(counts)
+        self.range_counts_ = {
+            c.name: sum(b.kind == "range" for b in c.bands)
+            for c in binner.criteria_
+            if c.name in counts
+        }
+        if not lookup:
+            return codes
+        position = {c.name: k for k, c in enumerate(self.binner_.criteria_)}
+        for name, table in lookup.items():
+            codes[:, position[name]] = table[codes[:, position[name]]]
+        self.binner_ = binner
+        self._choose_penalty(codes, y, w)
+        self._fit_codes(codes, y, w)
+        return codes
+
+    def _with_given_pairs(self, codes, y, w) -> np.ndarray:
+        """Fit the ``pairs`` given on top of the bands: the codes with their cells."""
+        by_name = {c.name: c for c in self.binner_.criteria_}
+        for pair in self.pairs:
+            for condition in (pair.first, pair.second):
+                own = by_name.get(condition.criterion.name)
+                if own is None or _band_texts(own) != _band_texts(condition.criterion):
+                    raise DataError(
+                        f"pair rule {pair.name!r} reads criterion "
+                        f"{condition.criterion.name!r} with bands "
+                        f"{_band_texts(condition.criterion)}, but the binner gives "
+                        + ("no such criterion" if own is None else f"{_band_texts(own)}")
+                        + ": fix its bands (the binner's `fixed`)"
+                    )
+        codes = self._with_pairs(codes, self.pairs)
+        self.pairs_ = list(self.pairs)
+        self.criteria_ += self.pairs_
+        start = (np.append(self.coef_, np.zeros(2 * len(self.pairs_))), self.intercept_)
+        self._fit_codes(codes, y, w, init=start)
+        return codes
+
+    def describe_pairs(self) -> str | None:
+        """The pair search in one sentence: how many rules it judged and kept; None without one.
+
+        Examples
+        --------
+        >>> from calibrate.datasets import make_leads
+        >>> leads = make_leads(2000, seed=0)
+        >>> X, y = leads[["seniority", "webinars_attended"]], leads["converted"]
+        >>> print(LeadScoreModel(max_pairs=2, random_state=0).fit(X, y).describe_pairs())
+        ... # doctest: +NORMALIZE_WHITESPACE
+        Pair rules: none kept; the one judged did not lower the cross-validated log loss by 0.2%
+        and by 2 standard errors.
+        """
+        check_is_fitted(self, "coef_")
+        kept, judged = len(self.pairs_), len(self.pair_search_)
+        if self.pairs:
+            return f"Pair rules: {kept} kept from the previous sheet, their points refitted."
+        if not self.max_pairs:
+            return None
+        if not judged:
+            return "Pair rules: none kept; no pair of criteria came near the margin in the screen."
+        bar = (
+            f"the cross-validated log loss by {self.pair_margin:.1%} and by "
+            f"{PAIR_Z:g} standard errors"
+        )
+        if not kept:
+            which = "the one judged did not" if judged == 1 else f"of {judged} judged, none"
+            return f"Pair rules: none kept; {which} lower{'' if judged == 1 else 'ed'} {bar}."
+        most = " (the most allowed)" if kept == self.max_pairs else ""
+        return f"Pair rules: {kept} kept{most} of {judged} judged, each lowering {bar}."
 
     def _sizes(self) -> list[int]:
         pairs = [len(p.cells) for p in self.pairs_]
@@ -573,6 +683,11 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             if counts.sum() > 0 and (counts == 0).any():
                 block[counts == 0] = np.average(block, weights=counts)
         return coef
+
+
+def _band_texts(criterion) -> list[str]:
+    """A criterion's bands as what they say, points aside."""
+    return [f"{b.kind}:{b.label}" for b in criterion.bands]
 
 
 def _pair_stats(pairs, codes, y, w) -> pd.DataFrame:

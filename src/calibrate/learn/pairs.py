@@ -21,6 +21,7 @@ the cross-validated log loss by a stated margin.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -338,7 +339,8 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
         log[row]["kept"] = True
         before, codes, sizes = losses, trial, trial_sizes
         coef, intercept, fit_kept, hessian = fit.coef, fit.intercept, fit, fit.hessian
-        kept.append(pair)
+        kept.append(_named_apart(pair, kept))
+        log[row]["pair"] = kept[-1].name
     log = pd.DataFrame(log, columns=PAIR_SEARCH_COLUMNS)
     if not sampled:
         return codes, PairsFound(kept, fit_kept, log)
@@ -359,6 +361,17 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
         kept.pop(broken[-1])
         coef = np.delete(coef, np.r_[first + 2 * broken[-1] : first + 2 * broken[-1] + 2])
     return codes, PairsFound([], None, log)
+
+
+def _named_apart(pair: PairCriterion, kept) -> PairCriterion:
+    """``pair``, its name numbered when a rule on the same two criteria is already kept."""
+    taken = {p.name for p in kept}
+    if pair.name not in taken:
+        return pair
+    k = 2
+    while f"{pair.name} ({k})" in taken:
+        k += 1
+    return replace(pair, name=f"{pair.name} ({k})")
 
 
 def _improvement_z(diff, weight) -> float:

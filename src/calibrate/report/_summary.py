@@ -57,8 +57,9 @@ _KEYS = (
     "warnings",
 )
 #: Keys a summary has only when its source knows them: a recalibrated sheet's
-#: previous one, and the cell tables of a sheet's pair rules.
-_OPTIONAL_KEYS = ("previous", "pairs")
+#: previous one, the cell tables of a sheet's pair rules, and what a fit's
+#: pair search judged.
+_OPTIONAL_KEYS = ("previous", "pairs", "pair_search")
 
 
 def summarise(evidence: _Evidence, described: dict) -> dict:
@@ -196,6 +197,7 @@ def _fit_summary(calibration, evidence: _Evidence) -> dict:
             calibration.holdout.y,
             "hold-out leads",
         ),
+        "pair_search": calibration.scorecard.model_.describe_pairs(),
         "sheet_intervals": has_intervals,
         "sheet_note": (
             "Lead counts and win rates are those of the training leads. "
