@@ -2,15 +2,15 @@
 
 For every shared data set (../shared/data) and the stratified 70/30 splits of
 seeds 0-2 that :mod:`benchmarks.peers` uses (leaking columns dropped), the
-points sheet is fitted as the peers benchmark fits calibrate's (5 bands,
-behaviour criteria monotone), once without pair rules and once with at most
-``--max-pairs`` of them. It prints, per data set and setting, the mean
-hold-out AUC of the integer score, the AUC per seed, the pairs kept and the
-mean fit time, then one rule per data set with its four cells (the README's
-example of a pair from real data). Last, generated leads whose win odds
-jump only for a senior title at a large firm (a planted rule): the sheet
-with and without pairs and gradient boosting, fitted on 10,000 leads and
-judged on 20,000 new ones, seeds 0-2.
+points sheet is fitted as the peers benchmark fits calibrate's (the band
+counts of ``calibrate fit``, behaviour criteria monotone), once without pair
+rules and once with at most ``--max-pairs`` of them. It prints, per data set
+and setting, the mean hold-out AUC of the integer score, the AUC per seed, the
+pairs kept and the mean fit time, then one rule per data set with its four
+cells (the README's example of a pair from real data). Last, generated leads
+whose win odds jump only for a senior title at a large firm (a planted rule):
+the sheet with and without pairs and gradient boosting, fitted on 10,000 leads
+and judged on 20,000 new ones, seeds 0-2.
 
 Run from the project root::
 
@@ -32,6 +32,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
 from calibrate import LeadBinner, LeadScoreModel, Scorecard, load_leads
+from calibrate.settings import ModelSettings
 from calibrate.sheet.pairs import RULE, PairCriterion
 
 from .peers import DATASETS, OUTCOME, load_real, splits
@@ -40,8 +41,10 @@ from .peers import DATASETS, OUTCOME, load_real, splits
 def fit_sheet(features, y, types, groups, seed: int, max_pairs: int) -> Scorecard:
     """calibrate's sheet as benchmarks.peers fits it, with at most ``max_pairs`` pair rules."""
     rules = {c: "auto" for c, k in types.items() if k == "numeric" and groups[c] == "implicit"}
-    binner = LeadBinner(max_bins=5, column_types=types, groups=groups)
-    model = LeadScoreModel(binner=binner, monotone=rules, random_state=seed, max_pairs=max_pairs)
+    settings = ModelSettings()
+    binner = LeadBinner(max_bins=settings.max_bins, column_types=types, groups=groups)
+    model = LeadScoreModel(binner=binner, monotone=rules, choose_bins=settings.choose_bins,
+                           max_pairs=max_pairs, random_state=seed)  # fmt: skip
     return Scorecard(model=model, random_state=seed).fit(features, y)
 
 

@@ -204,14 +204,18 @@ def minmax_points(train_parts, lo: int = 0, hi: int = 100):
 
 def fit_calibrate(X, y, seed):
     from calibrate import LeadBinner, LeadScoreModel, Scorecard, load_leads
+    from calibrate.settings import ModelSettings
 
     frame = X.copy()
     frame[OUTCOME] = y
     leads = load_leads(frame, outcome=OUTCOME)
     types, groups = dict(leads.column_types), dict(leads.groups)
     rules = {c: "auto" for c, k in types.items() if k == "numeric" and groups[c] == "implicit"}
-    binner = LeadBinner(max_bins=5, column_types=types, groups=groups)
-    model = LeadScoreModel(binner=binner, monotone=rules, random_state=seed)
+    # The sheet calibrate fit makes by default: its band counts and pair rules.
+    settings = ModelSettings()
+    binner = LeadBinner(max_bins=settings.max_bins, column_types=types, groups=groups)
+    model = LeadScoreModel(binner=binner, monotone=rules, choose_bins=settings.choose_bins,
+                           max_pairs=settings.max_pairs, random_state=seed)  # fmt: skip
     card = Scorecard(model=model, random_state=seed)
     card.fit(leads.features, leads.outcome.to_numpy())
 

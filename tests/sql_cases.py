@@ -55,6 +55,8 @@ def rich_config(n: int = 3000, seed: int = 21) -> calibrate.ScoringConfig:
         bootstrap=0,
         seed=seed,
         max_pairs=0,  # with_pairs adds pair rules of every kind
+        max_bins=5,  # and needs three ranges or more of company_size
+        choose_bins=False,
     )
     config = result.config
     activities = config.to_dict()["activities"]
@@ -66,7 +68,14 @@ def rich_config(n: int = 3000, seed: int = 21) -> calibrate.ScoringConfig:
     rules.append({"kind": "column", "column": "opted_in", "equals": "true"})
     rules.append({"kind": "activity", "activity_type": "form_fill", "within_days": 7})
     threshold["fast_track"] = rules
-    config = dataclasses.replace(config, activities=activities, threshold=threshold)
+    # A criterion the fit rounded to 0 everywhere still gets points, so that a
+    # scorer that skips a criterion cannot pass.
+    criteria = tuple(
+        c.with_points(range(len(c.bands))) if len({b.points for b in c.bands}) == 1 else c
+        for c in config.criteria
+    )
+    config = dataclasses.replace(config, criteria=criteria, activities=activities,
+                                 threshold=threshold)  # fmt: skip
     return with_pairs(config)
 
 

@@ -233,3 +233,19 @@ def test_hold_out_leads_beyond_the_training_range_are_flagged():
         seed=0, bootstrap=0,
     )  # fmt: skip
     assert not [w for w in steady.warnings if "of the scale" in w]
+
+
+def test_recency_points_fall_with_the_days_since_unless_a_rule_says_otherwise():
+    leads, log = make_leads(2000, seed=4, activities=True)
+    options = {"outcome": "converted", "id": "lead_id", "activities": log,
+               "decided_at": "decided_at", "bootstrap": 0, "max_pairs": 0}  # fmt: skip
+    fit = calibrate.fit(leads, **options)
+    recency = [f.name for f in fit.config.activity_spec.features if f.kind == "recency"]
+    assert recency
+    for name in recency:
+        assert fit.scorecard.model_.monotone_[name] == "decreasing"
+        criterion = next(c for c in fit.config.criteria if c.name == name)
+        points = [b.points for b in criterion.bands if b.kind == "range"]
+        assert (np.diff(points) <= 0).all(), (name, points)
+    free = calibrate.fit(leads, monotone=dict.fromkeys(recency, "none"), **options)
+    assert not set(recency) & set(free.scorecard.model_.monotone_)

@@ -73,8 +73,9 @@ def fit(
     monotone: Mapping[str, object] | None = None,
     bootstrap: int = 100,
     current_sheet=None,
-    max_bins: int = 5,
-    max_pairs: int = 0,
+    max_bins: int = 10,
+    choose_bins: bool = True,
+    max_pairs: int = 8,
     recency_half_life: float | str | None = None,
     keep_structure=None,
     keep_threshold: bool = False,
@@ -176,9 +177,13 @@ def fit(
         :mod:`calibrate.decide.current_sheet`), compared with the calibrated one on
         the hold-out leads. Its rules read criterion columns of the lead
         table, or activity types.
-    max_bins : int, default=5
+    max_bins : int, default=10
         Most ranges per numeric criterion.
-    max_pairs : int, default=0
+    choose_bins : bool, default=True
+        Choose each numeric criterion's number of ranges, up to ``max_bins``,
+        by cross-validation; False cuts each into ``max_bins`` ranges as far
+        as its leads allow.
+    max_pairs : int, default=8
         Most pair rules ("seniority in VP|C-level and company_size >= 500"),
         each kept only when it lowers the cross-validated log loss; 0 adds none.
     sep : str, optional
@@ -250,6 +255,7 @@ def fit(
             monotone=monotone,
             bootstrap=bootstrap,
             max_bins=max_bins,
+            choose_bins=choose_bins,
             max_pairs=max_pairs,
             recency_half_life=recency_half_life,
         ),
@@ -340,6 +346,7 @@ def fit_with(
         )
         kept, kept_pairs = _kept_structure(previous, X, behaviour)
         X = X[list(kept)] if kept else X
+        model = _with_kind_orders(model, behaviour)
         step("fit")
         recency = _recency(leads, train, X.iloc[train], y[train], column_types, groups, model)
         card = _fit_scorecard(
@@ -424,6 +431,23 @@ def _featurize(leads, train, activities, activity, model, step, con, previous=No
             column_types[feature.name] = feature.column_kind
             groups[feature.name] = "implicit"
     return X, column_types, groups, behaviour
+
+
+def _with_kind_orders(model: ModelSettings, behaviour) -> ModelSettings:
+    """The settings with the points order of behaviour features whose kind fixes it.
+
+    A monotone rule the user gave for a feature wins over its kind's order.
+    """
+    if behaviour is None:
+        return model
+    from dataclasses import replace
+
+    orders = {
+        f.name: f.points_order
+        for f in behaviour.featurizer.spec_.features
+        if f.points_order is not None
+    }
+    return replace(model, monotone={**orders, **model.monotone}) if orders else model
 
 
 def _kept_structure(previous, X, behaviour) -> tuple[dict, list]:
@@ -570,7 +594,11 @@ def _lead_model(
     rules = {c: r for c, r in rules.items() if r != "none"}
     binner = LeadBinner(max_bins=model.max_bins, column_types=column_types, groups=groups)
     return LeadScoreModel(
-        binner=binner, monotone=rules, max_pairs=model.max_pairs, random_state=model.seed
+        binner=binner,
+        monotone=rules,
+        choose_bins=model.choose_bins,
+        max_pairs=model.max_pairs,
+        random_state=model.seed,
     )
 
 
@@ -631,6 +659,8 @@ def _metrics(card, holdout, quality, leads, train, choice, comparison, model) ->
         "share_wins_captured": choice.share_wins_captured,
         "win_rate_passed": choice.win_rate_passed,
         "regularisation_C": card.model_.C_,
+        "pair_rules": len(card.model_.pairs_),
+        "pair_rules_judged": int(card.model_.pair_search_["cv_log_loss"].notna().sum()),
     }
     if comparison is not None:
         metrics["current_sheet_auc"] = comparison["current"]["auc"]

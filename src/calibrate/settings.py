@@ -233,9 +233,13 @@ class ModelSettings:
         ``{column: "increasing" | "decreasing" | "auto" | "none" | [levels]}``.
     bootstrap : int, default=100
         Bootstrap refits for every band's 95% interval; 0 skips them.
-    max_bins : int, default=5
+    max_bins : int, default=10
         Most ranges per numeric criterion.
-    max_pairs : int, default=0
+    choose_bins : bool, default=True
+        Choose every numeric criterion's number of ranges, up to
+        ``max_bins``, by cross-validation; False gives each ``max_bins``
+        ranges (as far as its leads allow).
+    max_pairs : int, default=8
         Most pair rules added to the additive sheet, each kept only when it
         lowers the cross-validated log loss (see
         :class:`~calibrate.learn.model.LeadScoreModel`); 0 adds none.
@@ -251,12 +255,15 @@ class ModelSettings:
     seed: int = 0
     monotone: Mapping[str, object] = field(default_factory=dict)
     bootstrap: int = 100
-    max_bins: int = 5
+    max_bins: int = 10
+    choose_bins: bool = True
     recency_half_life: float | str | None = None
-    max_pairs: int = 0
+    max_pairs: int = 8
 
     def __post_init__(self):
         object.__setattr__(self, "monotone", dict(self.monotone or {}))
+        if not isinstance(self.choose_bins, bool | np.bool_):
+            raise ParameterError(f"choose_bins must be True or False, got {self.choose_bins!r}")
         if isinstance(self.max_pairs, bool) or not isinstance(self.max_pairs, int | np.integer):
             raise ParameterError(f"max_pairs must be a whole number, got {self.max_pairs!r}")
         if self.max_pairs < 0:

@@ -150,8 +150,9 @@ def fit(
     order: opt.Order = [],  # noqa: B006
     current_sheet: opt.CurrentSheet = None,
     bootstrap: opt.Bootstrap = 100,
-    max_bins: opt.MaxBins = 5,
-    max_pairs: opt.MaxPairs = 0,
+    max_bins: opt.MaxBins = 10,
+    choose_bins: opt.ChooseBins = True,
+    max_pairs: opt.MaxPairs = 8,
     recency_half_life: opt.RecencyHalfLife = None,
     keep_structure: opt.KeepStructure = None,
     keep_threshold: opt.KeepThreshold = False,
@@ -197,6 +198,7 @@ def fit(
             monotone=_monotone_rules(monotone, order),
             bootstrap=bootstrap,
             max_bins=max_bins,
+            choose_bins=choose_bins,
             max_pairs=max_pairs,
             recency_half_life=_half_life(recency_half_life),
         )

@@ -143,6 +143,14 @@ Bootstrap = Annotated[
     int, typer.Option(help="Bootstrap refits for each band's points interval (0: none).")
 ]
 MaxBins = Annotated[int, typer.Option(help="Most ranges per numeric criterion.")]
+ChooseBins = Annotated[
+    bool,
+    typer.Option(
+        "--choose-bins/--fixed-bins",
+        help="Choose each numeric criterion's number of ranges (up to --max-bins) by "
+        "cross-validation, or cut each into --max-bins ranges.",
+    ),
+]
 MaxPairs = Annotated[
     int,
     typer.Option(

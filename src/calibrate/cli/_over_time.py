@@ -138,7 +138,7 @@ def backtest(
         int, typer.Option(help="Leads of history needed before a period is scored.")
     ] = 1000,
     seed: opt.Seed = 0,
-    max_bins: opt.MaxBins = 5,
+    max_bins: opt.MaxBins = 10,
     sep: opt.Sep = None,
     encoding: opt.Encoding = "utf-8-sig",
     quiet: opt.Quiet = False,

@@ -6,8 +6,13 @@ for every numeric criterion, with the rest of the additive sheet held as an
 offset, each fold's training leads cut the criterion again into its ``k``
 strongest ranges (the binner's tree, grown best first, so the cuts of ``k``
 ranges are a prefix of those of more), and the held-out leads say which ``k``
-predicts best. The fewest ranges within one standard error of the best are
-kept: a finer sheet has to earn its extra rows.
+predicts best: the count of least out-of-fold log loss is kept.
+
+On the shared data sets (seeds 0-2, at most 10 ranges and 8 pair rules),
+against a constant 5 ranges, that count gave the integer sheet +0.0011 AUC on
+online shoppers, +0.0018 on bank-full and -0.0004 on bank-additional. The
+fewest ranges within one standard error of the best, a rule that makes a
+finer sheet earn its rows, gave +0.0010, -0.0007 and -0.0009.
 """
 
 from __future__ import annotations
@@ -90,7 +95,9 @@ def choose_range_counts(binner, X, codes, y, w, eta, coef, folds, C) -> dict[str
             losses.append(_fold_losses(x, base, y, w, edges, most, train, held, C))
         losses = np.concatenate(losses, axis=1)
         valid = np.concatenate([b for _, b in folds])
-        chosen[criterion.name] = 2 + _fewest_within_one_se(losses, w[valid])
+        weight = w[valid] / w[valid].sum()
+        # The count of least loss; of equal ones, the fewest ranges.
+        chosen[criterion.name] = 2 + int(np.argmin(losses @ weight))
     return chosen
 
 
@@ -123,17 +130,3 @@ def _fold_losses(x, base, y, w, edges, most, train, held, C) -> np.ndarray:
             break
     e = base[held][None, :] + beta[index[:, held]]
     return np.logaddexp(0.0, e) - y[held][None, :] * e
-
-
-def _fewest_within_one_se(losses, weight) -> int:
-    """Row of the fewest ranges whose mean loss is within one standard error of the best."""
-    weight = weight / weight.sum()
-    mean = losses @ weight
-    best = int(np.argmin(mean))
-    n_eff = 1.0 / float(weight @ weight)
-    for i in range(best):
-        diff = losses[i] - losses[best]
-        spread = float(weight @ (diff - diff @ weight) ** 2)
-        if mean[i] - mean[best] <= np.sqrt(spread / n_eff):
-            return i
-    return best

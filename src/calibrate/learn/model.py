@@ -81,8 +81,8 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     choose_bins : bool, default=False
         Choose every numeric criterion's number of ranges, from 2 to the
         binner's ``max_bins``, by cross-validation
-        (:func:`calibrate.learn.band_counts.choose_range_counts`): the fewest
-        within one standard error of the best. False keeps the binner's.
+        (:func:`calibrate.learn.band_counts.choose_range_counts`). False
+        keeps the binner's.
     max_iter : int, default=100
         Newton steps allowed to the solver.
     tol : float, default=1e-8
@@ -114,8 +114,9 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     pairs_ : list of PairCriterion
         The pair rules kept, in the order they were added.
     pair_search_ : pandas.DataFrame
-        Every pair rule judged: step, pair, rule, gain (of the residual
-        screen), cv_log_loss (out of fold; NaN when it breaks a monotone
+        Every pair rule judged or refused: step, pair, rule, gain (of the
+        residual screen), cv_log_loss (out of fold, each fold adding its own
+        best rule; NaN for a rule refused because it breaks a monotone
         order), the log loss before it, z (the improvement over its
         standard error) and kept.
     coef_ : ndarray of shape (n_bands,)
@@ -373,7 +374,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         and by 2 standard errors.
         """
         check_is_fitted(self, "coef_")
-        kept, judged = len(self.pairs_), len(self.pair_search_)
+        kept, judged = len(self.pairs_), int(self.pair_search_["cv_log_loss"].notna().sum())
         if self.pairs:
             return f"Pair rules: {kept} kept from the previous sheet, their points refitted."
         if not self.max_pairs:

@@ -34,7 +34,7 @@ from ._band_logistic import band_sum, bordered_hessian, cross_sums
 
 __all__ = ["best_rule", "breaks_order", "min_rule_leads", "screen_pairs", "search_pairs"]
 
-#: Pair rules the screen proposes at each step, for the cross-validation to judge.
+#: Rules of the screen tried at each step, best first, for one that keeps every order.
 PAIR_CANDIDATES = 3
 #: Standard errors by which a pair rule's out-of-fold improvement must beat 0.
 PAIR_Z = 2.0
@@ -177,14 +177,17 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
     """Add pair rules to a fitted additive model, one at a time, while one pays.
 
     Each step screens every pair of the model's criteria on its residuals
-    (:func:`screen_pairs`) and judges the best few rules by their
-    out-of-fold log loss at the model's penalty ``C_`` (the penalty
-    search's ``folds``; every fold chooses the rule again on its own
-    training leads). The rule of lowest loss is kept when it removes the
+    (:func:`screen_pairs`); its rule is the screen's best whose weight keeps
+    every monotone criterion's order in the leads it holds for. The step is
+    judged by out-of-fold log loss at the model's penalty ``C_`` (the
+    penalty search's ``folds``), each fold taking the whole step on its own
+    training leads: it screens every pair again and refits with its own
+    best rule. Choosing the pair out of hundreds on all the leads and then
+    judging only that pair would let the validation leads pick it, and a
+    rule of noise would pass. The rule is kept when the step removes the
     model's ``pair_margin`` of the loss, by at least :data:`PAIR_Z`
-    standard errors of the lead-by-lead difference (a rule must beat the
-    noise of the comparison, not only the margin), and when its weight keeps
-    every monotone criterion's order in the leads it holds for.
+    standard errors of the lead-by-lead difference (it must beat the noise
+    of the comparison, not only the margin).
 
     Parameters
     ----------
@@ -204,7 +207,8 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
         The band codes with a column per rule kept (its cell).
     PairsFound
         The rules kept, the band fit with them (None without any) and one
-        row per rule judged (:data:`PAIR_SEARCH_COLUMNS`).
+        row per rule judged or refused for breaking an order
+        (:data:`PAIR_SEARCH_COLUMNS`; ``cv_log_loss`` is NaN for those).
     """
     criteria = list(model.binner_.criteria_)
     position = {c.name: k for k, c in enumerate(criteria)}
@@ -245,35 +249,45 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
         return np.column_stack([current, cell]), bordered_hessian(hessian, current, sizes,
                                                                   cell, 2, h)  # fmt: skip
 
-    def out_of_fold(current, rule, hessian):
-        # Every validation lead's log loss, the folds' validation leads in turn;
-        # with ``rule`` (eta, pair), a rule on the pair's criteria chosen again
-        # on every fold's training leads. None when a fold finds no rule. Every
-        # fold starts from the weights of all the leads and their Hessian (its
-        # share of them), bordered by the fold's own cell: one Newton step of
-        # the data's Hessian spared a fold.
-        trial_sizes = sizes if rule is None else [*sizes, 2]
-        start = (coef, intercept) if rule is None else (np.append(coef, [0.0, 0.0]), intercept)
-        out = []
-        for train, held in folds:
+    def out_of_fold(current, hessian, fits=None):
+        # Every validation lead's log loss, the folds' validation leads in
+        # turn. Without ``fits`` the fold refits of the current bands (also
+        # returned). With them (those refits), the whole step on each fold:
+        # the fold's training leads screen every pair on their own residuals,
+        # and the fold's best rule, if any, joins its refit. The pair and rule
+        # are chosen without the validation leads, so their loss is honest.
+        # Every fold starts from a warm start and the data's Hessian (its
+        # share), bordered by the fold's own cell.
+        out, refits = [], []
+        for f, (train, held) in enumerate(folds):
             share = float(w[train].sum() / w.sum())
-            trial, fold_hessian = current, hessian * share
-            if rule is not None:
-                eta, h, pair = rule
-                a, b = pair.criteria
-                ca, cb = current[:, position[a.name]], current[:, position[b.name]]
-                found = best_rule(ca[train], cb[train], a, b, y[train], eta[train], w[train],
-                                  min_leads=min_leads * share)  # fmt: skip
-                if found is None:
-                    return None
-                mask = np.zeros(len(y))
-                mask[train] = 1.0
-                trial, fold_hessian = with_cell(current, found[1].cell_of(ca, cb), h * mask,
-                                                fold_hessian)  # fmt: skip
-            fit = solve(trial, trial_sizes, train, start, fold_hessian, JUDGE_TOL)
+            fold_hessian = hessian * share
+            if fits is None:
+                fit = solve(current, sizes, train, (coef, intercept), fold_hessian, JUDGE_TOL)
+                refits.append(fit)
+                trial, trial_sizes = current, sizes
+            else:
+                base = fits[f]
+                eta_train = band_sum(base.coef, current[train], sizes, start=base.intercept)
+                found = screen_pairs(current[train][:, : len(criteria)], criteria, y[train],
+                                     eta_train, w[train], min_leads=min_leads * share,
+                                     exclude=kept)[:1]  # fmt: skip
+                if not found:
+                    trial, trial_sizes, fit = current, sizes, base
+                else:
+                    pair = found[0][1]
+                    a, b = pair.criteria
+                    cell = pair.cell_of(current[:, position[a.name]], current[:, position[b.name]])
+                    p_train = expit(eta_train)
+                    h_fold = np.zeros(len(y))
+                    h_fold[train] = w[train] * p_train * (1 - p_train)
+                    trial, fold_hessian = with_cell(current, cell, h_fold, fold_hessian)
+                    trial_sizes = [*sizes, 2]
+                    start = (np.append(base.coef, [0.0, 0.0]), base.intercept)
+                    fit = solve(trial, trial_sizes, train, start, fold_hessian, JUDGE_TOL)
             eta_held = band_sum(fit.coef, trial[held], trial_sizes, start=fit.intercept)
             out.append(np.logaddexp(0.0, eta_held) - y[held] * eta_held)
-        return np.concatenate(out)
+        return np.concatenate(out), refits
 
     def breaks(pair, trial_coef, first):
         # Whether the rule of cells ``first`` and ``first + 1`` breaks an order.
@@ -293,7 +307,7 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
 
     kept, fit_kept, log = [], None, []
     hessian = model._solution_.hessian * share_all
-    before = None
+    before = fold_fits = None
     for step in range(1, model.max_pairs + 1):
         eta = band_sum(coef, codes, sizes, start=intercept)
         prob = expit(eta)
@@ -308,10 +322,8 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
             current = float(weight @ before)
         bar = GATE * model.pair_margin * current
         found = [(gain, pair) for gain, pair in found if gain / (2 * w.sum()) >= bar]
-        if found and before is None:
-            before = out_of_fold(codes, None, hessian)
-            current = float(weight @ before)
-        best = None
+        # The step's rule: the screen's best whose weight keeps every order.
+        chosen = None
         for gain, pair in found:
             a, b = pair.criteria
             cell = pair.cell_of(codes[:, position[a.name]], codes[:, position[b.name]])
@@ -319,28 +331,33 @@ def search_pairs(model, codes, y, w, folds) -> tuple[np.ndarray, PairsFound]:
             trial_sizes = [*sizes, 2]
             start = (np.append(coef, [0.0, 0.0]), intercept)
             fit = solve(trial, trial_sizes, slice(None), start, trial_hessian)
-            losses = None
             if not breaks(pair, fit.coef, len(coef)):
-                losses = out_of_fold(codes, (eta, h, pair), hessian)
-            loss, z = np.nan, np.nan
-            if losses is not None:
-                loss = float(weight @ losses)
-                z = _improvement_z(before - losses, weight)
+                chosen = (gain, pair, trial, trial_sizes, fit)
+                break
             log.append({"step": step, "pair": pair.name, "rule": pair.cells[0].label,
-                        "gain": gain, "cv_log_loss": loss, "log_loss_before": current,
-                        "z": z, "kept": False})  # fmt: skip
-            if losses is not None and (best is None or loss < best[0]):
-                best = (loss, z, losses, pair, trial, trial_sizes, fit, len(log) - 1)
-        if best is None:
+                        "gain": gain, "cv_log_loss": np.nan, "log_loss_before": current,
+                        "z": np.nan, "kept": False})  # fmt: skip
+        if chosen is None:
             break
-        loss, z, losses, pair, trial, trial_sizes, fit, row = best
+        gain, pair, trial, trial_sizes, fit = chosen
+        if before is None:
+            before, fold_fits = out_of_fold(codes, hessian)
+            current = float(weight @ before)
+        losses, _ = out_of_fold(codes, hessian, fold_fits)
+        loss = float(weight @ losses)
+        z = _improvement_z(before - losses, weight)
+        log.append({"step": step, "pair": pair.name, "rule": pair.cells[0].label, "gain": gain,
+                    "cv_log_loss": loss, "log_loss_before": current, "z": z,
+                    "kept": False})  # fmt: skip
         if current - loss < model.pair_margin * current or not z >= PAIR_Z:
             break
-        log[row]["kept"] = True
-        before, codes, sizes = losses, trial, trial_sizes
+        log[-1]["kept"] = True
+        codes, sizes = trial, trial_sizes
         coef, intercept, fit_kept, hessian = fit.coef, fit.intercept, fit, fit.hessian
         kept.append(_named_apart(pair, kept))
-        log[row]["pair"] = kept[-1].name
+        log[-1]["pair"] = kept[-1].name
+        # The next step is judged against the sheet with this rule, refitted on every fold.
+        before, fold_fits = out_of_fold(codes, hessian)
     log = pd.DataFrame(log, columns=PAIR_SEARCH_COLUMNS)
     if not sampled:
         return codes, PairsFound(kept, fit_kept, log)

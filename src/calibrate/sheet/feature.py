@@ -172,6 +172,11 @@ class FeatureKind(ABC):
     #: Whether a fit makes a feature of this kind only when asked
     #: (:class:`calibrate.learn.behaviour.ActivityFeaturizer`'s ``extra_features``).
     optional: bool = False
+    #: The order a fit gives a numeric feature's points unless told otherwise:
+    #: ``"increasing"``, ``"decreasing"``, or None for the direction the data
+    #: leans to. A kind whose meaning fixes it says so (recency: the longer
+    #: since the latest activity, the fewer points).
+    points_order: str | None = None
 
     def check(self, feature) -> None:  # noqa: B027 - most kinds need nothing more
         """Raise ValueError when the feature lacks what the kind needs (nothing by default)."""
@@ -514,6 +519,11 @@ class ActivityFeature:
     def column_kind(self) -> str:
         """How the feature reads as a criterion: numeric, or boolean (``all_of``)."""
         return kind_of(self.kind).column_kind
+
+    @property
+    def points_order(self) -> str | None:
+        """The order a fit gives the feature's points by default (its kind's ``points_order``)."""
+        return kind_of(self.kind).points_order
 
     @property
     def description(self) -> str:

@@ -81,6 +81,9 @@ class Recency(FeatureKind):
     """Days since the lead's latest activity (of some types; by default of any known type)."""
 
     name = "recency"
+    # Points fall with the days since the latest activity: a lead scored a
+    # month later cannot gain for having done nothing since.
+    points_order = "decreasing"
 
     def evaluate(self, feature, acts: Activities):
         mask = acts.known if not feature.types else acts.of_types(feature.types)
