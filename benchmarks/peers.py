@@ -206,7 +206,7 @@ def fit_calibrate(X, y, seed):
     from calibrate import LeadBinner, LeadScoreModel, Scorecard, load_leads
     from calibrate.settings import ModelSettings
 
-    frame = X.copy()
+    frame = X.copy(deep=False)  # copy-on-write: the new column leaves X as it is
     frame[OUTCOME] = y
     leads = load_leads(frame, outcome=OUTCOME)
     types, groups = dict(leads.column_types), dict(leads.groups)

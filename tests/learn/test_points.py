@@ -96,6 +96,20 @@ def test_rank_rounding_beats_nearest_by_hand():
     assert scores[0] < scores[3]
 
 
+def test_rank_rounding_reads_codes_with_offsets_as_global_band_indices():
+    from calibrate.learn.points import rank_preserving_points
+
+    rng = np.random.default_rng(3)
+    codes = np.column_stack([rng.integers(0, 3, 8000), rng.integers(0, 4, 8000)])
+    offsets = np.array([0, 3])
+    points = rng.normal(0, 6, 7)
+    eta = points[codes + offsets].sum(axis=1) + rng.normal(0, 0.1, 8000)
+    given = rank_preserving_points(points, 40.0, codes + offsets, eta, random_state=1)
+    read = rank_preserving_points(points, 40.0, codes, eta, random_state=1, offsets=offsets)
+    np.testing.assert_array_equal(given[0], read[0])
+    assert given[1:] == read[1:]
+
+
 def test_sheet_follows_the_ground_truth(card):
     sheet = card.points_.set_index(["criterion", "band"])["points"]
     order = ["C-level", "VP", "Director", "Manager", "Staff", "Student"]

@@ -255,7 +255,10 @@ def load_leads(
     excluded, column_types, typed, found = _criteria(raw, candidates, excluded_by_user, types)
     warnings += found
     groups = _groups(column_types, implicit, explicit)
-    features = pd.DataFrame(typed)
+    # Column by column, not consolidated into blocks: a copy of every lead's
+    # values that nothing downstream needs (copy-on-write keeps the caller's
+    # arrays safe).
+    features = pd.DataFrame(typed, copy=False)
     if not column_types:
         raise DataError(
             "no column is left to use as a criterion"

@@ -628,6 +628,9 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         if len(grid) == 1:
             return pd.DataFrame({"C": grid, "log_loss": [np.nan]})
         folds = self._folds(y)
+        # The folds' leads gathered once: a million leads' codes are sliced
+        # a fold at a time below, per penalty.
+        codes, y, w, folds = _within_folds(codes, y, w, folds)
         starts = [(None, None)] * len(folds)
         losses = np.full(len(grid), np.nan)
         for j in range(len(grid) - 1, -1, -1):
@@ -686,6 +689,16 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             if counts.sum() > 0 and (counts == 0).any():
                 block[counts == 0] = np.average(block, weights=counts)
         return coef
+
+
+def _within_folds(codes, y, w, folds):
+    """The leads of the folds only, and the folds' rows among them."""
+    rows = np.unique(np.concatenate([np.concatenate([a, b]) for a, b in folds]))
+    if len(rows) == len(y):
+        return codes, y, w, folds
+    where = np.full(len(y), -1, dtype=np.intp)
+    where[rows] = np.arange(len(rows))
+    return codes[rows], y[rows], w[rows], [(where[a], where[b]) for a, b in folds]
 
 
 def _band_texts(criterion) -> list[str]:

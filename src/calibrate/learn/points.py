@@ -259,12 +259,13 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             int_points, base_points, self.rounding_ = rank_preserving_points(
                 points,
                 base,
-                codes + offsets[:-1][None, :],
+                codes,
                 eta,
                 min_score=self.min_score,
                 max_score=self.max_score,
                 random_state=self.random_state,
                 ordered=self._ordered_blocks(binner, offsets),
+                offsets=offsets[:-1],
             )
         else:
             int_points, base_points = np.rint(points).astype(np.int64), int(np.rint(base))
@@ -601,6 +602,7 @@ def rank_preserving_points(
     random_state=None,
     sweeps=3,
     ordered=(),
+    offsets=None,
 ):
     """Integer points that keep the unrounded ranking of leads best.
 
@@ -631,6 +633,11 @@ def rank_preserving_points(
     ordered : sequence of (ndarray, int)
         Point indices that must stay in order, with the direction (1 for
         increasing, -1 for decreasing): moves breaking an order are refused.
+    offsets : ndarray of shape (n_criteria,), optional
+        Where each criterion's bands start in ``points``. Given, ``band_index``
+        holds band codes within each criterion (``offsets[j]`` is added to
+        column ``j`` of the sampled leads only, sparing a copy of a million
+        leads' codes).
 
     Returns
     -------
@@ -652,6 +659,8 @@ def rank_preserving_points(
     n = len(eta)
     rows = np.sort(rng.choice(n, sample, replace=False)) if n > sample else np.arange(n)
     index, target = band_index[rows], eta[rows]
+    if offsets is not None:
+        index = index + np.asarray(offsets)[None, :]
     middle = (min_score + max_score) / 2
 
     def score(ints, b):
