@@ -52,10 +52,10 @@ def cv_counts(X, y, seed=0):
     binner = LeadBinner(max_bins=10)
     codes = binner.fit_transform(X, y).to_numpy()
     folds = list(StratifiedKFold(5, shuffle=True, random_state=seed).split(X, y))
-    eta = np.full(len(y), np.log(y.mean() / (1 - y.mean())))
-    coef = np.zeros(binner.band_offsets()[-1])
+    start = np.log(y.mean() / (1 - y.mean()))
+    fits = [(np.zeros(binner.band_offsets()[-1]), start)] * len(folds)
     w = np.ones(len(y))
-    return choose_range_counts(binner, X, codes, y.astype(float), w, eta, coef, folds, C=1.0)
+    return choose_range_counts(binner, X, codes, y.astype(float), w, fits, folds, C=1.0)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -262,11 +262,11 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         codes = np.array(binner.fit_transform(X, y, sample_weight=w).to_numpy(), dtype=np.intp)
         self.binner_ = binner
         self.pairs_ = []
-        self._choose_penalty(codes, y, w)
-        self._fit_codes(codes, y, w)
+        fold_fits = self._choose_penalty(codes, y, w)
         self.range_counts_ = {}
         if self.choose_bins:
-            codes = self._choose_range_counts(X, codes, y, w)
+            codes = self._choose_range_counts(X, codes, y, w, fold_fits)
+        self._fit_codes(codes, y, w)
         self.monotone_ = self._resolve_directions()
         # Pool adjacent bands that break a required order, the worst pair of
         # every such criterion at a time, refitting after each round, until
@@ -299,29 +299,34 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         ).assign(coef=self.coef_)
         return codes
 
-    def _choose_penalty(self, codes, y, w) -> None:
-        """Set ``C_`` and ``cv_log_loss_`` by cross-validation on the current bands."""
+    def _choose_penalty(self, codes, y, w) -> list[tuple[np.ndarray, float]]:
+        """Set ``C_`` and ``cv_log_loss_`` by cross-validation on the current bands.
+
+        Gives every fold's fit at ``C_`` (``(coef, intercept)``, fitted on the
+        fold's training leads).
+        """
         grid = np.logspace(-3, 2, self.Cs) if self.Cs > 1 else np.array([1.0])
-        self.cv_log_loss_ = self._cross_validate(codes, y, w, grid)
+        self.cv_log_loss_, fits = self._cross_validate(codes, y, w, grid)
         losses = self.cv_log_loss_["log_loss"].to_numpy()
         if len(grid) == 1:
             self.C_ = float(grid[0])
-        else:
-            # The weakest penalty within 0.5% of the best log loss: the CV
-            # curve is flat near its minimum, and a weaker penalty shrinks
-            # small bands less, so their points (and intervals) are honest.
-            near = np.flatnonzero(losses <= np.nanmin(losses) * (1 + CV_TOLERANCE))
-            self.C_ = float(grid[near.max()])
+            return self._fold_fits(codes, y, w, self.C_)
+        # The weakest penalty within 0.5% of the best log loss: the CV
+        # curve is flat near its minimum, and a weaker penalty shrinks
+        # small bands less, so their points (and intervals) are honest.
+        near = np.flatnonzero(losses <= np.nanmin(losses) * (1 + CV_TOLERANCE))
+        self.C_ = float(grid[near.max()])
+        return fits[near.max()]
 
-    def _choose_range_counts(self, X, codes, y, w) -> np.ndarray:
+    def _choose_range_counts(self, X, codes, y, w, fold_fits) -> np.ndarray:
         """Cut every numeric criterion into its cross-validated number of ranges.
 
-        Sets ``range_counts_``; with fewer ranges anywhere the weights are
-        refitted (at the same penalty). Gives the new codes.
+        Sets ``range_counts_`` and, with fewer ranges anywhere, ``binner_``;
+        gives the new codes. ``fold_fits`` are the folds' additive models on
+        the finest bands, each fitted on its fold's training leads.
         """
-        eta = band_sum(self.coef_, codes, self._sizes(), start=self.intercept_)
         counts = choose_range_counts(
-            self.binner_, X, codes, y, w, eta, self.coef_, self._folds(y), self.C_
+            self.binner_, X, codes, y, w, fold_fits, self._folds(y), self.C_
         )
         binner, lookup = self.binner_.with_range_counts(counts)
         self.range_counts_ = {
@@ -334,11 +339,10 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         position = {c.name: k for k, c in enumerate(self.binner_.criteria_)}
         for name, table in lookup.items():
             codes[:, position[name]] = table[codes[:, position[name]]]
-        self.binner_ = binner
         # The penalty chosen on the finer bands is kept: chosen again on the
         # counts of the shared data sets it gave the same or a lower AUC, and
         # it cost a third of the choice's time.
-        self._fit_codes(codes, y, w)
+        self.binner_ = binner
         return codes
 
     def _with_given_pairs(self, codes, y, w) -> np.ndarray:
@@ -616,28 +620,40 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         """Whether each lead is more likely won than lost."""
         return self.decision_function(X) > 0
 
-    def _cross_validate(self, codes, y, w, grid) -> pd.DataFrame:
+    def _cross_validate(self, codes, y, w, grid) -> tuple[pd.DataFrame, dict]:
         """Mean log loss of every penalty over stratified folds of (a sample of) the leads.
 
         The path runs from the weakest penalty to the strongest, every fold
         warm-started from its previous solution, and stops once the mean loss
         has risen past the tolerance above the best: on the usual U-shaped
         curve no stronger penalty can then be chosen. Penalties not reached
-        have a NaN loss.
+        have a NaN loss. Also gives, for every penalty reached (by its index
+        in ``grid``), the folds' fits ``[(coef, intercept), ...]``.
         """
         if len(grid) == 1:
-            return pd.DataFrame({"C": grid, "log_loss": [np.nan]})
+            return pd.DataFrame({"C": grid, "log_loss": [np.nan]}), {}
         folds = self._folds(y)
         # The folds' leads gathered once: a million leads' codes are sliced
         # a fold at a time below, per penalty.
         codes, y, w, folds = _within_folds(codes, y, w, folds)
         starts = [(None, None)] * len(folds)
         losses = np.full(len(grid), np.nan)
+        fits = {}
         for j in range(len(grid) - 1, -1, -1):
             losses[j] = self._cv_loss(codes, y, w, self._sizes(), grid[j], folds, starts)
+            fits[j] = [start for start, _ in starts]
             if losses[j] > np.nanmin(losses) * (1 + CV_TOLERANCE):
                 break
-        return pd.DataFrame({"C": grid, "log_loss": losses})
+        return pd.DataFrame({"C": grid, "log_loss": losses}), fits
+
+    def _fold_fits(self, codes, y, w, C) -> list[tuple[np.ndarray, float]]:
+        """Every fold's fit at ``C`` on its training leads: ``[(coef, intercept), ...]``."""
+        fits = []
+        codes, y, w, folds = _within_folds(codes, y, w, self._folds(y))
+        for a, _ in folds:
+            fit = self._solve(codes[a], y[a], w[a], C)
+            fits.append((fit.coef, fit.intercept))
+        return fits
 
     def _folds(self, y) -> list[tuple[np.ndarray, np.ndarray]]:
         """Rows of every fold's training and validation leads, within (a sample of) the leads.
