@@ -174,9 +174,11 @@ def messy_leads(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return leads.reset_index(drop=True), log
 
 
-def python_scores(config, leads, log, as_of=None) -> pd.DataFrame:
-    """The Python scorer's output with breakdown, as the reference."""
-    return calibrate.score_leads(config, leads, activities=log, breakdown=True, as_of=as_of)
+def python_scores(config, leads, log, as_of=None, reasons=0) -> pd.DataFrame:
+    """The Python scorer's output with breakdown (and reasons), as the reference."""
+    return calibrate.score_leads(
+        config, leads, activities=log, breakdown=True, as_of=as_of, reasons=reasons
+    )
 
 
 def assert_same_scores(expected: pd.DataFrame, got: pd.DataFrame, id_column: str, engine: str):
@@ -190,8 +192,10 @@ def assert_same_scores(expected: pd.DataFrame, got: pd.DataFrame, id_column: str
     right = got.set_index(id_column).sort_index()
     assert left.index.equals(right.index), f"{engine}: different lead ids"
     for column in left.columns:
-        a = left[column].astype(str).to_numpy()
-        b = right[column].map(_plain).astype(str).to_numpy()
+        # A missing value (a reason past a lead's last) is NULL on both sides.
+        a = left[column].astype(object).where(left[column].notna(), "NULL").astype(str)
+        b = right[column].map(_plain).astype(object)
+        a, b = a.to_numpy(), b.where(right[column].notna(), "NULL").astype(str).to_numpy()
         bad = np.flatnonzero(a != b)
         assert len(bad) == 0, (
             f"{engine}: column {column!r} differs for {len(bad)} leads, e.g. "

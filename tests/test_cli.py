@@ -269,6 +269,30 @@ def test_score_breakdown_adds_up(runner, fitted, tmp_path):
     assert total.tolist() == scores["score"].tolist()
 
 
+def test_score_and_export_sql_give_the_same_reasons(runner, fitted, tmp_path):
+    import duckdb
+
+    config = fitted["out"] / "scoring_config.json"
+    out = tmp_path / "scores.csv"
+    result = _invoke(runner, ["score", config, fitted["data"], "--out", out, "--reasons", "2",
+                              "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(out, dtype={"lead_id": str}, keep_default_na=False)
+    assert scores.columns.tolist()[-2:] == ["reason_1", "reason_2"]
+    assert scores["reason_1"].str.fullmatch(r".+ [+-]\d+").all()
+    sql = tmp_path / "score.sql"
+    result = _invoke(runner, ["export-sql", config, "--leads-table", "leads", "--reasons", "2",
+                              "--out", sql])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE leads AS SELECT * FROM read_csv('{fitted['data']}')")
+    got = con.execute(sql.read_text()).df().fillna("")
+    got["lead_id"] = got["lead_id"].astype(str)
+    got = got.set_index("lead_id").loc[scores["lead_id"]]
+    assert got["reason_1"].tolist() == scores["reason_1"].tolist()
+    assert got["reason_2"].tolist() == scores["reason_2"].tolist()
+
+
 def test_score_without_id_numbers_rows_from_one(runner, fitted, tmp_path):
     out = tmp_path / "fit"
     fit = _invoke(runner, ["fit", fitted["data"], "--outcome", "converted", "--out", out, "-q"])

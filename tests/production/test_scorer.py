@@ -350,3 +350,40 @@ def test_scorer_refuses_a_config_out_of_bounds(config, field, value, match):
     object.__setattr__(bent, field, value)  # past the checks a config runs when made
     with pytest.raises(ConfigError, match=match):
         score_leads(bent, LEADS)
+
+
+def test_reasons_by_hand(config):
+    # A: size +5, title +50; B: +60, +50; C: -5, -40; D: +20, +10.
+    out = score_leads(config, LEADS, reasons=3)
+    assert out.columns.tolist()[-3:] == ["reason_1", "reason_2", "reason_3"]
+    assert out["reason_1"].tolist() == [
+        "title VP +50", "size >=100 +60", "title Missing -40", "size 10 to <100 +20",
+    ]  # fmt: skip
+    assert out["reason_2"].tolist() == [
+        "size <10 +5", "title VP +50", "size Missing -5", "title Other +10",
+    ]  # fmt: skip
+    # Two criteria: the third reason is missing for every lead.
+    assert out["reason_3"].isna().all()
+
+
+def test_reasons_break_ties_by_config_order_and_skip_zero_points(config):
+    tied = dataclasses.replace(
+        config,
+        criteria=(
+            SIZE.with_points([0, 0, 50, 0]),
+            TITLE.with_points([50, 0, 0]),
+        ),
+    )
+    out = score_leads(tied, LEADS, reasons=2)
+    # B: both +50, size comes first in the config; A: only the title earns points.
+    assert out["reason_1"].tolist()[:2] == ["title VP +50", "size >=100 +50"]
+    assert out["reason_2"].isna().tolist() == [True, False, True, True]
+    assert out.loc[1, "reason_2"] == "title VP +50"
+
+
+@pytest.mark.parametrize("bad", [-1, 2.0, True, "2"])
+def test_reasons_must_be_a_whole_number(config, bad):
+    from calibrate.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="reasons must be a whole number"):
+        score_leads(config, LEADS, reasons=bad)

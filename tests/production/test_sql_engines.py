@@ -2,8 +2,9 @@
 
 100,000 generated leads with 2.3 million activities are scored four ways with
 the same config, which has a criterion of every registered activity feature
-kind (see :func:`sql_cases.with_kinds`); every lead must get the same points
-for every criterion, the same score, level and MQL flag. The PostgreSQL
+kind (see :func:`sql_cases.with_kinds`) and pair rules; every lead must get
+the same points for every criterion, the same score, level and MQL flag, and
+the same three reason codes, word for word. The PostgreSQL
 server and the Spark session are real (see docs/testing.md); the test is
 skipped, with the reason, when the machine cannot run them.
 """
@@ -21,6 +22,7 @@ from services import load_frame
 from sql_cases import assert_same_scores, messy_leads, python_scores, rich_config, with_kinds
 
 N_LEADS = 100_000
+REASONS = 3
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +42,10 @@ def leads_and_log():
 @pytest.fixture(scope="module")
 def expected(config, leads_and_log):
     leads, log = leads_and_log
-    out = python_scores(config, leads, log)
+    out = python_scores(config, leads, log, reasons=REASONS)
     assert len(out) == N_LEADS
+    # Reasons are not trivial: leads differ in their first and their third.
+    assert out["reason_1"].nunique() > 10 and out["reason_3"].nunique() > 10
     return out
 
 
@@ -53,7 +57,7 @@ def test_100k_leads_duckdb(config, leads_and_log, expected):
     con.register("log_frame", log)
     con.execute("CREATE TABLE leads AS SELECT * FROM leads_frame")
     con.execute("CREATE TABLE activities AS SELECT * FROM log_frame")
-    sql = scoring_sql(config, leads_table="leads", activities_table="activities")
+    sql = scoring_sql(config, leads_table="leads", activities_table="activities", reasons=REASONS)
     assert_same_scores(expected, con.execute(sql).df(), "lead_id", "duckdb")
 
 
@@ -67,7 +71,7 @@ def test_100k_leads_postgres(config, leads_and_log, expected, postgres_dsn):
         load_frame(cur, log, "activities")
         cur.execute("ANALYZE")
         cur.execute(scoring_sql(config, dialect="postgres", leads_table="leads",
-                                activities_table="activities"))  # fmt: skip
+                                activities_table="activities", reasons=REASONS))  # fmt: skip
         names = [d.name for d in cur.description]
         got = pd.DataFrame(cur.fetchall(), columns=names)
         cur.execute("DROP TABLE leads, activities")
@@ -84,6 +88,7 @@ def test_100k_leads_spark(config, leads_and_log, expected, spark):
         frame = frame.astype(dict.fromkeys(text, object))
         df = spark.createDataFrame(frame.replace({np.nan: None}))
         df.createOrReplaceTempView(name)
-    sql = scoring_sql(config, dialect="spark", leads_table="leads", activities_table="activities")
+    sql = scoring_sql(config, dialect="spark", leads_table="leads", activities_table="activities",
+                      reasons=REASONS)  # fmt: skip
     got = spark.sql(sql).toPandas()
     assert_same_scores(expected, got, "lead_id", "spark")

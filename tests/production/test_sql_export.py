@@ -119,6 +119,34 @@ def test_lead_table_only_config_and_a_config_without_id(leads_5k):
     assert_same_scores(expected.drop(columns="row"), got, "lead_id", "duckdb")
 
 
+def test_duckdb_reasons_match_the_python_scorer_word_for_word(config, scored):
+    leads, log = scored
+    expected = python_scores(config, leads, log, reasons=4)
+    sql = scoring_sql(config, leads_table="leads", activities_table="acts", reasons=4)
+    assert_same_scores(expected, duck(leads, log).execute(sql).df(), "lead_id", "duckdb")
+    # Pair rules are among the reasons, and the sheet's ties are broken the same way.
+    reasons = expected[[f"reason_{k}" for k in range(1, 5)]].stack()
+    assert reasons.str.contains(" and ").any()
+    points = expected[[c for c in expected.columns if c.startswith("points_")]].abs()
+    top_two = np.sort(points.to_numpy(), axis=1)[:, -2:]
+    assert (top_two[:, 0] == top_two[:, 1]).sum() > 20
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_every_dialect_renders_the_reasons(config, dialect):
+    sql = scoring_sql(config, dialect=dialect, leads_table="crm.leads",
+                      activities_table="crm.activities", reasons=2)  # fmt: skip
+    (statement,) = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    names = [c.alias_or_name for c in statement.selects]
+    assert names[-3:] == ["mql", "reason_1", "reason_2"]
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
+def test_reasons_must_be_a_whole_number(config, bad):
+    with pytest.raises(ParameterError, match="reasons must be a whole number"):
+        scoring_sql(config, leads_table="leads", activities_table="acts", reasons=bad)
+
+
 def test_query_is_deterministic_and_names_the_config(config):
     first = scoring_sql(config, leads_table="leads", activities_table="acts")
     assert first == scoring_sql(config, leads_table="leads", activities_table="acts")

@@ -429,6 +429,7 @@ def score(
     breakdown: Annotated[
         bool, typer.Option("--breakdown", help="Add every criterion's points.")
     ] = False,
+    reasons: opt.Reasons = 0,
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8-sig",
     table: opt.Table = None,
     query: opt.Query = None,
@@ -463,6 +464,7 @@ def score(
             breakdown=breakdown,
             activities=activities,
             as_of=_as_of(as_of),
+            reasons=reasons,
         )
         write_files({out: _table_bytes(scored, out)})
     except (CalibrateError, OSError) as exc:
@@ -549,6 +551,7 @@ def export_sql(
     out: Annotated[
         Path | None, typer.Option(help="Write the query here (default: stdout).")
     ] = None,
+    reasons: opt.Reasons = 0,
     verify_key_env: opt.VerifyKeyEnv = None,
 ):
     """One SQL query that scores a lead table exactly as `calibrate score` does."""
@@ -564,6 +567,7 @@ def export_sql(
             activities_table=activities_table,
             as_of=as_of,
             id_column=id_column,
+            reasons=reasons,
         )
         if out is None:
             sys.stdout.write(text)

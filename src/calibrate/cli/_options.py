@@ -233,3 +233,11 @@ VerifyKeyEnv = Annotated[
         "signed with it (see fit --sign-key-env)."
     ),
 ]
+Reasons = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Add reason_1 .. reason_N: each lead's N largest contributions in words "
+        "(e.g. 'seniority VP +22'), larger absolute points first, ties in config order.",
+    ),
+]

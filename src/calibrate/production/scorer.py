@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, format_examples
+from ..errors import DataError, ParameterError, format_examples
 from ..sheet.criteria import category_codes
 
 __all__ = ["score_leads"]
@@ -26,6 +26,7 @@ def score_leads(
     bands: bool = False,
     activities=None,
     as_of=None,
+    reasons: int = 0,
 ) -> pd.DataFrame:
     """Score every lead of a table with a config.
 
@@ -55,6 +56,12 @@ def score_leads(
         in columns ``band_<criterion name>`` (after any points columns); and
         per fast-track rule whether it holds for the lead, in columns
         ``fast_track_1``, ``fast_track_2``... (in the config's order).
+    reasons : int, default=0
+        Also return each lead's ``reasons`` largest contributions in words,
+        in columns ``reason_1`` .. ``reason_<reasons>`` at the end: for
+        example ``"seniority VP +22"``; missing where the lead has fewer
+        criteria worth points (see :mod:`calibrate.production.reasons` for
+        the order, ties included). The exported SQL gives the same text.
 
     Returns
     -------
@@ -91,6 +98,8 @@ def score_leads(
     from ..io.tables import read_table
 
     config.check_bounds()
+    if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or reasons < 0:
+        raise ParameterError(f"reasons must be a whole number of 0 or more; got {reasons!r}")
 
     frame = read_table(data, sep=sep, encoding=encoding, copy=False)
     warnings: list[str] = []
@@ -116,7 +125,7 @@ def score_leads(
     else:
         out = pd.DataFrame({"row": _row_numbers(len(frame))})
     total = np.full(len(frame), config.base_points, dtype=np.int64)
-    parts, labels = {}, {}
+    parts, labels, earned_by, band_by = {}, {}, [], []
     for criterion in config.criteria:
         points = np.array([b.points for b in criterion.bands], dtype=np.int64)
         # The band per distinct value (or per range), then one lookup per row;
@@ -127,6 +136,9 @@ def score_leads(
             parts[criterion.name] = earned
         if bands:
             labels[criterion.name] = _texts([b.label for b in criterion.bands], band)
+        if reasons:
+            earned_by.append(earned)
+            band_by.append(band)
         total += earned
     score = np.clip(total, config.min_score, config.max_score)
     for name, earned in parts.items():
@@ -157,6 +169,9 @@ def score_leads(
         if bands:
             out[f"fast_track_{i + 1}"] = hit
     out["mql"] = (score >= config.mql_threshold) | fast_track
+    if reasons:
+        for k, column in enumerate(_reasons(config, earned_by, band_by, reasons, len(frame))):
+            out[f"reason_{k + 1}"] = column
     if config.threshold.get("recommended") is False:
         warnings.insert(
             0,
@@ -167,6 +182,30 @@ def score_leads(
     out.attrs["fast_track_hits"] = counts
     out.attrs["activity_counts"] = log_counts
     return out
+
+
+def _reasons(config, earned_by, band_by, n_reasons: int, n_leads: int) -> list:
+    """The ``reason_1`` .. ``reason_<n_reasons>`` columns (see :mod:`.reasons`)."""
+    from .reasons import band_reasons, reason_order
+
+    texts = [band_reasons(c) for c in config.criteria]
+    table = [t for block in texts for t in block] + [None]
+    if not texts:
+        return [_texts(table, np.zeros(n_leads, dtype=np.intp)) for _ in range(n_reasons)]
+    starts = np.cumsum([0] + [len(block) for block in texts[:-1]])
+    points = np.column_stack(earned_by)
+    index = np.column_stack(band_by) + starts[None, :]
+    order = reason_order(points)
+    rows = np.arange(n_leads)
+    columns = []
+    for k in range(n_reasons):
+        if k >= points.shape[1]:
+            columns.append(_texts(table, np.full(n_leads, len(table) - 1, dtype=np.intp)))
+            continue
+        j = order[:, k]
+        pick = np.where(points[rows, j] != 0, index[rows, j], len(table) - 1)
+        columns.append(_texts(table, pick))
+    return columns
 
 
 def _text_dtype():

@@ -60,6 +60,7 @@ def scoring_sql(
     as_of=None,
     id_column: str | None = None,
     pretty: bool = True,
+    reasons: int = 0,
 ) -> str:
     """One SQL query scoring every lead of a table as the config does.
 
@@ -85,6 +86,10 @@ def scoring_sql(
         The lead id column, for a config that has none.
     pretty : bool, default=True
         Indent the query over several lines.
+    reasons : int, default=0
+        Also return ``reason_1`` .. ``reason_<reasons>``: each lead's largest
+        contributions in words, the same text and order as
+        ``score_leads(..., reasons=N)`` (see :mod:`calibrate.production.reasons`).
 
     Returns
     -------
@@ -127,13 +132,15 @@ def scoring_sql(
             "the config has no id column, so the scores could not be joined back to the "
             "leads: name the lead id column (--id COLUMN)"
         )
+    if isinstance(reasons, bool) or not isinstance(reasons, int) or reasons < 0:
+        raise ParameterError(f"reasons must be a whole number of 0 or more; got {reasons!r}")
     builder = SqlBuilder(dialect)
     if config.activity_spec is not None and activities_table is None:
         raise ParameterError(
             "this config scores behaviour from an activity log: give the activity table "
             "(--activities-table TABLE)"
         )
-    query = _Query(config, builder, id_name)
+    query = _Query(config, builder, id_name, reasons)
     query.read_leads(builder.table(leads_table, "leads table"), activities_table, as_of)
     query.add_points()
     query.add_score()
@@ -158,8 +165,9 @@ class _Query:
     ``calibrate_scores`` (the score, clipped to the scale) and the output.
     """
 
-    def __init__(self, config, builder: SqlBuilder, id_name: str):
+    def __init__(self, config, builder: SqlBuilder, id_name: str, reasons: int = 0):
         self.config = config
+        self.reasons = reasons
         self.builder = builder
         self.id_name = id_name
         self.rules = config.threshold.get("fast_track", [])
@@ -231,6 +239,8 @@ class _Query:
             else:
                 sql = self.builder.points(criterion, self._value(criterion))
             points.append(exp.alias_(sql, f"p{i}"))
+            if self.reasons:
+                points.append(exp.alias_(self._reason(criterion), f"r{i}"))
         fast = [exp.EQ(this=flag, expression=exp.Literal.number(1)) for flag in self.fast_flags]
         for rule in self.rules:
             if rule["kind"] == "column":
@@ -251,6 +261,19 @@ class _Query:
             )
         )
 
+    def _reason(self, criterion):
+        """The reason text the lead's band of a criterion gives (NULL for 0 points)."""
+        from sqlglot import exp
+
+        from .reasons import band_reasons
+
+        texts = [
+            exp.null() if t is None else exp.Literal.string(t) for t in band_reasons(criterion)
+        ]
+        if isinstance(criterion, PairCriterion):
+            return exp.Case().when(self._pair_holds(criterion), texts[0]).else_(texts[1])
+        return self.builder.points(criterion, self._value(criterion), values=texts)
+
     def _value(self, criterion):
         """The prepared lead column, or the computed feature, a criterion reads."""
         from sqlglot import exp
@@ -268,6 +291,17 @@ class _Query:
         """
         from sqlglot import exp
 
+        rule, otherwise = pair.cells
+        return (
+            exp.Case()
+            .when(self._pair_holds(pair), exp.Literal.number(rule.points))
+            .else_(exp.Literal.number(otherwise.points))
+        )
+
+    def _pair_holds(self, pair):
+        """Whether a lead meets both conditions of a pair rule."""
+        from sqlglot import exp
+
         holds = []
         for condition in (pair.first, pair.second):
             criterion = condition.criterion
@@ -276,12 +310,7 @@ class _Query:
             )
             band = self.builder.points(taken, self._value(criterion))
             holds.append(exp.EQ(this=band, expression=exp.Literal.number(1)))
-        rule, otherwise = pair.cells
-        return (
-            exp.Case()
-            .when(exp.and_(*holds), exp.Literal.number(rule.points))
-            .else_(exp.Literal.number(otherwise.points))
-        )
+        return exp.and_(*holds)
 
     def add_score(self) -> None:
         """3. The score, clipped to the scale."""
@@ -306,9 +335,37 @@ class _Query:
                     *(f"p{i}" for i in range(len(config.criteria))),
                     "calibrate_fast",
                     exp.alias_(clipped, "calibrate_score"),
+                    *self._reason_ranks(),
                 ).from_("calibrate_points"),
             )
         )
+
+    def _reason_ranks(self) -> list:
+        """Every criterion's reason text and its place among the lead's reasons (0 first).
+
+        The place of criterion ``i`` is the number of criteria ahead of it:
+        more absolute points, or as many and earlier in the config.
+        """
+        from sqlglot import exp
+
+        if not self.reasons:
+            return []
+        n = len(self.config.criteria)
+        out = [exp.column(f"r{i}") for i in range(n)]
+        for i in range(n):
+            mine = exp.Abs(this=exp.column(f"p{i}"))
+            ahead = exp.Literal.number(0)
+            for j in range(n):
+                if j == i:
+                    continue
+                theirs = exp.Abs(this=exp.column(f"p{j}"))
+                beats = exp.GT(this=theirs, expression=mine.copy())
+                if j < i:
+                    beats = exp.or_(beats, exp.EQ(this=theirs.copy(), expression=mine.copy()))
+                one = exp.Case().when(beats, exp.Literal.number(1)).else_(exp.Literal.number(0))
+                ahead = exp.Add(this=ahead, expression=one)
+            out.append(exp.alias_(ahead, f"q{i}"))
+        return out
 
     def output(self):
         """4. The output: the same columns as ``calibrate score --breakdown``."""
@@ -336,6 +393,12 @@ class _Query:
             exp.column("calibrate_fast"),
         )
         out.append(exp.alias_(mql, "mql", quoted=True))
+        for k in range(self.reasons):
+            case = exp.Case()
+            for i in range(len(config.criteria)):
+                place = exp.EQ(this=exp.column(f"q{i}"), expression=exp.Literal.number(k))
+                case = case.when(place, exp.column(f"r{i}"))
+            out.append(exp.alias_(case, f"reason_{k + 1}", quoted=True))
         query = exp.select(*out).from_("calibrate_scores")
         for name, cte in self.ctes:
             query = query.with_(name, as_=cte, **_inlined(name, self.builder.dialect))

@@ -278,35 +278,38 @@ class SqlBuilder:
         return aggregates, values, flags, apart
 
     # -- points ---------------------------------------------------------------
-    def points(self, criterion, value):
+    def points(self, criterion, value, values=None):
         """Points a criterion gives, from its prepared lead column or computed feature.
 
         ``value`` is a double for numeric criteria, trimmed text for
         categorical ones, lower-cased trimmed text (or a computed boolean) for
-        boolean ones.
+        boolean ones. ``values``, one SQL expression per band, gives those
+        instead of the bands' points (a reason's text, for instance).
         """
         from sqlglot import exp
 
         bands = criterion.bands
-        missing = exp.Literal.number(bands[criterion.missing_index].points)
+        given = values if values is not None else [exp.Literal.number(b.points) for b in bands]
+        place = {id(b): k for k, b in enumerate(bands)}
+
+        def of(band):
+            return given[place[id(band)]].copy()
+
+        missing = of(bands[criterion.missing_index])
         if criterion.kind == "numeric":
             ranges = [b for b in bands if b.kind == "range"]
             case = exp.Case().when(exp.Is(this=value.copy(), expression=exp.null()), missing)
             for band, above in zip(ranges[:-1], ranges[1:], strict=True):
                 case = case.when(
                     exp.LT(this=value.copy(), expression=self.number(above.lower)),
-                    exp.Literal.number(band.points),
+                    of(band),
                 )
-            return case.else_(exp.Literal.number(ranges[-1].points))
+            return case.else_(of(ranges[-1]))
         other = next((b for b in bands if b.kind == "other"), bands[criterion.missing_index])
         if isinstance(value, exp.EQ):  # a computed boolean (all_of): never missing
             yes = next((b for b in bands if "true" in b.values), other)
             no = next((b for b in bands if "false" in b.values), other)
-            return (
-                exp.Case()
-                .when(value, exp.Literal.number(yes.points))
-                .else_(exp.Literal.number(no.points))
-            )
+            return exp.Case().when(value, of(yes)).else_(of(no))
         # Values stored as the config lists them match at once; only the rest
         # (padded, upper-case, missing tokens, unseen) are trimmed and lowered.
         case = exp.Case().when(exp.Is(this=value.copy(), expression=exp.null()), missing)
@@ -316,7 +319,7 @@ class SqlBuilder:
             answers = []
             for tokens, word in ((TRUE_TOKENS, "true"), (FALSE_TOKENS, "false")):
                 band = next((b for b in bands if word in b.values), other)
-                answers.append((tokens, exp.Literal.number(band.points)))
+                answers.append((tokens, of(band)))
             for tokens, points in answers:
                 case = case.when(self.in_tokens(value.copy(), tokens), points)
             case = case.when(self.in_tokens(lowered.copy(), MISSING_TOKENS), missing)
@@ -340,7 +343,7 @@ class SqlBuilder:
             if values:
                 case = case.when(
                     exp.In(this=value.copy(), expressions=[exp.Literal.string(v) for v in values]),
-                    exp.Literal.number(band.points),
+                    of(band),
                 )
         case = case.when(self.in_tokens(lowered, MISSING_TOKENS), missing)
         for band, values in listed:
@@ -349,9 +352,9 @@ class SqlBuilder:
                     exp.In(
                         this=trimmed.copy(), expressions=[exp.Literal.string(v) for v in values]
                     ),
-                    exp.Literal.number(band.points),
+                    of(band),
                 )
-        return case.else_(exp.Literal.number(other.points))
+        return case.else_(of(other))
 
 
 def activity_sql(

@@ -1,0 +1,75 @@
+"""Reason codes: the largest contributions to a lead's score, in words.
+
+A sales rep asks "why is this lead hot?". A lead's reasons are the criteria
+that earn or cost it points, largest first, each as one phrase: the
+criterion, the lead's band and its points (``"seniority VP +22"``,
+``"careers_page_views 3 to <8 -6"``; a pair rule reads as its rule,
+``"seniority in VP|C-level and company_size >= 500 +12"``).
+
+The order is stated and deterministic, and the same in the Python scorer and
+the exported SQL: larger absolute points first; at equal absolute points,
+the criterion that comes first in the config. A criterion worth 0 points to a
+lead is never one of its reasons; a lead with fewer criteria that move its
+score than reasons asked has missing reasons after its last.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["band_reasons", "reason_order"]
+
+
+def band_reasons(criterion) -> list[str | None]:
+    """The reason every band of a criterion gives, or None for a band worth 0 points.
+
+    Parameters
+    ----------
+    criterion : Criterion or PairCriterion
+        A criterion of a scoring config (its bands carry points).
+
+    Returns
+    -------
+    list
+        One entry per band, in band order.
+
+    Examples
+    --------
+    >>> from calibrate.sheet.criteria import Band, Criterion
+    >>> title = Criterion("seniority", "seniority", "categorical", "explicit", bands=(
+    ...     Band("VP", "levels", values=("VP",), points=22), Band("Other", "other", points=0),
+    ...     Band("Missing", "missing", points=-3)))
+    >>> band_reasons(title)
+    ['seniority VP +22', None, 'seniority Missing -3']
+    """
+    if criterion.kind == "pair":
+        rule, otherwise = criterion.cells
+        texts = [rule.label, f"not ({rule.label})"]
+        return [_phrase(t, c.points) for t, c in zip(texts, criterion.cells, strict=True)]
+    return [_phrase(f"{criterion.name} {b.label}", b.points) for b in criterion.bands]
+
+
+def _phrase(text: str, points: int) -> str | None:
+    return None if points == 0 else f"{text} {int(points):+d}"
+
+
+def reason_order(points: np.ndarray) -> np.ndarray:
+    """Every lead's criteria in reason order: larger absolute points first, then config order.
+
+    Parameters
+    ----------
+    points : ndarray of int of shape (n_leads, n_criteria)
+        Every lead's points from every criterion, criteria in config order.
+
+    Returns
+    -------
+    ndarray of shape (n_leads, n_criteria)
+        Criterion positions, the first reason first.
+
+    Examples
+    --------
+    >>> reason_order(np.array([[5, -8, 0, 8]])).tolist()
+    [[1, 3, 0, 2]]
+    """
+    # A stable sort keeps the config order among equal absolute points.
+    return np.argsort(-np.abs(points), axis=1, kind="stable")
