@@ -25,7 +25,7 @@ from scipy.special import expit
 from ..sheet.criteria import coerce_column
 from ._band_logistic import band_sum
 
-__all__ = ["choose_range_counts"]
+__all__ = ["choose_range_counts", "fold_rows"]
 
 #: Newton steps allowed to a criterion's band weights (the offset holds the rest).
 _STEPS = 25
@@ -77,10 +77,7 @@ def choose_range_counts(binner, X, codes, y, w, fits, folds, C) -> dict[str, int
     """
     offsets = binner.band_offsets()
     most = binner.max_bins
-    rows = np.unique(np.concatenate([np.concatenate([a, b]) for a, b in folds]))
-    where = np.full(len(y), -1, dtype=np.intp)
-    where[rows] = np.arange(len(rows))
-    folds = [(where[a], where[b]) for a, b in folds]
+    rows, folds = fold_rows(folds, len(y))
     y, w, codes = y[rows], w[rows], codes[rows]
     sizes = np.diff(offsets)
     etas = [band_sum(coef, codes, sizes, start=intercept) for coef, intercept in fits]
@@ -102,6 +99,34 @@ def choose_range_counts(binner, X, codes, y, w, fits, folds, C) -> dict[str, int
         # The count of least loss; of equal ones, the fewest ranges.
         chosen[criterion.name] = 2 + int(np.argmin(losses @ weight))
     return chosen
+
+
+def fold_rows(folds, n: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The leads the folds cover (sorted), and every fold's rows among them.
+
+    Parameters
+    ----------
+    folds : list of (train rows, validation rows)
+        Rows among ``n`` leads.
+    n : int
+        Number of leads.
+
+    Returns
+    -------
+    rows : ndarray of int
+    folds : list of (train rows, validation rows)
+        Positions in ``rows``.
+
+    Examples
+    --------
+    >>> rows, folds = fold_rows([(np.array([2, 7]), np.array([5]))], 9)
+    >>> rows.tolist(), [(a.tolist(), b.tolist()) for a, b in folds]
+    ([2, 5, 7], [([0, 2], [1])])
+    """
+    rows = np.unique(np.concatenate([np.concatenate([a, b]) for a, b in folds]))
+    where = np.full(n, -1, dtype=np.intp)
+    where[rows] = np.arange(len(rows))
+    return rows, [(where[a], where[b]) for a, b in folds]
 
 
 def _bands(x, edges, most) -> np.ndarray:

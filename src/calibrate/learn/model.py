@@ -34,7 +34,7 @@ from ..validation import (
     sequence,
 )
 from ._band_logistic import band_sum, fit_band_logistic, refit_band_logistic
-from .band_counts import choose_range_counts
+from .band_counts import choose_range_counts, fold_rows
 from .binning import LeadBinner
 from .pairs import PAIR_SEARCH_COLUMNS, PAIR_Z, search_pairs
 
@@ -709,12 +709,10 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
 
 def _within_folds(codes, y, w, folds):
     """The leads of the folds only, and the folds' rows among them."""
-    rows = np.unique(np.concatenate([np.concatenate([a, b]) for a, b in folds]))
+    rows, local = fold_rows(folds, len(y))
     if len(rows) == len(y):
         return codes, y, w, folds
-    where = np.full(len(y), -1, dtype=np.intp)
-    where[rows] = np.arange(len(rows))
-    return codes[rows], y[rows], w[rows], [(where[a], where[b]) for a, b in folds]
+    return codes[rows], y[rows], w[rows], local
 
 
 def _band_texts(criterion) -> list[str]:

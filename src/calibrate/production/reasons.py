@@ -17,7 +17,22 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["band_reasons", "reason_order"]
+from ..errors import ParameterError
+
+__all__ = ["band_reasons", "check_reasons", "reason_order"]
+
+
+def check_reasons(reasons) -> int:
+    """The number of reasons asked, checked: a whole number of 0 or more.
+
+    Raises
+    ------
+    ParameterError
+        For anything else (a negative number, a float, a bool, text).
+    """
+    if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or reasons < 0:
+        raise ParameterError(f"reasons must be a whole number of 0 or more; got {reasons!r}")
+    return int(reasons)
 
 
 def band_reasons(criterion) -> list[str | None]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, ParameterError, format_examples
+from ..errors import DataError, format_examples
 from ..sheet.criteria import category_codes
+from .reasons import band_reasons, check_reasons, reason_order
 
 __all__ = ["score_leads"]
 
@@ -98,8 +99,7 @@ def score_leads(
     from ..io.tables import read_table
 
     config.check_bounds()
-    if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or reasons < 0:
-        raise ParameterError(f"reasons must be a whole number of 0 or more; got {reasons!r}")
+    reasons = check_reasons(reasons)
 
     frame = read_table(data, sep=sep, encoding=encoding, copy=False)
     warnings: list[str] = []
@@ -186,8 +186,6 @@ def score_leads(
 
 def _reasons(config, earned_by, band_by, n_reasons: int, n_leads: int) -> list:
     """The ``reason_1`` .. ``reason_<n_reasons>`` columns (see :mod:`.reasons`)."""
-    from .reasons import band_reasons, reason_order
-
     texts = [band_reasons(c) for c in config.criteria]
     table = [t for block in texts for t in block] + [None]
     if not texts:

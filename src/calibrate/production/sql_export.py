@@ -44,6 +44,7 @@ from ..sheet.activity import fast_track_feature
 from ..sheet.criteria import FALSE_TOKENS, TRUE_TOKENS
 from ..sheet.pairs import PairCriterion
 from ..sheet.sql import SqlBuilder
+from .reasons import band_reasons, check_reasons
 
 __all__ = ["DIALECTS", "scoring_sql"]
 
@@ -132,8 +133,7 @@ def scoring_sql(
             "the config has no id column, so the scores could not be joined back to the "
             "leads: name the lead id column (--id COLUMN)"
         )
-    if isinstance(reasons, bool) or not isinstance(reasons, int) or reasons < 0:
-        raise ParameterError(f"reasons must be a whole number of 0 or more; got {reasons!r}")
+    reasons = check_reasons(reasons)
     builder = SqlBuilder(dialect)
     if config.activity_spec is not None and activities_table is None:
         raise ParameterError(
@@ -264,8 +264,6 @@ class _Query:
     def _reason(self, criterion):
         """The reason text the lead's band of a criterion gives (NULL for 0 points)."""
         from sqlglot import exp
-
-        from .reasons import band_reasons
 
         texts = [
             exp.null() if t is None else exp.Literal.string(t) for t in band_reasons(criterion)
