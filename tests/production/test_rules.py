@@ -9,7 +9,8 @@ import pytest
 
 from calibrate.errors import ParameterError
 from calibrate.production.config import ScoringConfig
-from calibrate.production.rules import diff_configs, render_rules, rule_sheet
+from calibrate.production.reasons import band_reasons
+from calibrate.production.rules import band_words, diff_configs, render_rules, rule_sheet
 from calibrate.sheet.activity import ActivitySpec
 from calibrate.sheet.criteria import Band, Criterion
 from calibrate.sheet.feature import ActivityFeature, Kernel
@@ -130,6 +131,76 @@ def test_rule_sheet_of_distinct_weeks():
         "active in 3+ different weeks in the last 90 days",
     ]
     assert ScoringConfig.from_dict(config.to_dict()).activity_spec.features == (feature,)
+
+
+# --- bands in words ------------------------------------------------------------------
+
+
+def _words(feature, bounds, kind="numeric"):
+    """Every band's words for a criterion on ``feature`` cut at ``bounds``, Missing last."""
+    edges = [None, *bounds, None]
+    bands = [Band(f"b{i}", "range", lower=lo, upper=hi, points=i)
+             for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True))]  # fmt: skip
+    crit = Criterion(feature.name, feature.name, kind, "implicit",
+                     bands=(*bands, Band("Missing", "missing", points=3)))  # fmt: skip
+    spec = _activity_config(feature, crit).activity_spec
+    return [band_words(crit, b, spec) for b in crit.bands], band_reasons(crit, spec)
+
+
+def test_band_words_of_an_undecayed_count_give_both_ends_of_a_middle_band():
+    feature = ActivityFeature("clicks", "count", ("email_click",), kernel=Kernel("all"))
+    words, reasons = _words(feature, [2.0, 8.0])
+    assert words == [
+        "fewer than 2 email_click in the last 1095 days",
+        "2 to 7 email_click in the last 1095 days",
+        "8+ email_click in the last 1095 days",
+        "not known",
+    ]
+    # 0 points gives no reason; the missing band names its criterion.
+    assert reasons == [None, f"{words[1]} +1", f"{words[2]} +2", "clicks not known +3"]
+
+
+def test_band_words_of_a_decayed_count_name_the_window_each_end_needs():
+    """Half-life 30 days: one demo request reaches 0.5 within 31 days, two reach 1.2 in 23."""
+    feature = ActivityFeature("demo", "count", ("demo_request",), kernel=Kernel("decay", 30.0))
+    words, _ = _words(feature, [0.5, 1.2])
+    assert words[:3] == [
+        "no demo_request in the last 31 days",
+        "1+ demo_request in the last 31 days, fewer than 2 in the last 23 days",
+        "2+ demo_request in the last 23 days",
+    ]
+
+
+def test_band_words_of_active_days_recency_and_a_combination():
+    active = ActivityFeature("active", "active_days", ("page_view",), window_days=30)
+    assert _words(active, [1.0, 2.0, 7.0])[0][:4] == [
+        "active on no days of the last 30",
+        "active on 1 day of the last 30",
+        "active on 2 to 6 days of the last 30",
+        "active on 7+ days of the last 30",
+    ]
+    recency = ActivityFeature("recency", "recency")
+    assert _words(recency, [5.0, 10.0])[0][:3] == [
+        "latest activity fewer than 5 days ago",
+        "latest activity 5 to 9 days ago",
+        "latest activity 10+ days ago",
+    ]
+    both = ActivityFeature("both", "all_of", ("whitepaper", "case_study"))
+    crit = Criterion("both", "both", "boolean", "implicit", bands=(
+        Band("True", "levels", values=("true",), points=6),
+        Band("False", "levels", values=("false",), points=0),
+        Band("Missing", "missing", points=0)))  # fmt: skip
+    spec = _activity_config(both, crit).activity_spec
+    assert [band_words(crit, b, spec) for b in crit.bands] == [
+        "did all of: whitepaper, case_study",
+        "not (did all of: whitepaper, case_study)",
+        "not known",
+    ]
+
+
+def test_band_words_keep_the_label_of_a_fit_band_and_without_a_spec():
+    assert [band_words(SIZE, b) for b in SIZE.bands] == [b.label for b in SIZE.bands]
+    assert band_reasons(TITLE)[:2] == ["title VP +50", "title CEO +30"]
 
 
 # --- text formats ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
+from .rules import band_words
 
 __all__ = ["band_reasons", "check_reasons", "reason_order"]
 
@@ -35,13 +36,21 @@ def check_reasons(reasons) -> int:
     return int(reasons)
 
 
-def band_reasons(criterion) -> list[str | None]:
+def band_reasons(criterion, spec=None) -> list[str | None]:
     """The reason every band of a criterion gives, or None for a band worth 0 points.
+
+    A fit band reads as the criterion and its band ("seniority VP +22"); an
+    engagement band as what the lead did, in the words of
+    :func:`~calibrate.production.rules.band_words` ("1+ demo_request in the
+    last 112 days +15").
 
     Parameters
     ----------
     criterion : Criterion or PairCriterion
         A criterion of a scoring config (its bands carry points).
+    spec : ActivitySpec or None, default=None
+        The config's activity features (``config.activity_spec``), for the
+        words of engagement bands.
 
     Returns
     -------
@@ -61,7 +70,12 @@ def band_reasons(criterion) -> list[str | None]:
         rule, otherwise = criterion.cells
         texts = [rule.label, f"not ({rule.label})"]
         return [_phrase(t, c.points) for t, c in zip(texts, criterion.cells, strict=True)]
-    return [_phrase(f"{criterion.name} {b.label}", b.points) for b in criterion.bands]
+    texts = []
+    for band in criterion.bands:
+        words = band_words(criterion, band, spec)
+        said = band.kind != "missing" and words != band.label  # the words name what was done
+        texts.append(_phrase(words if said else f"{criterion.name} {words}", band.points))
+    return texts
 
 
 def _phrase(text: str, points: int) -> str | None:

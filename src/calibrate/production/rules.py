@@ -18,7 +18,7 @@ from ..sheet.criteria import Band, Criterion
 from ..sheet.pairs import PairCriterion
 from .config import ScoringConfig
 
-__all__ = ["RULE_FORMATS", "diff_configs", "render_rules", "rule_sheet"]
+__all__ = ["RULE_FORMATS", "band_words", "diff_configs", "render_rules", "rule_sheet"]
 
 
 def rule_sheet(config: ScoringConfig) -> pd.DataFrame:
@@ -263,6 +263,118 @@ def _in_practice(feature, band, lookback_days: int) -> str:
         above = _at_least(feature, band.upper, lookback_days)
         return f"not ({above})" if above else ""
     return _at_least(feature, band.lower, lookback_days)
+
+
+def band_words(criterion: Criterion, band: Band, spec=None) -> str:
+    """A band in the words a meeting reads: an engagement band as what the lead did.
+
+    A fit band keeps its label (``"VP"``, ``">=500"``). A band of an activity
+    feature reads as activity-filter words: a decayed count's band is the
+    number of the most recent activities that reach it ("1+ demo_request in
+    the last 112 days"), a band below the first bound is its negation ("no
+    demo_request in the last 112 days"), and a middle band says both ends.
+    A combination reads as what the lead did ("did all of: a, b"). Where the
+    words cannot be said, the label stays.
+
+    Parameters
+    ----------
+    criterion : Criterion
+        The criterion the band belongs to.
+    band : Band
+        One of its bands.
+    spec : ActivitySpec or None, default=None
+        The config's activity features (``config.activity_spec``); without
+        it every band keeps its label.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from calibrate.sheet.activity import ActivitySpec
+    >>> from calibrate.sheet.feature import ActivityFeature, Kernel
+    >>> spec = ActivitySpec(features=(ActivityFeature("demo", "count", ("demo_request",),
+    ...     kernel=Kernel("decay", 30.0)),), known_types=("demo_request",))
+    >>> demo = Criterion("demo", "demo", "numeric", "implicit", bands=(
+    ...     Band("<0.5", "range", upper=0.5), Band("0.5 to <1.2", "range", lower=0.5, upper=1.2),
+    ...     Band(">=1.2", "range", lower=1.2), Band("Missing", "missing")))
+    >>> [band_words(demo, b, spec) for b in demo.bands]  # doctest: +NORMALIZE_WHITESPACE
+    ['no demo_request in the last 31 days',
+     '1+ demo_request in the last 31 days, fewer than 2 in the last 23 days',
+     '2+ demo_request in the last 23 days', 'not known']
+    """
+    feature = None
+    if spec is not None:
+        feature = next((f for f in spec.features if f.name == criterion.column), None)
+    if feature is None:
+        return band.label
+    return _tidy(_feature_band_words(criterion, band, feature, spec.lookback_days))
+
+
+def _feature_band_words(criterion, band, feature, lookback_days: int) -> str:
+    """The words of a band of an activity feature, before :func:`_tidy`."""
+    if band.kind == "missing":
+        return "not known"
+    if criterion.kind == "boolean" and band.values:
+        from ..sheet.kinds import kind_of
+
+        did = kind_of(feature.kind).describe(feature)
+        return did if band.values[0] in (True, "True", "true") else f"not ({did})"
+    if band.kind != "range":
+        return band.label
+    low = _at_least(feature, band.lower, lookback_days) if band.lower is not None else ""
+    high = _at_least(feature, band.upper, lookback_days) if band.upper is not None else ""
+    if (band.lower is not None and not low) or (band.upper is not None and not high):
+        return band.label
+    if not high:
+        return low or band.label
+    if not low:
+        return _fewer(high)
+    # A middle band: "2 to 7 email_click in the last 1095 days" when both ends
+    # say the same but the count; else the upper end after the lower.
+    lo, hi = _COUNT.search(low), _COUNT.search(high)
+    if (
+        lo
+        and hi
+        and (low[: lo.start()], low[lo.end() :]) == (high[: hi.start()], high[hi.end() :])
+    ):
+        first, last = int(lo.group(1)), int(hi.group(1)) - 1
+        count = f"{first}" if last <= first else f"{first} to {last}"
+        return f"{low[: lo.start()]}{count}{low[lo.end() :]}"
+    rest = high[hi.end() :] if hi and hi.start() == 0 else ""
+    if rest.startswith(_lead(feature)):  # "..., fewer than 2 in the last 10 days"
+        return f"{low}, fewer than {hi.group(1)}{rest.removeprefix(_lead(feature))}"
+    return f"{low}, {_fewer(high)}"
+
+
+#: The count in an activity-filter phrase: "3+ webinar ...", "active on 3+ days ...".
+_COUNT = re.compile(r"(\d+)\+")
+
+
+#: Edge counts in plain English, in order: "fewer than 1 x" -> "no x", "1 day".
+_TIDY = ((re.compile(r"fewer than 1 days ago"), "0 days ago"),
+         (re.compile(r"fewer than 1 "), "no "), (re.compile(r"\b1 days\b"), "1 day"))  # fmt: skip
+
+
+def _tidy(words: str) -> str:
+    """Plain English for the edge counts: "no x" for "fewer than 1 x", "1 day"."""
+    for pattern, plain in _TIDY:
+        words = pattern.sub(plain, words)
+    return words
+
+
+def _lead(feature) -> str:
+    """What follows the count in a count phrase: " demo_request or form_fill"."""
+    return " " + " or ".join(feature.types)
+
+
+def _fewer(phrase: str) -> str:
+    """The negation of an activity-filter phrase: "3+ x" -> "fewer than 3 x"."""
+    count = _COUNT.search(phrase)
+    if count is None:
+        return f"not ({phrase})"
+    return f"{phrase[: count.start()]}fewer than {count.group(1)}{phrase[count.end() :]}"
 
 
 def _at_least(feature, bound: float, lookback_days: int) -> str:

@@ -266,7 +266,8 @@ class _Query:
         from sqlglot import exp
 
         texts = [
-            exp.null() if t is None else exp.Literal.string(t) for t in band_reasons(criterion)
+            exp.null() if t is None else exp.Literal.string(t)
+            for t in band_reasons(criterion, self.config.activity_spec)
         ]
         if isinstance(criterion, PairCriterion):
             return exp.Case().when(self._pair_holds(criterion), texts[0]).else_(texts[1])
