@@ -293,6 +293,41 @@ def test_score_and_export_sql_give_the_same_reasons(runner, fitted, tmp_path):
     assert got["reason_2"].tolist() == scores["reason_2"].tolist()
 
 
+def test_export_writes_the_tool_body_and_its_set_up_sheet(runner, fitted, tmp_path):
+    import jsonschema
+
+    from calibrate.production.tools import tool_schema
+
+    config = fitted["out"] / "scoring_config.json"
+    out = tmp_path / "tools" / "hubspot.json"
+    result = _invoke(runner, ["export", config, "--to", "hubspot", "--out", out,
+                              "--leads", fitted["data"]])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    body = json.loads(out.read_text())
+    jsonschema.validate(body, tool_schema("hubspot"))
+    holdout = json.loads((fitted["out"] / "metrics.json").read_text())["holdout_auc_points"]
+    assert f"{holdout:.4f} with the config" in result.stdout
+    setup = out.with_suffix(".md").read_text()
+    assert setup.startswith("# HubSpot set-up") and "| # | group |" in setup
+    assert f"hold-out leads (time-ordered): AUC {holdout:.4f}" in setup
+    mautic = tmp_path / "mautic.json"
+    result = _invoke(runner, ["export", config, "--to", "mautic", "--out", mautic])
+    assert result.exit_code == 0, result.output
+    jsonschema.validate(json.loads(mautic.read_text()), tool_schema("mautic"))
+    assert "costs" not in mautic.with_suffix(".md").read_text()  # no leads: nothing measured
+
+
+def test_export_refuses_an_unknown_tool_and_writes_nothing(runner, fitted, tmp_path):
+    config = fitted["out"] / "scoring_config.json"
+    out = tmp_path / "x.json"
+    result = _invoke(runner, ["export", config, "--to", "marketo", "--out", out])
+    _assert_one_clear_error(result, r"tool must be one of hubspot, mautic; got 'marketo'")
+    result = _invoke(runner, ["export", config, "--to", "hubspot", "--out", out,
+                              "--leads", tmp_path / "missing.csv"])  # fmt: skip
+    assert result.exit_code == 1 and "missing.csv" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_score_without_id_numbers_rows_from_one(runner, fitted, tmp_path):
     out = tmp_path / "fit"
     fit = _invoke(runner, ["fit", fitted["data"], "--outcome", "converted", "--out", out, "-q"])

@@ -579,6 +579,78 @@ def export_sql(
     _out.print(escape(f"wrote the {dialect} scoring query to {out}"))
 
 
+@app.command("export")
+def export_tool(
+    config: Annotated[Path, typer.Argument(help="A scoring config.")],
+    to: Annotated[str, typer.Option(help="The tool: hubspot or mautic.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Write the tool's JSON body here; the set-up sheet (every rule's condition, "
+            "what the tool cannot express) goes beside it as .md."
+        ),
+    ],
+    leads: Annotated[
+        str | None,
+        typer.Option(
+            help="Labelled leads to measure the tool's approximation on (the fit's own leads: "
+            f"its hold-out): {_SOURCE_HELP}."
+        ),
+    ] = None,
+    table: opt.Table = None,
+    query: opt.Query = None,
+    activities: Annotated[str | None, typer.Option(help="Activity log for the leads.")] = None,
+    activities_table: opt.ActivitiesTable = None,
+    activities_query: opt.ActivitiesQuery = None,
+    password_env: opt.PasswordEnv = None,
+    outcome: Annotated[
+        str | None, typer.Option(help="Outcome column of --leads; by default the config's.")
+    ] = None,
+    name: Annotated[str, typer.Option(help="The score's name in the tool.")] = "calibrate",
+    verify_key_env: opt.VerifyKeyEnv = None,
+):
+    """The sheet as a marketing-automation tool's API body (HubSpot, Mautic), with its gaps."""
+    from ..io.files import write_files
+    from ..production.config import ScoringConfig
+    from ..production.tools import DISPLAY, export_config, measure_export
+
+    try:
+        loaded = ScoringConfig.load(config, key=_key(verify_key_env))
+        exported = export_config(loaded, to.lower(), name=name)
+        measured = None
+        if leads is None and (table is not None or query is not None):
+            raise DataError("--table and --query name where the --leads are: give --leads")
+        if leads is not None:
+            from ..io.tables import read_table
+
+            leads, activities = _sources(
+                leads, table, query, activities, activities_table, activities_query, password_env
+            )
+            frame = read_table(leads, copy=False)
+            log = None if activities is None else read_table(activities, allow_empty=True)
+            measured = measure_export(exported, loaded, frame, activities=log, outcome=outcome)
+        _check_output_file(out)
+        setup = out.with_suffix(".md")
+        write_files({out: exported.json, setup: exported.setup(measured)})
+    except (CalibrateError, OSError) as exc:
+        _fail(exc)
+    sheet, tool = exported.sheet, DISPLAY[exported.tool]
+    _out.print(
+        escape(
+            f"{len([r for r in sheet.rules if r.points])} {tool} rules; "
+            f"{len(sheet.gaps)} things {tool} cannot express (see {setup})"
+        )
+    )
+    if measured is not None:
+        _out.print(
+            escape(
+                f"AUC on {measured['measured_on']}: {measured['auc_config']:.4f} with the "
+                f"config, {measured['auc_tool']:.4f} as {tool} computes it"
+            )
+        )
+    _out.print(escape(f"wrote {out} and {setup}"))
+
+
 @app.command()
 def diff(
     old: Annotated[Path, typer.Argument(help="The config in use.")],

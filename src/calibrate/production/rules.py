@@ -18,7 +18,14 @@ from ..sheet.criteria import Band, Criterion
 from ..sheet.pairs import PairCriterion
 from .config import ScoringConfig
 
-__all__ = ["RULE_FORMATS", "band_words", "diff_configs", "render_rules", "rule_sheet"]
+__all__ = [
+    "RULE_FORMATS",
+    "band_words",
+    "condition_words",
+    "diff_configs",
+    "render_rules",
+    "rule_sheet",
+]
 
 
 def rule_sheet(config: ScoringConfig) -> pd.DataFrame:
@@ -263,6 +270,21 @@ def _in_practice(feature, band, lookback_days: int) -> str:
         above = _at_least(feature, band.upper, lookback_days)
         return f"not ({above})" if above else ""
     return _at_least(feature, band.lower, lookback_days)
+
+
+def condition_words(criterion: Criterion, band: Band) -> str:
+    """A band of a lead column as the rule sheet's exact condition ("size >= 10").
+
+    Examples
+    --------
+    >>> size = Criterion("size", "company_size", "numeric", "explicit", bands=(
+    ...     Band("<10", "range", upper=10.0), Band(">=10", "range", lower=10.0),
+    ...     Band("Missing", "missing")))
+    >>> [condition_words(size, b) for b in size.bands]
+    ['company_size < 10', 'company_size >= 10', 'company_size is empty']
+    """
+    listed = [v for b in criterion.bands for v in b.values]
+    return _condition(criterion.column, criterion, band, listed)
 
 
 def band_words(criterion: Criterion, band: Band, spec=None) -> str:
