@@ -169,6 +169,10 @@ def test_band_words_of_a_decayed_count_name_the_window_each_end_needs():
         "1+ demo_request in the last 31 days, fewer than 2 in the last 23 days",
         "2+ demo_request in the last 23 days",
     ]
+    # Both ends one request, in two windows: the upper end says "none".
+    assert _words(feature, [0.5, 0.9])[0][1] == (
+        "1+ demo_request in the last 31 days, none in the last 5 days"
+    )
 
 
 def test_band_words_of_active_days_recency_and_a_combination():

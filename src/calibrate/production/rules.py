@@ -374,8 +374,9 @@ def _feature_band_words(criterion, band, feature, lookback_days: int) -> str:
 _COUNT = re.compile(r"(\d+)\+")
 
 
-#: Edge counts in plain English, in order: "fewer than 1 x" -> "no x", "1 day".
+#: Edge counts in plain English, in order: "fewer than 1 x" -> "no x", "none in", "1 day".
 _TIDY = ((re.compile(r"fewer than 1 days ago"), "0 days ago"),
+         (re.compile(r"fewer than 1 in "), "none in "),
          (re.compile(r"fewer than 1 "), "no "), (re.compile(r"\b1 days\b"), "1 day"))  # fmt: skip
 
 
