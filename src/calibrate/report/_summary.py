@@ -10,6 +10,7 @@ from ..decide.policies import ExpectedValue, SalesCapacity, TargetRate
 from ..decide.threshold import level_table
 from ..errors import CalibrateError
 from ..learn.model import COMFORTABLE_HOLDOUT_OUTCOMES, auc_interval
+from ..production.rules import band_words
 from ._evidence import _Evidence, _Measured, _policy_label
 
 _POLICY_CLASSES = {
@@ -86,12 +87,25 @@ def summarise(evidence: _Evidence, described: dict) -> dict:
 # --------------------------------------------------------------------------- fit report
 
 
+def _band_words(criterion, spec) -> dict:
+    """``{band label: words}`` of a criterion's bands (an engagement band as what the lead did).
+
+    The words are :func:`~calibrate.production.rules.band_words`'; a fit band
+    keeps its label, and so does a pair rule's cell (absent here).
+    """
+    if criterion.kind == "pair":
+        return {}
+    return {b.label: band_words(criterion, b, spec) for b in criterion.bands}
+
+
 def _fit_sheet(calibration) -> list[dict]:
     """The fitted sheet's criteria and bands, with intervals, counts and win rates."""
     sheet = calibration.scorecard.points_
+    spec = calibration.config.activity_spec
     criteria = []
     for criterion in calibration.scorecard.criteria_:
         rows = sheet[sheet["criterion"] == criterion.name]
+        words = _band_words(criterion, spec)
         criteria.append(
             {
                 "name": criterion.name,
@@ -100,6 +114,7 @@ def _fit_sheet(calibration) -> list[dict]:
                 "bands": [
                     {
                         "label": r.band,
+                        "words": words.get(r.band, r.band),
                         "points": int(r.points),
                         "interval": _interval(r),
                         "flag": getattr(r, "flag", ""),
@@ -536,7 +551,9 @@ def _evaluation_quality(m: _Measured, evidence: _Evidence):
 
 def _evaluation_sheet(m: _Measured) -> list[dict]:
     criteria = []
+    spec = m.config.activity_spec
     for criterion in m.config.criteria:
+        words = _band_words(criterion, spec)
         band = criterion.assign_frame(m.frame)
         n = np.bincount(band, minlength=len(criterion.bands))
         wins = np.bincount(band, weights=m.won, minlength=len(criterion.bands))
@@ -548,6 +565,7 @@ def _evaluation_sheet(m: _Measured) -> list[dict]:
                 "bands": [
                     {
                         "label": b.label,
+                        "words": words.get(b.label, b.label),
                         "points": int(b.points),
                         "interval": "-",
                         "flag": "",
