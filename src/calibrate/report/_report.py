@@ -28,8 +28,8 @@ class Report:
         Every value the page shows, as text and numbers, in the order a
         meeting reads them (see :func:`build_summary`).
     figures : dict
-        ``{name: PNG bytes}``: ``tradeoff``, ``gains``, ``calibration`` and
-        ``distribution``.
+        ``{name: PNG bytes}``: ``top_bands`` (what earns the most points),
+        ``tradeoff``, ``gains``, ``calibration`` and ``distribution``.
 
     Examples
     --------
@@ -41,7 +41,7 @@ class Report:
     >>> report.html.startswith("<!DOCTYPE html>"), report.pdf.startswith(b"%PDF")
     (True, True)
     >>> sorted(report.figures)
-    ['calibration', 'distribution', 'gains', 'tradeoff']
+    ['calibration', 'distribution', 'gains', 'top_bands', 'tradeoff']
     """
 
     summary: dict
@@ -246,7 +246,8 @@ class Report:
         and every figure are measured on the evidence in the same way for a
         fit and for a config.
         """
-        return cls(summary=summarise(evidence, described), figures=_figures(evidence))
+        summary = summarise(evidence, described)
+        return cls(summary=summary, figures=_figures(evidence, summary["top_bands"]))
 
 
 def fit_report(calibration) -> Report:

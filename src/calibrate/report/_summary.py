@@ -38,6 +38,7 @@ _KEYS = (
     "title",
     "judged_on",
     "recommendation",
+    "top_bands",
     "policies",
     "levels",
     "two_axis",
@@ -77,6 +78,7 @@ def summarise(evidence: _Evidence, described: dict) -> dict:
         "two_axis": _two_axis_summary(evidence.two_axis),
         "fast_track": {**described["fast_track"], "rows": _fast_track_rows(evidence.fast_track)},
         "comparison": _comparison_summary(evidence.comparison),
+        "top_bands": top_bands(described["sheet"]),
     }
     summary = {**described, **measured}
     out = {key: summary[key] for key in _KEYS}
@@ -84,18 +86,70 @@ def summarise(evidence: _Evidence, described: dict) -> dict:
     return out
 
 
+#: Bands the chart of what earns the most points shows, of each group.
+TOP_BANDS = 8
+
+
+def top_bands(sheet: list[dict], n: int = TOP_BANDS) -> dict:
+    """The bands that move a score most, fit and engagement apart (the page-1 chart).
+
+    Of each group, the ``n`` bands of largest absolute points among the
+    bands that hold leads and earn or cost points: a band that costs 15
+    points moves a score as much as one that earns 15, so penalties are
+    shown when they are among the largest. Largest points first (penalties
+    last); at equal points, in the order of the sheet. Each band is its
+    phrase in words (an engagement band as what the lead did, see
+    :func:`_band_words`) and its points.
+
+    Parameters
+    ----------
+    sheet : list of dict
+        The summary's ``sheet``: criteria with ``group`` and ``bands``
+        (``phrase``, ``points``, ``leads``).
+    n : int, default=TOP_BANDS
+        Bands of each group.
+
+    Returns
+    -------
+    dict
+        ``{"fit": [{"label", "points"}, ...], "engagement": [...]}``.
+    """
+    out = {}
+    for group, name in (("explicit", "fit"), ("implicit", "engagement")):
+        bands = [
+            {"label": b["phrase"], "points": b["points"]}
+            for c in sheet
+            if c["group"] == group
+            for b in c["bands"]
+            if b["points"] and b["leads"]
+        ]
+        # Stable sorts: at equal (absolute) points, the order of the sheet.
+        largest = sorted(bands, key=lambda b: -abs(b["points"]))[:n]
+        out[name] = sorted(largest, key=lambda b: -b["points"])
+    return out
+
+
 # --------------------------------------------------------------------------- fit report
 
 
 def _band_words(criterion, spec) -> dict:
-    """``{band label: words}`` of a criterion's bands (an engagement band as what the lead did).
+    """``{band label: (words, phrase)}`` of a criterion's bands.
 
-    The words are :func:`~calibrate.production.rules.band_words`'; a fit band
-    keeps its label, and so does a pair rule's cell (absent here).
+    The words are :func:`~calibrate.production.rules.band_words`': an
+    engagement band as what the lead did, a fit band its label. A pair rule's
+    cells keep their labels. The phrase names the criterion when the words
+    do not ("seniority: VP", "demo_request: not known"; "1+ demo_request in
+    the last 112 days" and a pair's rule say it already).
     """
-    if criterion.kind == "pair":
-        return {}
-    return {b.label: band_words(criterion, b, spec) for b in criterion.bands}
+    out = {}
+    for band in criterion.bands:
+        if criterion.kind == "pair":
+            words, named = band.label, band.kind == "rule"
+        else:
+            words = band_words(criterion, band, spec)
+            named = band.kind != "missing" and words != band.label
+        out[band.label] = (words, words if named else f"{criterion.name}: {words}")
+    return out
 
 
 def _fit_sheet(calibration) -> list[dict]:
@@ -114,7 +168,8 @@ def _fit_sheet(calibration) -> list[dict]:
                 "bands": [
                     {
                         "label": r.band,
-                        "words": words.get(r.band, r.band),
+                        "words": words[r.band][0],
+                        "phrase": words[r.band][1],
                         "points": int(r.points),
                         "interval": _interval(r),
                         "flag": getattr(r, "flag", ""),
@@ -565,7 +620,8 @@ def _evaluation_sheet(m: _Measured) -> list[dict]:
                 "bands": [
                     {
                         "label": b.label,
-                        "words": words.get(b.label, b.label),
+                        "words": words[b.label][0],
+                        "phrase": words[b.label][1],
                         "points": int(b.points),
                         "interval": "-",
                         "flag": "",
