@@ -40,6 +40,7 @@ _KEYS = (
     "recommendation",
     "top_bands",
     "policies",
+    "threshold_curve",
     "levels",
     "two_axis",
     "base_points",
@@ -79,6 +80,7 @@ def summarise(evidence: _Evidence, described: dict) -> dict:
         "fast_track": {**described["fast_track"], "rows": _fast_track_rows(evidence.fast_track)},
         "comparison": _comparison_summary(evidence.comparison),
         "top_bands": top_bands(described["sheet"]),
+        "threshold_curve": _threshold_curve(evidence, described["levels"]),
     }
     summary = {**described, **measured}
     out = {key: summary[key] for key in _KEYS}
@@ -254,7 +256,7 @@ def _fit_summary(calibration, evidence: _Evidence) -> dict:
             _policy_row(name, c.threshold, vars(c), c.mqls_per_week)
             for name, c in calibration.decision.choices.items()
         ],
-        "levels": _levels_summary(calibration.decision.levels),
+        "levels": _levels_summary(calibration.decision.levels, evidence),
         "base_points": int(calibration.scorecard.base_points_),
         "scale": {
             "min": int(calibration.scorecard.min_score),
@@ -324,16 +326,82 @@ def _no_signal(signal: str, interval, leads: str) -> str | None:
     )
 
 
-def _levels_summary(levels: pd.DataFrame) -> list[dict]:
+def _levels_summary(levels: pd.DataFrame, evidence: _Evidence) -> list[dict]:
+    """Every level's scores, leads and win rate, and how many of its leads the line passes."""
+    passed = evidence.curve["leads_passed"].to_numpy()
     return [
         {
             "name": r.level,
             "range": f"{int(r.min_score)}-{int(r.max_score)}",
+            "min_score": int(r.min_score),
+            "max_score": int(r.max_score),
+            "leads": int(r.leads),
+            "passed": passed_in_level(
+                passed, int(r.min_score), int(r.max_score), evidence.threshold, evidence.min_score
+            ),
             "share": _pct(r.share_of_leads),
             "win_rate": _pct(r.win_rate),
         }
         for r in levels.itertuples()
     ]
+
+
+def passed_in_level(leads_passed, low: int, high: int, threshold: int, min_score: int) -> int:
+    """Leads of a level (scores ``low`` to ``high``) at or above an MQL threshold.
+
+    Levels start at fixed scores (the config's), so moving the line passes
+    a level whole, in part or not at all. ``leads_passed`` is the curve's
+    (leads scoring at least each threshold from ``min_score`` to the
+    scale's maximum + 1); the page's slider counts the same way.
+
+    Examples
+    --------
+    Five leads scoring 0, 1, 2, 3 and 3 on a 0-3 scale; a level of scores 1-2:
+
+    >>> passed = [5, 4, 3, 2, 0]
+    >>> [passed_in_level(passed, 1, 2, t, 0) for t in (0, 2, 3)]
+    [2, 1, 0]
+    """
+    if threshold > high:
+        return 0
+    start = max(threshold, low) - min_score
+    return int(leads_passed[start] - leads_passed[high + 1 - min_score])
+
+
+def _threshold_curve(evidence: _Evidence, levels: list[dict]) -> dict:
+    """What every threshold of the scale passes, for the page's slider: numbers only.
+
+    The curve of the report's evidence (:func:`~calibrate.decide.threshold.threshold_curve`,
+    the one the policy table and the trade-off figure read) from
+    ``min_score`` to ``max_score``: leads passed, and the shares in percent
+    and MQLs a week rounded to one decimal as the page writes them
+    (:func:`_pct`), so that the slider shows at every threshold what the
+    static tables show at theirs. A win rate of no lead passed and MQLs a
+    week without a weekly volume are None. ``levels`` are the levels'
+    ``[min_score, max_score]``, in the order of the levels table;
+    ``leads_passed`` runs one past the scale (nobody passes), so that a
+    level's count reads ``leads_passed`` on both of its ends
+    (:func:`passed_in_level`).
+    """
+    curve = evidence.curve.iloc[:-1]  # a threshold above the scale passes nobody
+
+    def percent(values):
+        return [None if not np.isfinite(x) else round(100 * float(x), 1) for x in values]
+
+    weekly = evidence.weekly
+    return {
+        "min_score": evidence.min_score,
+        "max_score": evidence.max_score,
+        "threshold": evidence.threshold,
+        "leads_passed": [int(x) for x in evidence.curve["leads_passed"]],
+        "share_passed": percent(curve["share_passed"]),
+        "share_wins_captured": percent(curve["share_wins_captured"]),
+        "win_rate_passed": percent(curve["win_rate_passed"]),
+        "mqls_per_week": None
+        if weekly is None
+        else [round(float(x) * weekly, 1) for x in curve["share_passed"]],
+        "levels": [[level["min_score"], level["max_score"]] for level in levels],
+    }
 
 
 def _fast_track_rows(evidence: pd.DataFrame) -> list[dict]:
@@ -467,13 +535,12 @@ def _behaviour_summary(calibration) -> dict | None:
 def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
     """What a config's report says beyond its evidence: its recommendation, sheet and data."""
     config, won, scores = m.config, m.won, m.scores
-    curve = evidence.curve
-    weekly = m.weekly
+    curve, weekly = evidence.curve, evidence.weekly
 
     def at(threshold):
         position = np.clip(threshold, config.min_score, config.max_score + 1) - config.min_score
         row = curve.iloc[int(position)]
-        per_week = None if weekly is None else row["share_passed"] * weekly["mean"]
+        per_week = None if weekly is None else row["share_passed"] * weekly
         return row, per_week
 
     row, per_week = at(config.mql_threshold)
@@ -505,14 +572,16 @@ def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
             "goal_met": True,
             "mqls_per_week": None if per_week is None else f"{per_week:,.1f}",
             "volume_note": ""
-            if m.volume is not None or weekly is None
+            if m.volume is not None or m.weekly is None
             else " at the weekly lead volume of the fit",
             "at_fit": at_fit,
             "leads": f"{len(won):,}",
             "no_signal": no_signal,
         },
         "policies": policies,
-        "levels": _levels_summary(level_table(scores, won, levels, max_score=config.max_score))
+        "levels": _levels_summary(
+            level_table(scores, won, levels, max_score=config.max_score), evidence
+        )
         if levels
         else [],
         "base_points": int(config.base_points),
