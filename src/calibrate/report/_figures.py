@@ -25,7 +25,7 @@ def _figures(evidence: _Evidence, top_bands: dict) -> dict[str, bytes]:
     """Every figure, drawn once: the evidence's, and the bands of the summary's ``top_bands``."""
     panels = {name: bands for name, bands in top_bands.items() if bands}
     return {
-        "top_bands": _png(_plot_top_bands, panels, (8.0, 3.7), ncols=max(len(panels), 1)),
+        "top_bands": _png(_plot_top_bands, panels, (8.0, 3.2), ncols=max(len(panels), 1)),
         "tradeoff": _png(_plot_tradeoff, evidence, (7.0, 4.2)),
         "gains": _png(_plot_gains, evidence, (8.0, 3.8), ncols=2),
         "calibration": _png(_plot_calibration, evidence, (7.0, 4.0)),
@@ -139,7 +139,6 @@ def _plot_top_bands(fig, axes, panels: dict):
         ax.set_xlabel("points")
         # Right-aligned: a long title runs over the band words, not off the figure.
         ax.set_title(titles[name], loc="right", fontsize=9.5)
-    fig.suptitle("What earns the most points", x=0.01, ha="left", fontweight="bold", fontsize=10.5)
 
 
 def _plot_tradeoff(fig, ax, evidence: _Evidence):

@@ -53,9 +53,18 @@ class Report:
         return _render.render_html(self.summary, self.figures)
 
     @cached_property
+    def pdf_html(self) -> str:
+        """The page the PDF is rendered from: the HTML without the slider and its script."""
+        return _render.render_html(self.summary, self.figures, interactive=False)
+
+    @cached_property
     def pdf(self) -> bytes:
-        """The same page as a PDF (A4), for printing and for the minutes."""
-        return _render._html_to_pdf(self.html)
+        """The same page as a PDF (A4), for printing and for the minutes.
+
+        Rendered from :attr:`pdf_html`: the recommended threshold's figures
+        as static text, no slider.
+        """
+        return _render._html_to_pdf(self.pdf_html)
 
     def save(self, out_dir: os.PathLike | str, *, pdf: bool = False) -> dict[str, Path]:
         """Write ``report.html`` (and, with ``pdf``, ``report.pdf``) into a folder, all or none.
