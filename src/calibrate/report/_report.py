@@ -288,7 +288,8 @@ def build_summary(calibration) -> dict:
     Returns
     -------
     dict
-        ``recommendation``, ``policies``, ``levels``, ``two_axis``,
+        ``recommendation``, ``top_bands`` (what earns the most points),
+        ``policies``, ``threshold_curve`` (for the slider), ``levels``, ``two_axis``,
         ``sheet`` (list of criteria with their bands), ``behaviour``,
         ``gains``, ``calibration`` (rows), ``distribution``, ``fast_track``,
         ``comparison``, ``metrics``, ``data`` (source, counts, excluded
