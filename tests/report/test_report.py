@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import logging
 import re
 
@@ -14,11 +15,13 @@ from pypdf import PdfReader
 
 import calibrate
 from calibrate.datasets import make_leads
+from calibrate.decide.threshold import threshold_curve
 from calibrate.errors import CalibrateError, DataError
 from calibrate.production.config import ScoringConfig
+from calibrate.production.rules import band_words
 from calibrate.report import Report, build_summary, evaluation_report, fit_report, render_report
 from calibrate.report._evidence import _capacity_line, _Evidence
-from calibrate.report._summary import _pct
+from calibrate.report._summary import TOP_BANDS, _pct, passed_in_level, top_bands
 from calibrate.sheet.criteria import Band, Criterion
 
 SCRIPT = "<script>alert(1)</script>"
@@ -29,7 +32,7 @@ LEAK = "stage_after_call"
 #: Sections of the page, in the order a meeting reads them.
 SECTIONS = [
     "recommendation",
-    "points-sheet",
+    "top-bands",
     "tradeoff",
     "gains",
     "calibration",
@@ -38,8 +41,14 @@ SECTIONS = [
     "current-sheet",
     "metrics",
     "data",
+    "points-sheet",
 ]
-FIGURES = ["tradeoff", "gains", "calibration", "distribution"]
+#: What page 1 of the PDF holds: the decision, and no points table.
+PAGE_ONE = ["Recommendation", "What earns the most points", "Threshold trade-off"]
+FIGURES = ["top_bands", "tradeoff", "gains", "calibration", "distribution"]
+_CURVE_JSON = re.compile(
+    r'<script type="application/json" id="threshold-curve">(.*?)</script>', re.DOTALL
+)
 
 
 def _hostile(leads: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -312,8 +321,12 @@ def test_sections_come_in_meeting_order(either):
     positions = [html.find(f'<section id="{name}">') for name in SECTIONS]
     assert -1 not in positions
     assert positions == sorted(positions)
+    # The decision first; the full points sheet is the appendix, at the end.
+    assert '<h2 class="new-page">Appendix: the full points sheet</h2>' in html
     assert html.find("Fit: who the lead is") < html.find("Engagement: what the lead did")
-    assert html.find("Engagement: what the lead did") < html.find('<section id="tradeoff">')
+    assert html.find('<section id="data">') < html.find("Fit: who the lead is")
+    # In the PDF, the rest of the evidence and the appendix begin new pages.
+    assert '<section id="gains">\n<h2 class="new-page">' in html
 
 
 def test_the_recommendation_is_one_paragraph_with_the_key_figures(either):
@@ -341,7 +354,9 @@ def test_fit_and_engagement_criteria_are_apart(with_activities):
 
 def test_report_embeds_every_figure_as_png_data(either):
     html = either.html
-    images = re.findall(r'<img class="figure" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    images = re.findall(
+        r'<img class="figure(?: decision)?" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html
+    )
     assert len(images) == len(FIGURES) == html.count("<img")
     assert sorted(either.figures) == sorted(FIGURES)
     for image in images:
@@ -360,7 +375,12 @@ def test_report_is_standalone(either):
     for scheme in ("http:", "https:", "file:", "ftp:", "//"):
         assert scheme not in text, scheme
     assert "<link" not in html
-    assert "<script" not in html
+    # Two inline scripts (the slider's curve as JSON, and its code), nothing loaded.
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script type="application/json" id="threshold-curve">',
+        "<script>",
+    ]
+    assert "<script" not in either.pdf_html
     assert "url(" not in html
     assert re.search(r'src="(?!data:image/png;base64,)', html) is None
 
@@ -693,3 +713,212 @@ def test_both_constructors_agree_on_a_fit_with_behaviour(with_activities):
     assert {tuple(r) for r in config["fast_track"]["rows"]} == {
         tuple(fit["fast_track"]["rows"][0])
     }
+
+
+# --- page 1: what earns the most points, in words ------------------------------
+
+
+def _band(phrase, points, leads=10):
+    return {"phrase": phrase, "points": points, "leads": leads}
+
+
+def test_top_bands_by_hand():
+    sheet = [
+        {
+            "group": "explicit",
+            "bands": [_band("seniority: VP", 20), _band("seniority: Staff", 0), _band("a", 5)],
+        },
+        {
+            "group": "implicit",
+            "bands": [
+                _band("1+ demo_request in the last 30 days", 15),
+                _band("1+ unsubscribe in the last 90 days", -18),
+                _band("demo_request: not known", 30, leads=0),  # no lead holds it
+                _band("b", 4),
+                _band("c", -4),
+                _band("d", 4),
+            ],
+        },
+    ]
+    top = top_bands(sheet, n=4)
+    assert top["fit"] == [
+        {"label": "seniority: VP", "points": 20},
+        {"label": "a", "points": 5},
+    ]
+    # The four largest by absolute points (a penalty among them), largest points
+    # first; of b, c and d (all 4 points apart) the first two in sheet order.
+    assert [b["label"] for b in top["engagement"]] == [
+        "1+ demo_request in the last 30 days",
+        "b",
+        "c",
+        "1+ unsubscribe in the last 90 days",
+    ]
+    assert top_bands([], n=4) == {"fit": [], "engagement": []}
+
+
+def test_top_bands_are_the_largest_bands_of_the_sheet_in_words(with_activities):
+    result = with_activities["result"]
+    summary = result.report().summary
+    spec = result.config.activity_spec
+    top = summary["top_bands"]
+    assert 0 < len(top["fit"]) <= TOP_BANDS and 0 < len(top["engagement"]) <= TOP_BANDS
+    for name, group in (("fit", "explicit"), ("engagement", "implicit")):
+        held = [
+            (b["points"], b["phrase"])
+            for c in summary["sheet"]
+            if c["group"] == group
+            for b in c["bands"]
+            if b["points"] and b["leads"]
+        ]
+        shown = [b["points"] for b in top[name]]
+        assert shown == sorted(shown, reverse=True)
+        # No band left out moves a score more than one shown.
+        smallest = min(abs(p) for p in shown)
+        assert sum(abs(p) > smallest for p, _ in held) < len(shown)
+        assert {(b["points"], b["label"]) for b in top[name]} <= set(held)
+    # Engagement bands read as what the lead did, as band_words says them.
+    words = {
+        band_words(c, b, spec)
+        for c in result.config.criteria
+        if c.group == "implicit"
+        for b in c.bands
+    }
+    assert all(b["label"] in words for b in top["engagement"]), top["engagement"]
+    assert not any(re.search(r"[<>]=?\d", b["label"]) for b in top["engagement"])
+
+
+def test_the_sheet_tables_say_engagement_bands_in_words(with_activities):
+    result = with_activities["result"]
+    report = result.report()
+    spec = result.config.activity_spec
+    shown = {c["name"]: c for c in report.summary["sheet"]}
+    for criterion in result.config.criteria:
+        rows = shown[criterion.name]["bands"]
+        assert [b["label"] for b in rows] == [b.label for b in criterion.bands]
+        said = [band_words(criterion, b, spec) for b in criterion.bands]
+        assert [b["words"] for b in rows] == said
+        if criterion.group == "explicit":
+            assert [b["words"] for b in rows] == [b.label for b in criterion.bands]
+    appendix = report.html[report.html.find('<section id="points-sheet"') :]
+    demo = next(c for c in result.config.criteria if c.name == "demo_request")
+    for band in demo.bands:
+        assert f"<tr><td>{_escaped(band_words(demo, band, spec))}</td>" in appendix
+        if band.label.startswith(("<", ">")):
+            assert f"<tr><td>{_escaped(band.label)}</td>" not in appendix
+
+
+def test_page_one_of_the_pdf_is_the_decision(either):
+    pages = [
+        re.sub(r"\s+", " ", page.extract_text())
+        for page in PdfReader(io.BytesIO(either.pdf)).pages
+    ]
+    first = pages[0]
+    for heading in PAGE_ONE:
+        assert heading in first, heading
+    assert "Appendix" not in first and "Criterion / band" not in first
+    # The recommended threshold, said in words where the slider is on the page.
+    threshold = either.summary["recommendation"]["threshold"]
+    assert f"MQL threshold {threshold} (recommended)" in " ".join(pages)
+    (appendix,) = [i for i, page in enumerate(pages) if "Appendix: the full points sheet" in page]
+    assert appendix > 1
+    assert "Data" in " ".join(pages[:appendix])
+
+
+def test_the_pdf_page_has_no_script_and_no_slider(either):
+    assert "<script" not in either.pdf_html
+    assert 'type="range"' not in either.pdf_html
+    assert 'type="range"' in either.html
+    # Besides the slider and its script, the two pages say the same.
+    assert "MQL threshold" in either.pdf_html
+    assert either.pdf_html.count("<section") == either.html.count("<section")
+
+
+# --- the slider's curve ----------------------------------------------------------
+
+
+def _embedded_curve(html: str) -> dict:
+    (text,) = _CURVE_JSON.findall(html)
+    return json.loads(text)
+
+
+def _numbers_only(value) -> bool:
+    if isinstance(value, dict):
+        return all(_numbers_only(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_numbers_only(v) for v in value)
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def test_the_embedded_curve_is_the_summary_and_numbers_only(either):
+    embedded = _embedded_curve(either.html)
+    assert embedded == either.summary["threshold_curve"]
+    assert _numbers_only(embedded)
+    # Hostile categories and column names never reach the script.
+    (text,) = _CURVE_JSON.findall(either.html)
+    assert re.fullmatch(r'[\[\]{}":,.\-0-9a-z_ ]*', text), text[:200]
+
+
+def test_the_embedded_curve_is_the_fit_threshold_curve(calibration, report):
+    """At every score, the shares the slider shows are the fit's curve, as the page writes them."""
+    embedded = _embedded_curve(report.html)
+    curve = calibration.threshold.curve
+    scale = calibration.scorecard
+    thresholds = range(int(scale.min_score), int(scale.max_score) + 1)
+    assert (embedded["min_score"], embedded["max_score"]) == (thresholds[0], thresholds[-1])
+    assert embedded["threshold"] == calibration.threshold.threshold
+    assert embedded["leads_passed"] == curve["leads_passed"].tolist()
+    for key in ("share_passed", "share_wins_captured", "win_rate_passed"):
+        written = ["-" if x is None else f"{x:.1f}%" for x in embedded[key]]
+        assert written == [_pct(curve[key].iloc[t - thresholds[0]]) for t in thresholds], key
+    # No dates: MQLs a week unknown, as in the recommendation.
+    assert embedded["mqls_per_week"] is None
+    assert "unknown: the leads have no dates" in report.html
+    # The static policy table says at each policy's threshold what the curve says.
+    for row in report.summary["policies"]:
+        i = row["threshold"] - thresholds[0]
+        assert row["share_passed"] == f"{embedded['share_passed'][i]:.1f}%"
+        assert row["share_wins_captured"] == f"{embedded['share_wins_captured'][i]:.1f}%"
+
+
+def test_the_embedded_curve_of_a_config_is_its_curve_on_the_leads(with_activities):
+    result, leads, log = (with_activities[k] for k in ("result", "leads", "log"))
+    report = evaluation_report(result.config, leads, activities=log)
+    embedded = _embedded_curve(report.html)
+    config = result.config
+    scores = calibrate.score_leads(config, leads, activities=log)["score"].to_numpy()
+    won = leads["converted"].to_numpy().astype(bool)
+    weekly = report.summary["recommendation"]["mqls_per_week"]
+    assert weekly is not None and embedded["mqls_per_week"] is not None
+    for t in (config.min_score, config.mql_threshold, 55, config.max_score):
+        i = t - config.min_score
+        passed = scores >= t
+        assert embedded["leads_passed"][i] == passed.sum()
+        assert f"{embedded['share_passed'][i]:.1f}%" == _pct(passed.mean())
+        assert f"{embedded['share_wins_captured'][i]:.1f}%" == _pct(won[passed].sum() / won.sum())
+        rate = embedded["win_rate_passed"][i]
+        assert ("-" if rate is None else f"{rate:.1f}%") == _pct(
+            won[passed].mean() if passed.any() else None
+        )
+    i = config.mql_threshold - config.min_score
+    assert f"{embedded['mqls_per_week'][i]:,.1f}" == weekly
+    levels = report.summary["levels"]
+    assert embedded["levels"] == [[lv["min_score"], lv["max_score"]] for lv in levels]
+
+
+@pytest.mark.parametrize("threshold", [0, 1, 30, 31, 62, 63, 99, 100])
+def test_passed_in_level_counts_the_leads_of_a_level_at_or_above_the_line(threshold):
+    rng = np.random.default_rng(3)
+    scores = rng.integers(0, 101, size=500)
+    passed = threshold_curve(scores, rng.random(500) < 0.2)["leads_passed"].to_numpy()
+    for low, high in ((63, 100), (31, 62), (0, 30)):
+        inside = (scores >= low) & (scores <= high) & (scores >= threshold)
+        assert passed_in_level(passed, low, high, threshold, 0) == inside.sum()
+
+
+def test_the_levels_table_counts_the_leads_the_line_passes(calibration, summary):
+    scores = calibration.holdout.scores
+    t = calibration.threshold.threshold
+    for level in summary["levels"]:
+        inside = (scores >= level["min_score"]) & (scores <= level["max_score"])
+        assert level["leads"] == inside.sum()
+        assert level["passed"] == (inside & (scores >= t)).sum()

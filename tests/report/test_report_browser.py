@@ -20,6 +20,7 @@ from PIL import Image
 import calibrate
 from browser import WINDOW_SIZE, pdf_pages
 from calibrate.datasets import make_leads
+from calibrate.report._summary import _pct
 
 SCRIPT = "<script>alert(1)</script>"
 MIN_IMAGES = 3
@@ -88,12 +89,12 @@ class Opened:
 
 
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory) -> Path:
-    """A folder with what ``Calibration.save`` writes for a real fit with hostile markup."""
+def fitted():
+    """A real fit with an activity log and dates, with hostile markup in a category."""
     leads, log = make_leads(3000, seed=6, activities=True)
     rng = np.random.default_rng(6)
     leads.loc[rng.choice(len(leads), size=300, replace=False), "role"] = SCRIPT
-    result = calibrate.fit(
+    return calibrate.fit(
         leads,
         outcome="converted",
         id="lead_id",
@@ -103,8 +104,13 @@ def saved(tmp_path_factory) -> Path:
         bootstrap=0,
         seed=6,
     )
+
+
+@pytest.fixture(scope="module")
+def saved(fitted, tmp_path_factory) -> Path:
+    """A folder with what ``Calibration.save`` writes for the fit."""
     out = tmp_path_factory.mktemp("saved")
-    result.save(out, pdf=True)
+    fitted.save(out, pdf=True)
     return out
 
 
@@ -194,3 +200,127 @@ def test_pdf_renders_to_pages(saved, pdftoppm, tmp_path):
             assert img.format == "PNG"
             pixels = np.asarray(img.convert("L"), dtype=float)
         assert pixels.std() > 0, f"{page.name} is blank"
+
+
+# --- the threshold slider -----------------------------------------------------------
+
+#: The readout the slider updates: element id -> what it shows.
+READOUT = (
+    "mql-at-threshold",
+    "mql-at-note",
+    "mql-at-share-passed",
+    "mql-at-leads-passed",
+    "mql-at-wins",
+    "mql-at-per-week",
+    "mql-at-win-rate",
+)
+
+_READ_JS = """
+const ids = arguments[0];
+const out = {};
+for (const id of ids) out[id] = document.getElementById(id).textContent;
+return out;
+"""
+
+_SET_JS = """
+const slider = document.getElementById("mql-slider");
+slider.value = String(arguments[0]);
+slider.dispatchEvent(new Event("input", {bubbles: true}));
+return slider.value;
+"""
+
+
+def _expected(result, threshold: int) -> dict:
+    """What the page must show at a threshold, computed here from the fit itself.
+
+    The shares, counts and MQLs a week are the fit's threshold curve (what the
+    policy table reads); the level counts are counted afresh on the hold-out scores.
+    """
+    curve = result.threshold.curve.set_index("threshold")
+    row = curve.loc[threshold]
+    chosen = result.threshold.threshold
+    scores = np.asarray(result.holdout.scores)
+    shown = {
+        "mql-at-threshold": str(threshold),
+        "mql-at-note": "(recommended)" if threshold == chosen else f"(recommended: {chosen})",
+        "mql-at-share-passed": _pct(row["share_passed"]),
+        "mql-at-leads-passed": f"{int(row['leads_passed']):,}",
+        "mql-at-wins": _pct(row["share_wins_captured"]),
+        "mql-at-per-week": f"{row['mqls_per_week']:,.1f}",
+        "mql-at-win-rate": _pct(row["win_rate_passed"]),
+    }
+    levels = result.decision.levels
+    for k, (low, high) in enumerate(zip(levels["min_score"], levels["max_score"], strict=True)):
+        inside = (scores >= low) & (scores <= high) & (scores >= threshold)
+        shown[f"level-passed-{k}"] = f"{int(inside.sum()):,}"
+    return shown
+
+
+def _ids(result) -> list[str]:
+    """The readout's ids, and those of the levels table's counts."""
+    return [*READOUT, *(f"level-passed-{k}" for k in range(len(result.decision.levels)))]
+
+
+def _readout(browser, result) -> dict:
+    return browser.execute_script(_READ_JS, _ids(result))
+
+
+@pytest.fixture
+def slider(browser, saved, fitted):
+    """The report freshly opened, JavaScript on: its slider, where the fit put it."""
+    from selenium.webdriver.common.by import By
+
+    browser.get((saved / "report.html").as_uri())
+    return browser.find_element(By.ID, "mql-slider")
+
+
+def test_slider_starts_at_the_recommended_threshold(browser, fitted, slider):
+    threshold = fitted.threshold.threshold
+    assert slider.is_displayed()
+    assert slider.get_attribute("type") == "range"
+    assert int(slider.get_attribute("value")) == threshold
+    scale = fitted.scorecard
+    assert int(slider.get_attribute("min")) == scale.min_score
+    assert int(slider.get_attribute("max")) == scale.max_score
+    assert _readout(browser, fitted) == _expected(fitted, threshold)
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == [], f"console errors: {severe}"
+
+
+def test_slider_moved_shows_the_fit_curve_at_every_threshold(browser, fitted, slider):
+    scale = fitted.scorecard
+    chosen = fitted.threshold.threshold
+    low, high = int(scale.min_score), int(scale.max_score)
+    for threshold in sorted({low, low + 1, chosen - 1, chosen + 1, 50, high - 1, high, chosen}):
+        assert browser.execute_script(_SET_JS, threshold) == str(threshold)
+        assert _readout(browser, fitted) == _expected(fitted, threshold), threshold
+    # At the top of the scale hardly anyone passes: the win rate of nobody is "-".
+    browser.execute_script(_SET_JS, high)
+    if fitted.threshold.curve.set_index("threshold").loc[high, "leads_passed"] == 0:
+        assert _readout(browser, fitted)["mql-at-win-rate"] == "-"
+
+
+def test_slider_follows_the_arrow_keys(browser, fitted, slider):
+    from selenium.webdriver.common.keys import Keys
+
+    threshold = fitted.threshold.threshold
+    slider.send_keys(Keys.ARROW_RIGHT)
+    assert int(slider.get_attribute("value")) == threshold + 1
+    assert _readout(browser, fitted) == _expected(fitted, threshold + 1)
+    slider.send_keys(Keys.ARROW_LEFT, Keys.ARROW_LEFT)
+    assert int(slider.get_attribute("value")) == threshold - 1
+    assert _readout(browser, fitted) == _expected(fitted, threshold - 1)
+
+
+def test_without_javascript_the_page_shows_the_recommended_threshold(browser, fitted, saved):
+    from selenium.webdriver.common.by import By
+
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        browser.get((saved / "report.html").as_uri())
+        control = browser.find_element(By.ID, "mql-control")
+        assert not control.is_displayed()  # no dead slider without its script
+        texts = {name: browser.find_element(By.ID, name).text for name in _ids(fitted)}
+    finally:
+        browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+    assert texts == _expected(fitted, fitted.threshold.threshold)

@@ -1,10 +1,13 @@
 """Report: one standalone page, HTML and PDF, for the marketing-and-sales review.
 
-The report reads top to bottom in the order a meeting does: the recommendation
-in one paragraph, the points sheet (fit and engagement apart), the threshold
-trade-off, lift and gains, what a score means (calibration), the scores of won
-and lost leads, fast-track evidence, the sheet in use today, quality figures
-and the data behind it all.
+The report leads with the decision. Page 1: the recommendation in one
+paragraph, what earns the most points (the bands that move a score most, fit
+and engagement apart, in words) and the threshold trade-off, followed by the
+policies, a threshold slider (in the HTML) and the levels. Then lift and
+gains, what a score means (calibration), the scores of won and lost leads,
+fast-track evidence, the sheet in use today, quality figures and the data
+behind it all; the full points sheet is the appendix, at the end. Engagement
+bands read as what the lead did (:func:`~calibrate.production.rules.band_words`).
 
 Two sources give the same report, through the two constructors of one
 :class:`Report` (as scikit-learn's displays have ``from_estimator`` and
@@ -25,9 +28,13 @@ figures from it; the :class:`Report` renders them through a jinja2 template
 with autoescape on, so every value from the data (column names, categories)
 shows as text. The figures are drawn with matplotlib in greys, line styles and
 hatching (readable when printed in black and white) and embedded as ``data:``
-URIs, so the page opens without a network. The PDF, on request (``save(out,
-pdf=True)``, ``--pdf``), is the same HTML rendered by xhtml2pdf. The same
-input gives byte-identical HTML and PDF.
+URIs, so the page opens without a network. The slider is an inline script
+over the threshold curve embedded as JSON (numbers only): it moves the MQL
+line and shows what it passes; with JavaScript off the page shows the
+recommended threshold's figures. The PDF, on request (``save(out,
+pdf=True)``, ``--pdf``), is the same HTML without the slider and its script,
+rendered by xhtml2pdf, page 1 the decision and the appendix on pages of its
+own. The same input gives byte-identical HTML and PDF.
 
 :func:`monitor_page` and :func:`backtest_page` render what
 :func:`calibrate.monitor` and :func:`calibrate.backtest` found, in the same

@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ..decide.policies import ExpectedValue
+from ..decide.policies import ExpectedValue, SalesCapacity
 from ..decide.side_rules import line_win_rate, two_axis_rule
 from ..decide.threshold import (
     calibration_table,
@@ -33,7 +33,9 @@ class _Evidence:
     extras, each None when there is none: ``fast_track`` (the table of
     :func:`~calibrate.decide.threshold.fast_track_evidence`), ``two_axis``
     (:func:`~calibrate.decide.side_rules.two_axis_rule`) and ``comparison``
-    (:func:`~calibrate.decide.current_sheet.compare_sheets`).
+    (:func:`~calibrate.decide.current_sheet.compare_sheets`). ``weekly`` is
+    the leads a week (mean) that MQLs a week are counted from, or None when
+    unknown.
     """
 
     scores: np.ndarray
@@ -48,6 +50,7 @@ class _Evidence:
     fast_track: pd.DataFrame | None = None
     two_axis: dict | None = None
     comparison: dict | None = None
+    weekly: float | None = None
 
     @cached_property
     def curve(self) -> pd.DataFrame:
@@ -126,7 +129,24 @@ def _fit_evidence(calibration) -> _Evidence:
         fast_track=calibration.decision.fast_track,
         two_axis=calibration.decision.two_axis,
         comparison=calibration.comparison,
+        weekly=_fit_weekly(calibration),
     )
+
+
+def _fit_weekly(calibration) -> float | None:
+    """Leads a week as the fit counted MQLs a week: from the dates, else the capacity's volume.
+
+    The chosen threshold's MQLs a week come from the weekly volume of the
+    leads' dates or, without dates, from the incoming volume a sales-capacity
+    policy was given (:func:`~calibrate.decide.threshold.recommend_threshold`).
+    """
+    volume = calibration.decision.volume
+    if volume is not None:
+        return float(volume["mean"])
+    policy = calibration.threshold.policy
+    if isinstance(policy, SalesCapacity) and policy.incoming_per_week is not None:
+        return float(policy.incoming_per_week)
+    return None
 
 
 def _known_label(values: pd.Series, label):
@@ -334,6 +354,7 @@ def _evaluation_evidence(m: _Measured) -> _Evidence:
         fast_track=_config_fast_track(m),
         two_axis=_config_two_axis(m),
         comparison=_config_comparison(m),
+        weekly=None if m.weekly is None else float(m.weekly["mean"]),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 
 import numpy as np
 
@@ -16,8 +17,15 @@ _DPI = 130
 _FEW_LEADS = 20
 
 
-def _figures(evidence: _Evidence) -> dict[str, bytes]:
+#: Characters a line of a band's words holds beside its bar.
+_LABEL_WIDTH = 34
+
+
+def _figures(evidence: _Evidence, top_bands: dict) -> dict[str, bytes]:
+    """Every figure, drawn once: the evidence's, and the bands of the summary's ``top_bands``."""
+    panels = {name: bands for name, bands in top_bands.items() if bands}
     return {
+        "top_bands": _png(_plot_top_bands, panels, (8.0, 3.2), ncols=max(len(panels), 1)),
         "tradeoff": _png(_plot_tradeoff, evidence, (7.0, 4.2)),
         "gains": _png(_plot_gains, evidence, (8.0, 3.8), ncols=2),
         "calibration": _png(_plot_calibration, evidence, (7.0, 4.0)),
@@ -25,8 +33,8 @@ def _figures(evidence: _Evidence) -> dict[str, bytes]:
     }
 
 
-def _png(draw, evidence: _Evidence, size: tuple, ncols: int = 1) -> bytes:
-    """One figure as PNG bytes: matplotlib defaults, fixed size and dpi, no metadata.
+def _png(draw, data, size: tuple, ncols: int = 1) -> bytes:
+    """One figure of ``data`` as PNG bytes: matplotlib defaults, fixed size and dpi, no metadata.
 
     No pyplot (no global figure state, no backend switch in a notebook), the
     default style whatever the user's matplotlibrc, and no software or date
@@ -49,7 +57,7 @@ def _png(draw, evidence: _Evidence, size: tuple, ncols: int = 1) -> bytes:
     with matplotlib.style.context("default"), matplotlib.rc_context(rc):
         fig = Figure(figsize=size, dpi=_DPI, layout="constrained")
         axes = fig.subplots(1, ncols)
-        draw(fig, axes, evidence)
+        draw(fig, axes, data)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
     return buf.getvalue()
@@ -85,6 +93,52 @@ def _mark_thresholds(ax, evidence: _Evidence):
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5},
             zorder=4,
         )
+
+
+def _plot_top_bands(fig, axes, panels: dict):
+    """Horizontal bars of the bands that move a score most: fit and engagement apart.
+
+    Points earned are grey bars, points lost white hatched ones (apart in
+    black and white), each with its points at the end; the words of a band
+    are wrapped beside its bar.
+    """
+    axes = np.atleast_1d(axes)
+    titles = {"fit": "Fit: who the lead is", "engagement": "Engagement: what the lead did"}
+    if not panels:
+        axes[0].text(0.5, 0.5, "No band earns or costs points", ha="center", va="center")
+        axes[0].set_axis_off()
+        return
+    every = [b["points"] for bands in panels.values() for b in bands]
+    reach = max(abs(p) for p in every)
+    # One scale for both panels, with room for the points at the bars' ends.
+    limits = (min(0, min(every)) - (0.25 * reach if min(every) < 0 else 0), 1.2 * max(0, *every))
+    for ax, (name, bands) in zip(axes, panels.items(), strict=True):
+        y = np.arange(len(bands))
+        points = np.array([b["points"] for b in bands])
+        gain = points > 0
+        ax.barh(y[gain], points[gain], height=0.7, color=_LIGHT, edgecolor=_INK, lw=0.8)
+        ax.barh(
+            y[~gain], points[~gain], height=0.7, color="white", edgecolor=_INK, hatch="///", lw=0.8
+        )
+        for yi, p in zip(y, points, strict=True):
+            ax.text(
+                p + (0.02 if p > 0 else -0.02) * reach,
+                yi,
+                f"{p:+d}",
+                va="center",
+                ha="left" if p > 0 else "right",
+                fontsize=8,
+                color=_INK,
+            )
+        ax.set_yticks(y, [textwrap.fill(b["label"], _LABEL_WIDTH) for b in bands], fontsize=7.5)
+        ax.invert_yaxis()
+        ax.set_xlim(*limits)
+        ax.axvline(0, color=_INK, lw=0.9)
+        ax.grid(True, axis="x", color=_PALE, lw=0.6)
+        ax.set_axisbelow(True)
+        ax.set_xlabel("points")
+        # Right-aligned: a long title runs over the band words, not off the figure.
+        ax.set_title(titles[name], loc="right", fontsize=9.5)
 
 
 def _plot_tradeoff(fig, ax, evidence: _Evidence):

@@ -11,11 +11,21 @@ from ..errors import CalibrateError
 
 #: Width of the figures on a PDF page (A4 less the margins).
 _PDF_FIGURE_WIDTH = "17cm"
+#: Width of page 1's figures (what earns the most points, the trade-off) in
+#: the PDF: narrower, so that both stand on page 1 under the recommendation.
+_PDF_DECISION_WIDTH = "14cm"
 
 
-def render_html(summary: dict, figures: dict) -> str:
-    """The page: the summary and the PNG figures through the jinja2 template, autoescaped."""
-    return render_page("report.html", figures, summary=summary)
+def render_html(summary: dict, figures: dict, *, interactive: bool = True) -> str:
+    """The page: the summary and the PNG figures through the jinja2 template, autoescaped.
+
+    With ``interactive``, the page has the threshold slider: the curve as
+    JSON in a ``<script type="application/json">`` and an inline script (no
+    network). Without it (the page the PDF is rendered from) there is no
+    script and no slider: the figures at the recommended threshold stand
+    alone, as they also do in the browser with JavaScript off.
+    """
+    return render_page("report.html", figures, summary=summary, interactive=interactive)
 
 
 def render_page(template: str, figures: dict, **values) -> str:
@@ -28,7 +38,12 @@ def render_page(template: str, figures: dict, **values) -> str:
         for name, png in figures.items()
     }
     page = _environment().get_template(template)
-    return page.render(images=images, pdf_figure_width=_PDF_FIGURE_WIDTH, **values)
+    return page.render(
+        images=images,
+        pdf_figure_width=_PDF_FIGURE_WIDTH,
+        pdf_decision_width=_PDF_DECISION_WIDTH,
+        **values,
+    )
 
 
 def _environment():

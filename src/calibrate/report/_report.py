@@ -28,8 +28,8 @@ class Report:
         Every value the page shows, as text and numbers, in the order a
         meeting reads them (see :func:`build_summary`).
     figures : dict
-        ``{name: PNG bytes}``: ``tradeoff``, ``gains``, ``calibration`` and
-        ``distribution``.
+        ``{name: PNG bytes}``: ``top_bands`` (what earns the most points),
+        ``tradeoff``, ``gains``, ``calibration`` and ``distribution``.
 
     Examples
     --------
@@ -41,7 +41,7 @@ class Report:
     >>> report.html.startswith("<!DOCTYPE html>"), report.pdf.startswith(b"%PDF")
     (True, True)
     >>> sorted(report.figures)
-    ['calibration', 'distribution', 'gains', 'tradeoff']
+    ['calibration', 'distribution', 'gains', 'top_bands', 'tradeoff']
     """
 
     summary: dict
@@ -53,9 +53,18 @@ class Report:
         return _render.render_html(self.summary, self.figures)
 
     @cached_property
+    def pdf_html(self) -> str:
+        """The page the PDF is rendered from: the HTML without the slider and its script."""
+        return _render.render_html(self.summary, self.figures, interactive=False)
+
+    @cached_property
     def pdf(self) -> bytes:
-        """The same page as a PDF (A4), for printing and for the minutes."""
-        return _render._html_to_pdf(self.html)
+        """The same page as a PDF (A4), for printing and for the minutes.
+
+        Rendered from :attr:`pdf_html`: the recommended threshold's figures
+        as static text, no slider.
+        """
+        return _render._html_to_pdf(self.pdf_html)
 
     def save(self, out_dir: os.PathLike | str, *, pdf: bool = False) -> dict[str, Path]:
         """Write ``report.html`` (and, with ``pdf``, ``report.pdf``) into a folder, all or none.
@@ -246,7 +255,8 @@ class Report:
         and every figure are measured on the evidence in the same way for a
         fit and for a config.
         """
-        return cls(summary=summarise(evidence, described), figures=_figures(evidence))
+        summary = summarise(evidence, described)
+        return cls(summary=summary, figures=_figures(evidence, summary["top_bands"]))
 
 
 def fit_report(calibration) -> Report:
@@ -278,7 +288,8 @@ def build_summary(calibration) -> dict:
     Returns
     -------
     dict
-        ``recommendation``, ``policies``, ``levels``, ``two_axis``,
+        ``recommendation``, ``top_bands`` (what earns the most points),
+        ``policies``, ``threshold_curve`` (for the slider), ``levels``, ``two_axis``,
         ``sheet`` (list of criteria with their bands), ``behaviour``,
         ``gains``, ``calibration`` (rows), ``distribution``, ``fast_track``,
         ``comparison``, ``metrics``, ``data`` (source, counts, excluded

@@ -10,6 +10,7 @@ from ..decide.policies import ExpectedValue, SalesCapacity, TargetRate
 from ..decide.threshold import level_table
 from ..errors import CalibrateError
 from ..learn.model import COMFORTABLE_HOLDOUT_OUTCOMES, auc_interval
+from ..production.rules import band_words
 from ._evidence import _Evidence, _Measured, _policy_label
 
 _POLICY_CLASSES = {
@@ -37,7 +38,9 @@ _KEYS = (
     "title",
     "judged_on",
     "recommendation",
+    "top_bands",
     "policies",
+    "threshold_curve",
     "levels",
     "two_axis",
     "base_points",
@@ -76,6 +79,8 @@ def summarise(evidence: _Evidence, described: dict) -> dict:
         "two_axis": _two_axis_summary(evidence.two_axis),
         "fast_track": {**described["fast_track"], "rows": _fast_track_rows(evidence.fast_track)},
         "comparison": _comparison_summary(evidence.comparison),
+        "top_bands": top_bands(described["sheet"]),
+        "threshold_curve": _threshold_curve(evidence, described["levels"]),
     }
     summary = {**described, **measured}
     out = {key: summary[key] for key in _KEYS}
@@ -83,15 +88,80 @@ def summarise(evidence: _Evidence, described: dict) -> dict:
     return out
 
 
+#: Bands the chart of what earns the most points shows, of each group.
+TOP_BANDS = 8
+
+
+def top_bands(sheet: list[dict], n: int = TOP_BANDS) -> dict:
+    """The bands that move a score most, fit and engagement apart (the page-1 chart).
+
+    Of each group, the ``n`` bands of largest absolute points among the
+    bands that hold leads and earn or cost points: a band that costs 15
+    points moves a score as much as one that earns 15, so penalties are
+    shown when they are among the largest. Largest points first (penalties
+    last); at equal points, in the order of the sheet. Each band is its
+    phrase in words (an engagement band as what the lead did, see
+    :func:`_band_words`) and its points.
+
+    Parameters
+    ----------
+    sheet : list of dict
+        The summary's ``sheet``: criteria with ``group`` and ``bands``
+        (``phrase``, ``points``, ``leads``).
+    n : int, default=TOP_BANDS
+        Bands of each group.
+
+    Returns
+    -------
+    dict
+        ``{"fit": [{"label", "points"}, ...], "engagement": [...]}``.
+    """
+    out = {}
+    for group, name in (("explicit", "fit"), ("implicit", "engagement")):
+        bands = [
+            {"label": b["phrase"], "points": b["points"]}
+            for c in sheet
+            if c["group"] == group
+            for b in c["bands"]
+            if b["points"] and b["leads"]
+        ]
+        # Stable sorts: at equal (absolute) points, the order of the sheet.
+        largest = sorted(bands, key=lambda b: -abs(b["points"]))[:n]
+        out[name] = sorted(largest, key=lambda b: -b["points"])
+    return out
+
+
 # --------------------------------------------------------------------------- fit report
+
+
+def _band_words(criterion, spec) -> dict:
+    """``{band label: (words, phrase)}`` of a criterion's bands.
+
+    The words are :func:`~calibrate.production.rules.band_words`': an
+    engagement band as what the lead did, a fit band its label. A pair rule's
+    cells keep their labels. The phrase names the criterion when the words
+    do not ("seniority: VP", "demo_request: not known"; "1+ demo_request in
+    the last 112 days" and a pair's rule say it already).
+    """
+    out = {}
+    for band in criterion.bands:
+        if criterion.kind == "pair":
+            words, named = band.label, band.kind == "rule"
+        else:
+            words = band_words(criterion, band, spec)
+            named = band.kind != "missing" and words != band.label
+        out[band.label] = (words, words if named else f"{criterion.name}: {words}")
+    return out
 
 
 def _fit_sheet(calibration) -> list[dict]:
     """The fitted sheet's criteria and bands, with intervals, counts and win rates."""
     sheet = calibration.scorecard.points_
+    spec = calibration.config.activity_spec
     criteria = []
     for criterion in calibration.scorecard.criteria_:
         rows = sheet[sheet["criterion"] == criterion.name]
+        words = _band_words(criterion, spec)
         criteria.append(
             {
                 "name": criterion.name,
@@ -100,6 +170,8 @@ def _fit_sheet(calibration) -> list[dict]:
                 "bands": [
                     {
                         "label": r.band,
+                        "words": words[r.band][0],
+                        "phrase": words[r.band][1],
                         "points": int(r.points),
                         "interval": _interval(r),
                         "flag": getattr(r, "flag", ""),
@@ -184,7 +256,7 @@ def _fit_summary(calibration, evidence: _Evidence) -> dict:
             _policy_row(name, c.threshold, vars(c), c.mqls_per_week)
             for name, c in calibration.decision.choices.items()
         ],
-        "levels": _levels_summary(calibration.decision.levels),
+        "levels": _levels_summary(calibration.decision.levels, evidence),
         "base_points": int(calibration.scorecard.base_points_),
         "scale": {
             "min": int(calibration.scorecard.min_score),
@@ -254,16 +326,82 @@ def _no_signal(signal: str, interval, leads: str) -> str | None:
     )
 
 
-def _levels_summary(levels: pd.DataFrame) -> list[dict]:
+def _levels_summary(levels: pd.DataFrame, evidence: _Evidence) -> list[dict]:
+    """Every level's scores, leads and win rate, and how many of its leads the line passes."""
+    passed = evidence.curve["leads_passed"].to_numpy()
     return [
         {
             "name": r.level,
             "range": f"{int(r.min_score)}-{int(r.max_score)}",
+            "min_score": int(r.min_score),
+            "max_score": int(r.max_score),
+            "leads": int(r.leads),
+            "passed": passed_in_level(
+                passed, int(r.min_score), int(r.max_score), evidence.threshold, evidence.min_score
+            ),
             "share": _pct(r.share_of_leads),
             "win_rate": _pct(r.win_rate),
         }
         for r in levels.itertuples()
     ]
+
+
+def passed_in_level(leads_passed, low: int, high: int, threshold: int, min_score: int) -> int:
+    """Leads of a level (scores ``low`` to ``high``) at or above an MQL threshold.
+
+    Levels start at fixed scores (the config's), so moving the line passes
+    a level whole, in part or not at all. ``leads_passed`` is the curve's
+    (leads scoring at least each threshold from ``min_score`` to the
+    scale's maximum + 1); the page's slider counts the same way.
+
+    Examples
+    --------
+    Five leads scoring 0, 1, 2, 3 and 3 on a 0-3 scale; a level of scores 1-2:
+
+    >>> passed = [5, 4, 3, 2, 0]
+    >>> [passed_in_level(passed, 1, 2, t, 0) for t in (0, 2, 3)]
+    [2, 1, 0]
+    """
+    if threshold > high:
+        return 0
+    start = max(threshold, low) - min_score
+    return int(leads_passed[start] - leads_passed[high + 1 - min_score])
+
+
+def _threshold_curve(evidence: _Evidence, levels: list[dict]) -> dict:
+    """What every threshold of the scale passes, for the page's slider: numbers only.
+
+    The curve of the report's evidence (:func:`~calibrate.decide.threshold.threshold_curve`,
+    the one the policy table and the trade-off figure read) from
+    ``min_score`` to ``max_score``: leads passed, and the shares in percent
+    and MQLs a week rounded to one decimal as the page writes them
+    (:func:`_pct`), so that the slider shows at every threshold what the
+    static tables show at theirs. A win rate of no lead passed and MQLs a
+    week without a weekly volume are None. ``levels`` are the levels'
+    ``[min_score, max_score]``, in the order of the levels table;
+    ``leads_passed`` runs one past the scale (nobody passes), so that a
+    level's count reads ``leads_passed`` on both of its ends
+    (:func:`passed_in_level`).
+    """
+    curve = evidence.curve.iloc[:-1]  # a threshold above the scale passes nobody
+
+    def percent(values):
+        return [None if not np.isfinite(x) else round(100 * float(x), 1) for x in values]
+
+    weekly = evidence.weekly
+    return {
+        "min_score": evidence.min_score,
+        "max_score": evidence.max_score,
+        "threshold": evidence.threshold,
+        "leads_passed": [int(x) for x in evidence.curve["leads_passed"]],
+        "share_passed": percent(curve["share_passed"]),
+        "share_wins_captured": percent(curve["share_wins_captured"]),
+        "win_rate_passed": percent(curve["win_rate_passed"]),
+        "mqls_per_week": None
+        if weekly is None
+        else [round(float(x) * weekly, 1) for x in curve["share_passed"]],
+        "levels": [[level["min_score"], level["max_score"]] for level in levels],
+    }
 
 
 def _fast_track_rows(evidence: pd.DataFrame) -> list[dict]:
@@ -397,13 +535,12 @@ def _behaviour_summary(calibration) -> dict | None:
 def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
     """What a config's report says beyond its evidence: its recommendation, sheet and data."""
     config, won, scores = m.config, m.won, m.scores
-    curve = evidence.curve
-    weekly = m.weekly
+    curve, weekly = evidence.curve, evidence.weekly
 
     def at(threshold):
         position = np.clip(threshold, config.min_score, config.max_score + 1) - config.min_score
         row = curve.iloc[int(position)]
-        per_week = None if weekly is None else row["share_passed"] * weekly["mean"]
+        per_week = None if weekly is None else row["share_passed"] * weekly
         return row, per_week
 
     row, per_week = at(config.mql_threshold)
@@ -435,14 +572,16 @@ def _evaluation_summary(m: _Measured, evidence: _Evidence) -> dict:
             "goal_met": True,
             "mqls_per_week": None if per_week is None else f"{per_week:,.1f}",
             "volume_note": ""
-            if m.volume is not None or weekly is None
+            if m.volume is not None or m.weekly is None
             else " at the weekly lead volume of the fit",
             "at_fit": at_fit,
             "leads": f"{len(won):,}",
             "no_signal": no_signal,
         },
         "policies": policies,
-        "levels": _levels_summary(level_table(scores, won, levels, max_score=config.max_score))
+        "levels": _levels_summary(
+            level_table(scores, won, levels, max_score=config.max_score), evidence
+        )
         if levels
         else [],
         "base_points": int(config.base_points),
@@ -536,7 +675,9 @@ def _evaluation_quality(m: _Measured, evidence: _Evidence):
 
 def _evaluation_sheet(m: _Measured) -> list[dict]:
     criteria = []
+    spec = m.config.activity_spec
     for criterion in m.config.criteria:
+        words = _band_words(criterion, spec)
         band = criterion.assign_frame(m.frame)
         n = np.bincount(band, minlength=len(criterion.bands))
         wins = np.bincount(band, weights=m.won, minlength=len(criterion.bands))
@@ -548,6 +689,8 @@ def _evaluation_sheet(m: _Measured) -> list[dict]:
                 "bands": [
                     {
                         "label": b.label,
+                        "words": words[b.label][0],
+                        "phrase": words[b.label][1],
                         "points": int(b.points),
                         "interval": "-",
                         "flag": "",
