@@ -204,7 +204,8 @@ class SqlBuilder:
         over the columns ``calibrate_type``, ``calibrate_age`` and
         ``calibrate_detail`` of one row per activity that counts. The
         aggregates are columns ``f<i>`` of a table ``g``. A count of distinct
-        values is one of them, unless ``distinct_apart``: it is then a query
+        values is one of them (in Spark the size of the set of values, which
+        Spark aggregates without copying rows), unless ``distinct_apart``: it is then a query
         of its own (``SELECT DISTINCT`` key and value, counted per key), a
         table ``d<i>`` with columns ``calibrate_key`` and ``n``, returned in
         the fourth item as ``(name, query)`` to be joined on the key.
@@ -252,9 +253,13 @@ class SqlBuilder:
                 )
             else:
                 distinct = exp.Case().when(part.condition, part.value)
-                aggregates.append(
-                    exp.alias_(exp.Count(this=exp.Distinct(expressions=[distinct])), f"f{i}")
-                )
+                count = exp.Count(this=exp.Distinct(expressions=[distinct]))
+                if self.dialect == "spark":
+                    # Spark turns several COUNT(DISTINCT) into one Expand that copies
+                    # every activity once per distinct count (8 times the rows
+                    # shuffled); a set per lead is an ordinary aggregate.
+                    count = exp.ArraySize(this=exp.ArrayUniqueAgg(this=distinct))
+                aggregates.append(exp.alias_(count, f"f{i}"))
                 values[feature.name] = self.double(
                     exp.Coalesce(this=g(i), expressions=[exp.Literal.number(0)])
                 )
