@@ -264,6 +264,21 @@ def test_diff_names_added_removed_and_changed_bands_and_the_threshold():
     assert "levels" not in diff
 
 
+def test_diff_says_an_engagement_band_in_words():
+    feature = ActivityFeature("demo", "count", ("demo_request",), kernel=Kernel("decay", 30.0))
+
+    def demo(points):
+        return Criterion("demo", "demo", "numeric", "implicit", bands=(
+            Band("<0.5", "range", upper=0.5, points=0),
+            Band(">=0.5", "range", lower=0.5, points=points),
+            Band("Missing", "missing", points=0)))  # fmt: skip
+
+    old, new = (_activity_config(feature, demo(p)) for p in (10, 16))
+    assert diff_configs(old, new)["changed"] == {
+        "demo": [("1+ demo_request in the last 31 days", 10, 16)]
+    }
+
+
 def test_diff_names_moved_levels():
     levels = [
         {"name": "hot", "min_score": 60},

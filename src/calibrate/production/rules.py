@@ -414,9 +414,11 @@ def diff_configs(old: ScoringConfig, new: ScoringConfig) -> dict:
     -------
     dict
         ``added`` and ``removed`` criteria; ``changed``: per criterion whose
-        bands differ, the bands as ``(label, old points, new points)`` (None
-        where a band exists on one side only); ``base_points``, ``threshold``
-        and ``levels`` as ``(old, new)`` when they differ.
+        bands differ, the bands as ``(band in words, old points, new
+        points)`` (None where a band exists on one side only; the words of
+        :func:`band_words`, an engagement band as what the lead did);
+        ``base_points``, ``threshold`` and ``levels`` as ``(old, new)`` when
+        they differ.
 
     Examples
     --------
@@ -437,8 +439,14 @@ def diff_configs(old: ScoringConfig, new: ScoringConfig) -> dict:
     for name in before.keys() & after.keys():
         a = {b.label: b.points for b in before[name].bands}
         b = {b.label: b.points for b in after[name].bands}
+        words = {
+            band.label: band_words(criterion, band, config.activity_spec)
+            for config, criterion in ((old, before[name]), (new, after[name]))
+            if not isinstance(criterion, PairCriterion)
+            for band in criterion.bands
+        }
         rows = [
-            (label, a.get(label), b.get(label))
+            (words.get(label, label), a.get(label), b.get(label))
             for label in dict.fromkeys([*a, *b])
             if a.get(label) != b.get(label)
         ]
