@@ -308,7 +308,8 @@ def test_export_writes_the_tool_body_and_its_set_up_sheet(runner, fitted, tmp_pa
     holdout = json.loads((fitted["out"] / "metrics.json").read_text())["holdout_auc_points"]
     assert f"{holdout:.4f} with the config" in result.stdout
     setup = out.with_suffix(".md").read_text()
-    assert setup.startswith("# HubSpot set-up") and "| # | group |" in setup
+    assert setup.startswith("# HubSpot set-up") and "| group | rule |" in setup
+    assert "give every rule its condition" in setup  # the body holds no conditions
     assert f"hold-out leads (time-ordered): AUC {holdout:.4f}" in setup
     mautic = tmp_path / "mautic.json"
     result = _invoke(runner, ["export", config, "--to", "mautic", "--out", mautic])
@@ -325,6 +326,8 @@ def test_export_refuses_an_unknown_tool_and_writes_nothing(runner, fitted, tmp_p
     result = _invoke(runner, ["export", config, "--to", "hubspot", "--out", out,
                               "--leads", tmp_path / "missing.csv"])  # fmt: skip
     assert result.exit_code == 1 and "missing.csv" in result.stderr
+    result = _invoke(runner, ["export", config, "--to", "hubspot", "--out", tmp_path / "x.md"])
+    _assert_one_clear_error(result, r"overwritten by the set-up sheet: give the body a .json name")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -91,6 +91,8 @@ def test_fit_criteria_are_exact_and_the_starting_points_fold_into_the_first(tool
     # The tool has no starting points: the first criterion's every band carries them.
     assert [r.points for r in sheet.rules if r.group == "size"] == [-10, -2, 10, -7]
     assert [r.points for r in sheet.rules if r.group == "title"] == [25, 30, 5, 0]
+    assert (sheet.folded, sheet.folded_into) == (-10, "size")
+    assert "the -10 points every lead gets" in export_config(config, tool).setup()
     expected = config.score(LEADS)["score"].to_numpy()
     assert np.array_equal(np.clip(_tool_scores(sheet, LEADS), 0, 100), expected)
     assert np.array_equal(sheet.config.score(LEADS)["score"].to_numpy(), expected)
@@ -246,6 +248,9 @@ def test_mautic_keeps_the_first_activity_ever_and_lists_the_rest():
     body = export_config(_demo_config(Kernel("decay", 30.0)), "mautic").body
     (action,) = body["pointActions"]
     assert (action["type"], action["delta"], action["repeatable"]) == ("form.submit", 15, False)
+    # Which forms count is the user's to pick: named, left empty.
+    assert action["properties"] == {"forms": []}
+    assert action["name"] == "calibrate: demo: 1+ demo_request ever"
 
 
 def test_mautic_action_types_come_from_detail_rules_and_names():

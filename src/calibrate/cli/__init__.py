@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .. import __version__
-from ..errors import CalibrateError, DataError
+from ..errors import CalibrateError, DataError, ParameterError
 from . import _options as opt
 
 
@@ -631,6 +631,10 @@ def export_tool(
             measured = measure_export(exported, loaded, frame, activities=log, outcome=outcome)
         _check_output_file(out)
         setup = out.with_suffix(".md")
+        if setup == out:
+            raise ParameterError(
+                f"--out {out} would be overwritten by the set-up sheet: give the body a .json name"
+            )
         write_files({out: exported.json, setup: exported.setup(measured)})
     except (CalibrateError, OSError) as exc:
         _fail(exc)

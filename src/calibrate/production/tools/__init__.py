@@ -49,11 +49,34 @@ _SCHEMAS = {
 _WRITERS = {"hubspot": hubspot_body, "mautic": mautic_body}
 #: How each tool writes its name.
 DISPLAY = {"hubspot": "HubSpot", "mautic": "Mautic"}
-_WHERE = {
-    "hubspot": f"POST {API_PATH} (HubSpot Lead Scoring API, 2026-09 beta); then publish the draft",
-    "mautic": "POST /api/points/new (each point action), /api/points/triggers/new (each "
-    "trigger), /api/segments/new (each segment); then a campaign on each segment with the "
-    "action 'Adjust contact's points'",
+_STEPS = {
+    "hubspot": [
+        "1. POST the body to " + API_PATH + " (HubSpot Lead Scoring API, 2026-09 beta): it "
+        "creates a draft score with its groups and points.",
+        "2. In HubSpot's lead-scoring editor, give every rule its condition, group by group and "
+        "rule by rule, as the table below says: the API's body holds the points, not the "
+        "conditions.",
+        "3. Publish the draft (POST .../scores/{scoreId}/draft/publish).",
+    ],
+    "mautic": [
+        "1. POST each entry of pointActions to /api/points/new, then pick in Mautic the forms, "
+        "pages, assets or emails each one counts (its properties are left empty to fill in), "
+        "as its condition below says.",
+        "2. POST each entry of pointTriggers to /api/points/triggers/new (the MQL threshold and "
+        "each level tag the contact).",
+        "3. POST each entry of segments to /api/segments/new, and give each segment a campaign "
+        "with the action 'Adjust contact's points' of its campaignActions entry: that is how a "
+        "fit band earns its points in Mautic.",
+    ],
+}
+_CAVEATS = {
+    "hubspot": [],
+    "mautic": [
+        "",
+        "Mautic never removes a tag when points fall (an unsubscribe's negative points do not "
+        "untag an MQL), and a campaign does not take a fit band's points back when the contact's "
+        "field changes later.",
+    ],
 }
 
 
@@ -99,18 +122,28 @@ class ToolExport:
             What :func:`measure_export` gave, for the cost of the gaps.
         """
         lines = [f"# {DISPLAY[self.tool]} set-up for the calibrate sheet", ""]
-        lines += [f"Send the body: {_WHERE[self.tool]}.", ""]
+        lines += _STEPS[self.tool] + [""]
+        sheet = self.sheet
+        if sheet.folded_into is not None and sheet.folded:
+            lines += [
+                f"The tool has no starting points: the {sheet.folded:+d} points every lead gets "
+                f"(the sheet's starting points, each activity criterion's lowest band) are in "
+                f"every rule of {sheet.folded_into}, which every lead matches once. Its rules "
+                "read lower or higher than the sheet's band points; every score is the same.",
+                "",
+            ]
         lines += ["## Rules, in the order of the body", ""]
         lines += [
-            "| # | group | category | condition | points | exact |",
+            "| group | rule | category | condition | points | exact |",
             "|---|---|---|---|---|---|",
         ]
-        shown = [r for r in self.sheet.rules if r.points]
-        for i, rule in enumerate(shown, 1):
+        within: dict[str, int] = {}
+        for rule in (r for r in sheet.rules if r.points):
+            within[rule.group] = within.get(rule.group, 0) + 1
             exact = "yes" if rule.exact else "approximate"
             lines.append(
-                f"| {i} | {_cell(rule.group)} | {rule.category} | {_cell(rule.condition)} | "
-                f"{rule.points:+d} | {exact} |"
+                f"| {_cell(rule.group)} | {within[rule.group]} | {rule.category} | "
+                f"{_cell(rule.condition)} | {rule.points:+d} | {exact} |"
             )
         config = self.sheet.config
         lines += ["", f"MQL: a score of {config.mql_threshold} or more."]
@@ -120,6 +153,7 @@ class ToolExport:
             else:
                 what = f"{rule['column']} is {rule['equals']}"
             lines.append(f"Fast-track (MQL whatever the score, as a workflow): {_cell(what)}.")
+        lines += _CAVEATS[self.tool]
         lines += ["", "## What the tool cannot express", ""]
         if not self.sheet.gaps:
             lines.append("Nothing: the tool scores every lead as the config does.")

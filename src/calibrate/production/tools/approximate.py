@@ -172,12 +172,20 @@ class ToolSheet:
         What the tool cannot express, and the approximation used.
     config : ScoringConfig
         The sheet as the tool computes it, which calibrate's scorer scores.
+    folded : int, default=0
+        Points every lead gets that the tool has no place for: the starting
+        points, every activity criterion's lowest band, the otherwise cell of
+        every pair.
+    folded_into : str or None, default=None
+        The criterion whose rules carry ``folded`` (None: left out).
     """
 
     tool: str
     rules: tuple
     gaps: tuple
     config: ScoringConfig
+    folded: int = 0
+    folded_into: str | None = None
 
     @property
     def exact(self) -> bool:
@@ -228,6 +236,13 @@ def tool_sheet(config: ScoringConfig, tool: str) -> ToolSheet:
     return _Translation(config, tool).sheet()
 
 
+def _edge_words(feature: ActivityFeature, band: Band, lookback: int) -> str:
+    """A fading count's band edge as a tool's rule: "1+ demo_request in the last 31 days"."""
+    n = max(1, math.ceil(band.lower - 1e-9))
+    days = feature.kernel.reach_days(n, band.lower, lookback)
+    return f"{n}+ {' or '.join(feature.types)} in the last {days} days" if days else band.label
+
+
 class _Translation:
     """One config's translation into one tool (the steps of :func:`tool_sheet`)."""
 
@@ -266,7 +281,10 @@ class _Translation:
             calibration={},
             reference={},
         )
-        return ToolSheet(self.tool, tuple(self.rules), tuple(self.gaps), measured)
+        return ToolSheet(
+            self.tool, tuple(self.rules), tuple(self.gaps), measured,
+            folded=self.config.base_points + self.folded_total, folded_into=self.folded_into,
+        )  # fmt: skip
 
     # --- properties of the lead ---------------------------------------------------
 
@@ -290,6 +308,7 @@ class _Translation:
     def _fold_starting_points(self) -> None:
         """Starting points and lowest bands into the first property criterion's bands."""
         total = self.config.base_points + self.folded
+        self.folded_total, self.folded_into = self.folded, None
         first = next((i for i, r in enumerate(self.rules) if r.kind == "property"), None)
         if first is None:
             if total:
@@ -302,7 +321,7 @@ class _Translation:
                 )
             self.folded -= total
             return
-        group = self.rules[first].group
+        group = self.folded_into = self.rules[first].group
         self.rules = [
             replace(r, points=r.points + total) if r.kind == "property" and r.group == group else r
             for r in self.rules
@@ -357,7 +376,7 @@ class _Translation:
                     criterion.name,
                     f"points that fade with {feature.kernel.label}",
                     "each band's fewest activities in the window that reaches it: "
-                    + "; ".join(band_words(criterion, b, self.spec) for b in ranges[1:]),
+                    + "; ".join(_edge_words(feature, b, self.lookback) for b in ranges[1:]),
                 )
             )
             exact = False

@@ -22,6 +22,16 @@ __all__ = ["mautic_body"]
 
 _TAG_COLOUR = {"mql": "e76f51", "level": "2a9d8f"}
 
+#: The property of each point action that names what counts (left empty to fill in).
+_PICK = {
+    "form.submit": "forms",
+    "page.hit": "pages",
+    "asset.download": "assets",
+    "email.open": "emails",
+    "email.send": "emails",
+    "url.hit": "page_url",
+}
+
 
 def mautic_body(sheet: ToolSheet, name: str) -> dict:
     """The bodies that set the sheet up in Mautic, by endpoint.
@@ -46,13 +56,14 @@ def mautic_body(sheet: ToolSheet, name: str) -> dict:
             action = mautic_action(rule.types[0], spec)
             actions.append(
                 {
-                    "name": f"{name}: {rule.condition}",
+                    "name": f"{name}: {rule.group}: {rule.condition}",
                     "description": f"{rule.group}: {rule.points:+d} points",
                     "type": action["type"],
                     "delta": rule.points,
                     "repeatable": False,
                     "isPublished": True,
-                    "properties": action["properties"],
+                    # Which forms, pages, assets or emails: the user picks them.
+                    "properties": action["properties"] or {_PICK[action["type"]]: []},
                 }
             )
             continue
