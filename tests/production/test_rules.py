@@ -161,17 +161,21 @@ def test_band_words_of_an_undecayed_count_give_both_ends_of_a_middle_band():
 
 
 def test_band_words_of_a_decayed_count_name_the_window_each_end_needs():
-    """Half-life 30 days: one demo request reaches 0.5 within 31 days, two reach 1.2 in 23."""
+    """Half-life 30 days: one demo request reaches 0.5 within 31 days, two reach 1.2 in 23.
+
+    More older requests reach a band too, so its lower end reads "as much as";
+    its upper end ("fewer than") holds for every lead below it.
+    """
     feature = ActivityFeature("demo", "count", ("demo_request",), kernel=Kernel("decay", 30.0))
     words, _ = _words(feature, [0.5, 1.2])
     assert words[:3] == [
         "no demo_request in the last 31 days",
-        "1+ demo_request in the last 31 days, fewer than 2 in the last 23 days",
-        "2+ demo_request in the last 23 days",
+        "as much demo_request as 1 in the last 31 days, fewer than 2 in the last 23 days",
+        "as much demo_request as 2 in the last 23 days",
     ]
     # Both ends one request, in two windows: the upper end says "none".
     assert _words(feature, [0.5, 0.9])[0][1] == (
-        "1+ demo_request in the last 31 days, none in the last 5 days"
+        "as much demo_request as 1 in the last 31 days, none in the last 5 days"
     )
 
 
@@ -185,7 +189,7 @@ def test_band_words_of_active_days_recency_and_a_combination():
     ]
     recency = ActivityFeature("recency", "recency")
     assert _words(recency, [5.0, 10.0])[0][:3] == [
-        "latest activity fewer than 5 days ago",
+        "latest activity in the last 5 days",
         "latest activity 5 to 9 days ago",
         "latest activity 10+ days ago",
     ]
@@ -275,7 +279,7 @@ def test_diff_says_an_engagement_band_in_words():
 
     old, new = (_activity_config(feature, demo(p)) for p in (10, 16))
     assert diff_configs(old, new)["changed"] == {
-        "demo": [("1+ demo_request in the last 31 days", 10, 16)]
+        "demo": [("as much demo_request as 1 in the last 31 days", 10, 16)]
     }
 
 

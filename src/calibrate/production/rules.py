@@ -291,10 +291,13 @@ def band_words(criterion: Criterion, band: Band, spec=None) -> str:
     """A band in the words a meeting reads: an engagement band as what the lead did.
 
     A fit band keeps its label (``"VP"``, ``">=500"``). A band of an activity
-    feature reads as activity-filter words: a decayed count's band is the
-    number of the most recent activities that reach it ("1+ demo_request in
-    the last 112 days"), a band below the first bound is its negation ("no
-    demo_request in the last 112 days"), and a middle band says both ends.
+    feature reads as activity-filter words: a count's band as the number of
+    activities in a window ("2 to 7 email_click in the last 1095 days"); a
+    fading count's band as the fewest recent activities that reach it, which
+    more older ones may match ("as much demo_request as 1 in the last 112
+    days"); a band below the first bound as the negation ("no demo_request in
+    the last 112 days"), and a middle band says both ends. Every lead in the
+    band meets its words.
     A combination reads as what the lead did ("did all of: a, b"). Where the
     words cannot be said, the label stays.
 
@@ -323,8 +326,8 @@ def band_words(criterion: Criterion, band: Band, spec=None) -> str:
     ...     Band(">=1.2", "range", lower=1.2), Band("Missing", "missing")))
     >>> [band_words(demo, b, spec) for b in demo.bands]  # doctest: +NORMALIZE_WHITESPACE
     ['no demo_request in the last 31 days',
-     '1+ demo_request in the last 31 days, fewer than 2 in the last 23 days',
-     '2+ demo_request in the last 23 days', 'not known']
+     'as much demo_request as 1 in the last 31 days, fewer than 2 in the last 23 days',
+     'as much demo_request as 2 in the last 23 days', 'not known']
     """
     feature = None
     if spec is not None:
@@ -336,6 +339,21 @@ def band_words(criterion: Criterion, band: Band, spec=None) -> str:
 
 def _feature_band_words(criterion, band, feature, lookback_days: int) -> str:
     """The words of a band of an activity feature, before :func:`_tidy`."""
+    words = _count_band_words(criterion, band, feature, lookback_days)
+    if feature.kind == "count" and feature.kernel.kind == "decay":
+        # A fading count reaches a band with its fewest recent activities, or
+        # with more older ones: "as much as" is true of every lead in the band
+        # ("fewer than", the upper end, is true as it stands).
+        words = _AS_MUCH.sub(r"as much \2 as \1 ", words)
+    return words
+
+
+#: "3+ form_fill in" -> "as much form_fill as 3 in" (a fading count's band).
+_AS_MUCH = re.compile(r"\b(\d+)\+ (.+?) (?=in the last)")
+
+
+def _count_band_words(criterion, band, feature, lookback_days: int) -> str:
+    """The words of a band of an activity feature, counts said as counts."""
     if band.kind == "missing":
         return "not known"
     if criterion.kind == "boolean" and band.values:
@@ -375,7 +393,9 @@ _COUNT = re.compile(r"(\d+)\+")
 
 
 #: Edge counts in plain English, in order: "fewer than 1 x" -> "no x", "none in", "1 day".
-_TIDY = ((re.compile(r"fewer than 1 days ago"), "0 days ago"),
+_TIDY = ((re.compile(r"latest activity fewer than (\d+) days ago"),
+          r"latest activity in the last \1 days"),
+         (re.compile(r"fewer than 1 days ago"), "0 days ago"),
          (re.compile(r"fewer than 1 in "), "none in "),
          (re.compile(r"fewer than 1 "), "no "), (re.compile(r"\b1 days\b"), "1 day"))  # fmt: skip
 
