@@ -86,6 +86,16 @@ def test_tiny_case_by_hand(config):
     assert out["mql"].dtype == bool
 
 
+def test_an_activity_log_for_a_config_without_behaviour_is_named_not_read(config):
+    log = pd.DataFrame(
+        {"lead_id": ["A"], "activity_type": ["demo"], "occurred_at": ["2026-01-01"]}
+    )
+    out = score_leads(config, LEADS, activities=log)
+    assert out["score"].tolist() == SCORES
+    assert any("the activities given were not read" in w for w in out.attrs["warnings"])
+    assert not any("not read" in w for w in score_leads(config, LEADS).attrs["warnings"])
+
+
 def test_breakdown_by_hand_sums_with_base_to_the_unclipped_score(config):
     out = config.score(LEADS, breakdown=True)
     assert list(out.columns) == ["lead_id", "points_size", "points_title", "score", "mql"]

@@ -110,6 +110,11 @@ def score_leads(
         frame, warnings, hits, log_counts = with_behaviour(
             config, spec, frame, activities, as_of, encoding, rules
         )
+    elif activities is not None:
+        warnings.append(
+            "the config scores no behaviour (it was fitted without an activity log): "
+            "the activities given were not read"
+        )
     needed = [column for c in config.criteria for column in c.columns]
     missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
     if config.id_column is not None and config.id_column not in frame.columns:

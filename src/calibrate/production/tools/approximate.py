@@ -477,26 +477,31 @@ class _Translation:
 
     def _recency(self, criterion: Criterion, feature: ActivityFeature) -> None:
         """Days since the latest activity: the tool's last-activity date, per band."""
-        if feature.types:
-            self.gaps.append(
-                Gap(
-                    criterion.name,
-                    f"the latest {' or '.join(feature.types)} only",
-                    "the tool's last activity date, which counts every activity",
-                )
-            )
         if self.tool == "mautic":
             self._drop(criterion, "days since the latest activity", "left out")
             return
+        which = " or ".join(feature.types) if feature.types else "activity of the log"
+        # HubSpot's date counts what HubSpot records, which need not be the log's types;
+        # the cost measured assumes they agree.
+        self.gaps.append(
+            Gap(
+                criterion.name,
+                f"days since the latest {which}",
+                "HubSpot's last activity date property, per band (the cost assumes it counts "
+                "the same activities)",
+            )
+        )
         for band in criterion.bands:
             self.rules.append(
                 ToolRule(
                     criterion.name,
                     "engagement",
                     "property",
-                    band_words(criterion, band, self.spec),
+                    band_words(criterion, band, self.spec).replace(
+                        "latest activity", "last activity date:"
+                    ),
                     int(band.points),
-                    exact=not feature.types,
+                    exact=False,
                     column="last activity date",
                     band=band,
                 )
