@@ -10,7 +10,13 @@ import pytest
 from calibrate.errors import ParameterError
 from calibrate.production.config import ScoringConfig
 from calibrate.production.reasons import band_reasons
-from calibrate.production.rules import band_words, diff_configs, render_rules, rule_sheet
+from calibrate.production.rules import (
+    band_words,
+    diff_configs,
+    pair_words,
+    render_rules,
+    rule_sheet,
+)
 from calibrate.sheet.activity import ActivitySpec
 from calibrate.sheet.criteria import Band, Criterion
 from calibrate.sheet.feature import ActivityFeature, Kernel
@@ -204,6 +210,25 @@ def test_band_words_of_active_days_recency_and_a_combination():
         "not (did all of: whitepaper, case_study)",
         "not known",
     ]
+
+
+def test_a_pair_on_activity_reads_in_band_words_and_its_reasons_too():
+    from calibrate.sheet.pairs import Cell, Condition, PairCriterion
+
+    feature = ActivityFeature("demo", "count", ("demo_request",), kernel=Kernel("decay", 30.0))
+    demo = Criterion("demo", "demo", "numeric", "implicit", bands=(
+        Band("<0.5", "range", upper=0.5, points=0), Band(">=0.5", "range", lower=0.5, points=9),
+        Band("Missing", "missing", points=0)))  # fmt: skip
+    cells = (Cell("rule", "rule", points=7), Cell("otherwise", "otherwise", points=0))
+    pair = PairCriterion(
+        "demo & title", Condition(demo, (1, 2)), Condition(TITLE, (0, 1)), "implicit", cells
+    )
+    spec = _activity_config(feature, demo).activity_spec
+    words = (
+        "(as much demo_request as 1 in the last 31 days or demo not known) and title in VP, CEO"
+    )
+    assert pair_words(pair, spec) == words
+    assert band_reasons(pair, spec) == [f"{words} +7", None]
 
 
 def test_band_words_keep_the_label_of_a_fit_band_and_without_a_spec():

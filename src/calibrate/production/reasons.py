@@ -2,9 +2,10 @@
 
 A sales rep asks "why is this lead hot?". A lead's reasons are the criteria
 that earn or cost it points, largest first, each as one phrase: the
-criterion, the lead's band and its points (``"seniority VP +22"``,
-``"careers_page_views 3 to <8 -6"``; a pair rule reads as its rule,
-``"seniority in VP|C-level and company_size >= 500 +12"``).
+criterion, the lead's band and its points (``"seniority VP +22"``); an
+engagement band as what the lead did (``"3 to 7 careers_page_view in the
+last 30 days -6"``); a pair rule as its rule, a condition on activity in the
+same words (``"seniority in VP, C-level and company_size >= 500 +12"``).
 
 The order is stated and deterministic, and the same in the Python scorer and
 the exported SQL: larger absolute points first; at equal absolute points,
@@ -18,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from .rules import band_words
+from .rules import band_words, pair_words
 
 __all__ = ["band_reasons", "check_reasons", "reason_order"]
 
@@ -67,8 +68,8 @@ def band_reasons(criterion, spec=None) -> list[str | None]:
     ['seniority VP +22', None, 'seniority Missing -3']
     """
     if criterion.kind == "pair":
-        rule, otherwise = criterion.cells
-        texts = [rule.label, f"not ({rule.label})"]
+        rule = pair_words(criterion, spec)
+        texts = [rule, f"not ({rule})"]
         return [_phrase(t, c.points) for t, c in zip(texts, criterion.cells, strict=True)]
     texts = []
     for band in criterion.bands:

@@ -23,6 +23,7 @@ __all__ = [
     "band_words",
     "condition_words",
     "diff_configs",
+    "pair_words",
     "render_rules",
     "rule_sheet",
 ]
@@ -285,6 +286,50 @@ def condition_words(criterion: Criterion, band: Band) -> str:
     """
     listed = [v for b in criterion.bands for v in b.values]
     return _condition(criterion.column, criterion, band, listed)
+
+
+def pair_words(pair: PairCriterion, spec=None) -> str:
+    """A pair rule in words: each condition as its bands say it, joined by "and".
+
+    A condition on an activity feature reads as :func:`band_words` says its
+    run of bands ("as much demo_request as 1 in the last 112 days"); one on a
+    lead column keeps its label, its levels joined by commas. A condition of
+    several parts is in parentheses.
+
+    Examples
+    --------
+    >>> from calibrate.sheet.pairs import Cell, Condition
+    >>> size = Criterion("size", "size", "numeric", "explicit", bands=(
+    ...     Band("<500", "range", upper=500.0), Band(">=500", "range", lower=500.0),
+    ...     Band("Missing", "missing")))
+    >>> title = Criterion("title", "title", "categorical", "explicit", bands=(
+    ...     Band("VP", "levels", values=("VP",)), Band("CEO", "levels", values=("CEO",)),
+    ...     Band("Other", "other"), Band("Missing", "missing")))
+    >>> pair = PairCriterion("size & title", Condition(size, (1,)), Condition(title, (0, 1)),
+    ...     group="explicit", cells=(Cell("rule", "rule"), Cell("otherwise", "otherwise")))
+    >>> pair_words(pair)
+    'size >= 500 and title in VP, CEO'
+    """
+    sides = []
+    for condition in (pair.first, pair.second):
+        criterion = condition.criterion
+        feature = None
+        if spec is not None:
+            feature = next((f for f in spec.features if f.name == criterion.column), None)
+        if feature is None or criterion.kind != "numeric":
+            text = condition.label.replace("|", ", ")
+        else:
+            parts = [
+                band_words(
+                    criterion, Band("run", "range", lower=r[0].lower, upper=r[-1].upper), spec
+                )  # fmt: skip
+                for r in condition.range_runs()
+            ]
+            if criterion.missing_index in condition.bands:
+                parts.append(f"{criterion.name} not known")
+            text = " or ".join(parts)
+        sides.append(f"({text})" if " or " in text else text)
+    return " and ".join(sides)
 
 
 def band_words(criterion: Criterion, band: Band, spec=None) -> str:

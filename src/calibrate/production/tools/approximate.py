@@ -34,7 +34,7 @@ from ...sheet.criteria import Band, Criterion
 from ...sheet.feature import ActivityFeature, Kernel
 from ...sheet.pairs import PairCriterion
 from ..config import ScoringConfig
-from ..rules import band_words, condition_words
+from ..rules import band_words, condition_words, pair_words
 
 __all__ = ["TOOLS", "Gap", "ToolRule", "ToolSheet", "mautic_action", "tool_sheet"]
 
@@ -580,7 +580,7 @@ class _Translation:
                 pair.name,
                 "fit" if pair.group == "explicit" else "engagement",
                 "and",
-                rule.label,
+                pair_words(pair, self.spec),
                 int(rule.points) - int(otherwise.points),
                 parts=parts,
             )
