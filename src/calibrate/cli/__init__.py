@@ -103,6 +103,23 @@ def _sources(data, table, query, activities, activities_table, activities_query,
     )
 
 
+def _read_leads(leads, table, query, activities, activities_table, activities_query,
+                password_env):  # fmt: skip
+    """``--leads`` (and their activity log) read as frames; ``(None, None)`` without them."""
+    if leads is None:
+        if table is not None or query is not None:
+            raise DataError("--table and --query name where the --leads are: give --leads")
+        return None, None
+    from ..io.tables import read_table
+
+    leads, activities = _sources(
+        leads, table, query, activities, activities_table, activities_query, password_env
+    )
+    frame = read_table(leads, copy=False)
+    log = None if activities is None else read_table(activities, allow_empty=True, copy=False)
+    return frame, log
+
+
 @app.command()
 def fit(
     data: opt.Data,
@@ -618,16 +635,10 @@ def export_tool(
         loaded = ScoringConfig.load(config, key=_key(verify_key_env))
         exported = export_config(loaded, to.lower(), name=name)
         measured = None
-        if leads is None and (table is not None or query is not None):
-            raise DataError("--table and --query name where the --leads are: give --leads")
-        if leads is not None:
-            from ..io.tables import read_table
-
-            leads, activities = _sources(
-                leads, table, query, activities, activities_table, activities_query, password_env
-            )
-            frame = read_table(leads, copy=False)
-            log = None if activities is None else read_table(activities, allow_empty=True)
+        frame, log = _read_leads(
+            leads, table, query, activities, activities_table, activities_query, password_env
+        )
+        if frame is not None:
             measured = measure_export(exported, loaded, frame, activities=log, outcome=outcome)
         _check_output_file(out)
         setup = out.with_suffix(".md")
@@ -679,19 +690,12 @@ def diff(
         before, after = ScoringConfig.load(old), ScoringConfig.load(new)
         changes = diff_configs(before, after)
         moved = None
-        if leads is None and (table is not None or query is not None):
-            raise DataError("--table and --query name where the --leads are: give --leads")
+        # Read once for both configs: the same leads, one query (a table may
+        # change between two).
+        leads, activities = _read_leads(
+            leads, table, query, activities, activities_table, activities_query, password_env
+        )
         if leads is not None:
-            from ..io.tables import read_table
-
-            leads, activities = _sources(
-                leads, table, query, activities, activities_table, activities_query, password_env
-            )
-            # Read once for both configs: the same leads, one query (a table
-            # may change between two).
-            leads = read_table(leads, copy=False)
-            if activities is not None:
-                activities = read_table(activities, allow_empty=True, copy=False)
             kwargs = {"activities": activities, "as_of": _as_of(as_of)}
             a = before.score(leads, **kwargs)
             b = after.score(leads, **kwargs)
