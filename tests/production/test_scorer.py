@@ -367,10 +367,11 @@ def test_reasons_by_hand(config):
     out = score_leads(config, LEADS, reasons=3)
     assert out.columns.tolist()[-3:] == ["reason_1", "reason_2", "reason_3"]
     assert out["reason_1"].tolist() == [
-        "title VP +50", "size >=100 +60", "title Missing -40", "size 10 to <100 +20",
+        "title VP +50", "size 100 or more +60", "title not known -40",
+        "size 10 to under 100 +20",
     ]  # fmt: skip
     assert out["reason_2"].tolist() == [
-        "size <10 +5", "title VP +50", "size Missing -5", "title Other +10",
+        "size under 10 +5", "title VP +50", "size not known -5", "title Other +10",
     ]  # fmt: skip
     # Two criteria: the third reason is missing for every lead.
     assert out["reason_3"].isna().all()
@@ -386,7 +387,7 @@ def test_reasons_break_ties_by_config_order_and_skip_zero_points(config):
     )
     out = score_leads(tied, LEADS, reasons=2)
     # B: both +50, size comes first in the config; A: only the title earns points.
-    assert out["reason_1"].tolist()[:2] == ["title VP +50", "size >=100 +50"]
+    assert out["reason_1"].tolist()[:2] == ["title VP +50", "size 100 or more +50"]
     assert out["reason_2"].isna().tolist() == [True, False, True, True]
     assert out.loc[1, "reason_2"] == "title VP +50"
 

@@ -40,7 +40,8 @@ def check_reasons(reasons) -> int:
 def band_reasons(criterion, spec=None) -> list[str | None]:
     """The reason every band of a criterion gives, or None for a band worth 0 points.
 
-    A fit band reads as the criterion and its band ("seniority VP +22"); an
+    A fit band reads as the criterion and its band ("seniority VP +22",
+    "company_size 500 or more +12", "seniority not known -3"); an
     engagement band as what the lead did, in the words of
     :func:`~calibrate.production.rules.band_words` ("1+ demo_request in the
     last 112 days +15").
@@ -65,7 +66,7 @@ def band_reasons(criterion, spec=None) -> list[str | None]:
     ...     Band("VP", "levels", values=("VP",), points=22), Band("Other", "other", points=0),
     ...     Band("Missing", "missing", points=-3)))
     >>> band_reasons(title)
-    ['seniority VP +22', None, 'seniority Missing -3']
+    ['seniority VP +22', None, 'seniority not known -3']
     """
     if criterion.kind == "pair":
         rule = pair_words(criterion, spec)
@@ -74,9 +75,28 @@ def band_reasons(criterion, spec=None) -> list[str | None]:
     texts = []
     for band in criterion.bands:
         words = band_words(criterion, band, spec)
-        said = band.kind != "missing" and words != band.label  # the words name what was done
-        texts.append(_phrase(words if said else f"{criterion.name} {words}", band.points))
+        if band.kind != "missing" and words != band.label:  # the words name what was done
+            texts.append(_phrase(words, band.points))
+            continue
+        if band.kind == "missing":
+            words = "not known"
+        elif band.kind == "range":
+            words = _range_words(band)
+        texts.append(_phrase(f"{criterion.name} {words}", band.points))
     return texts
+
+
+def _range_words(band) -> str:
+    """A numeric range as a rep reads it: "under 10", "10 to under 500", "500 or more"."""
+    from ..sheet.criteria import format_number
+
+    if band.lower is None and band.upper is None:
+        return "any value"
+    if band.lower is None:
+        return f"under {format_number(band.upper)}"
+    if band.upper is None:
+        return f"{format_number(band.lower)} or more"
+    return f"{format_number(band.lower)} to under {format_number(band.upper)}"
 
 
 def _phrase(text: str, points: int) -> str | None:
