@@ -15,10 +15,12 @@ import pwd
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -352,7 +354,8 @@ def postgres_server(*, user: str = "postgres", dbname: str = "postgres") -> Iter
                 raise
             started = True
             break
-        yield PostgresInfo(host="127.0.0.1", port=port, user=user, dbname=dbname, root=root)
+        with _exit_on_sigterm():
+            yield PostgresInfo(host="127.0.0.1", port=port, user=user, dbname=dbname, root=root)
     finally:
         try:
             if started or (datadir / "postmaster.pid").exists():
@@ -380,6 +383,29 @@ def _stop(
         if result.returncode == 0 or not (datadir / "postmaster.pid").exists():
             return
         time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    """SIGTERM (a killed test run) interrupts as Ctrl-C does, through ``finally`` blocks.
+
+    Python's default for SIGTERM ends the process at once: a cluster would keep
+    running after its test run was killed. As a KeyboardInterrupt, pytest stops the
+    session and runs its teardown, which stops the server. Only the main thread can
+    handle signals; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, leave)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

@@ -128,6 +128,40 @@ def test_postgres_server_is_stopped_and_removed_even_on_error() -> None:
     assert not _running(postmaster)
 
 
+def test_postgres_server_is_stopped_when_its_test_run_is_killed(tmp_path: Path) -> None:
+    """SIGTERM to a process holding a cluster stops the cluster and removes its folder."""
+    reason = postgres_missing()
+    if reason:
+        pytest.skip(reason)
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "hold.py"
+    script.write_text(
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from services import postgres_server\n"
+        "with postgres_server() as info:\n"
+        "    pid = (info.datadir / 'postmaster.pid').read_text().split()[0]\n"
+        "    print(info.root, pid, flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True
+    ) as child:
+        try:
+            root, postmaster = child.stdout.readline().split()
+            assert _running(int(postmaster))
+            child.send_signal(signal.SIGTERM)
+            # Interrupted, as by Ctrl-C: not killed by the signal itself.
+            assert child.wait(timeout=60) not in (0, -signal.SIGTERM)
+        finally:
+            child.kill()
+    assert not Path(root).exists()
+    assert not _running(int(postmaster))
+
+
 def _running(pid: int) -> bool:
     """Whether process ``pid`` runs (a zombie waiting for init to reap it does not)."""
     try:
