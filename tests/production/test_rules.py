@@ -225,7 +225,8 @@ def test_a_pair_on_activity_reads_in_band_words_and_its_reasons_too():
     )
     spec = _activity_config(feature, demo).activity_spec
     words = (
-        "(as much demo_request as 1 in the last 31 days or demo not known) and title in VP, CEO"
+        "(as much demo_request as 1 in the last 31 days or demo not known)"
+        " and (title in VP or CEO)"
     )
     assert pair_words(pair, spec) == words
     assert band_reasons(pair, spec) == [f"{words} +7", None]

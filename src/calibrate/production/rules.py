@@ -288,12 +288,17 @@ def condition_words(criterion: Criterion, band: Band) -> str:
     return _condition(criterion.column, criterion, band, listed)
 
 
+def _either(values: list[str]) -> str:
+    """Levels as words: "a, b or c"."""
+    return ", ".join(values[:-1]) + " or " + values[-1]
+
+
 def pair_words(pair: PairCriterion, spec=None) -> str:
     """A pair rule in words: each condition as its bands say it, joined by "and".
 
     A condition on an activity feature reads as :func:`band_words` says its
     run of bands ("as much demo_request as 1 in the last 112 days"); one on a
-    lead column keeps its label, its levels joined by commas. A condition of
+    lead column keeps its label, its levels as "a, b or c". A condition of
     several parts is in parentheses.
 
     Examples
@@ -308,7 +313,7 @@ def pair_words(pair: PairCriterion, spec=None) -> str:
     >>> pair = PairCriterion("size & title", Condition(size, (1,)), Condition(title, (0, 1)),
     ...     group="explicit", cells=(Cell("rule", "rule"), Cell("otherwise", "otherwise")))
     >>> pair_words(pair)
-    'size >= 500 and title in VP, CEO'
+    'size >= 500 and (title in VP or CEO)'
     """
     sides = []
     for condition in (pair.first, pair.second):
@@ -317,7 +322,8 @@ def pair_words(pair: PairCriterion, spec=None) -> str:
         if spec is not None:
             feature = next((f for f in spec.features if f.name == criterion.column), None)
         if feature is None or criterion.kind != "numeric":
-            text = condition.label.replace("|", ", ")
+            text = re.sub(r"(\S+(?:\|\S+)+)$", lambda m: _either(m.group(1).split("|")),
+                          condition.label)  # fmt: skip
         else:
             parts = [
                 band_words(
