@@ -215,6 +215,7 @@ def test_hubspot_turns_a_decayed_count_into_window_rules_and_says_so():
     ]
     assert not any(r.exact for r in events)
     assert [g.cannot for g in sheet.gaps] == ["points that fade with half-life 30 days"]
+    assert "Leave HubSpot's decay off" in export_config(config, "hubspot").setup()
     # The lowest band's 2 points go to every lead: starting points into size's bands.
     assert [r.points for r in sheet.rules if r.group == "size"] == [-8, 0, 12, -5]
     leads, log = _log([[], [20], [40], [5, 10], [5, 40]])

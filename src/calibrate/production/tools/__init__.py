@@ -70,7 +70,12 @@ _STEPS = {
     ],
 }
 _CAVEATS = {
-    "hubspot": [],
+    "hubspot": [
+        "",
+        "HubSpot's own score decay settings are not in the documented 2026-09 body: each "
+        "learned half-life is approximated by time windows instead (below), and that is what "
+        "the cost measures. Leave HubSpot's decay off, or the score fades twice.",
+    ],
     "mautic": [
         "",
         "Mautic never removes a tag when points fall (an unsubscribe's negative points do not "
