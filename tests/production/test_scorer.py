@@ -96,6 +96,33 @@ def test_an_activity_log_for_a_config_without_behaviour_is_named_not_read(config
     assert not any("not read" in w for w in score_leads(config, LEADS).attrs["warnings"])
 
 
+def test_a_lead_without_its_decision_time_is_named_with_what_to_give():
+    from calibrate.sheet.activity import ActivitySpec
+    from calibrate.sheet.feature import ActivityFeature, Kernel
+
+    demo = Criterion("demo", "demo", "numeric", "implicit", bands=(
+        Band("<1", "range", upper=1.0, points=0), Band(">=1", "range", lower=1.0, points=10),
+        Band("Missing", "missing", points=0)))  # fmt: skip
+    spec = ActivitySpec(
+        features=(ActivityFeature("demo", "count", ("demo",), kernel=Kernel("all")),),
+        known_types=("demo",),
+    )
+    config = ScoringConfig(
+        criteria=(demo,), base_points=0, threshold=THRESHOLD, id_column="lead_id",
+        activities={**spec.to_dict(), "decision_time": {"column": "decided_at"}},
+    )  # fmt: skip
+    leads = pd.DataFrame({"lead_id": ["A", "B"], "decided_at": ["2026-01-05", None]})
+    log = pd.DataFrame({"lead_id": ["A"], "activity_type": ["demo"],
+                        "occurred_at": ["2026-01-01"]})  # fmt: skip
+    with pytest.raises(DataError, match=r"'decided_at' is empty in 1 row\(s\) \(rows 2\); "
+                       r"behaviour is scored as of each lead's decision time: give it, or "
+                       r"--as-of DATE"):  # fmt: skip
+        score_leads(config, leads, activities=log)
+    # As of one moment for all, B (no demo) scores too.
+    scored = score_leads(config, leads, activities=log, as_of="2026-01-05")
+    assert scored["score"].tolist() == [10, 0]
+
+
 def test_breakdown_by_hand_sums_with_base_to_the_unclipped_score(config):
     out = config.score(LEADS, breakdown=True)
     assert list(out.columns) == ["lead_id", "points_size", "points_title", "score", "mql"]

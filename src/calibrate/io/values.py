@@ -240,8 +240,12 @@ def row_ids(n: int) -> pd.Series:
     return pd.Series(text.to_numpy(zero_copy_only=False), name="row", dtype=object)
 
 
-def parse_dates(values: pd.Series, column: str) -> pd.Series:
+def parse_dates(
+    values: pd.Series, column: str, *, why: str = "a time-ordered split needs every date"
+) -> pd.Series:
     """A date column as datetimes: typed, ISO, CRM export formats or epoch times.
+
+    ``why`` ends the error of a column with missing dates: what needs them.
 
     Raises
     ------
@@ -279,7 +283,7 @@ def parse_dates(values: pd.Series, column: str) -> pd.Series:
         rows = np.flatnonzero(missing) + 1
         raise DataError(
             f"date column {column!r} is empty in {len(rows)} row(s) "
-            f"(rows {format_examples(rows.tolist())}); a time-ordered split needs every date"
+            f"(rows {format_examples(rows.tolist())}); {why}"
         )
     return pd.Series(parsed.to_numpy(), name=column)
 

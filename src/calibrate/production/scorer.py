@@ -304,7 +304,9 @@ def with_behaviour(config, spec, frame, activities, as_of, encoding, rules):
             moment = moment.tz_convert("UTC").tz_localize(None)
         times = pd.Series([moment] * len(frame))
     elif decision.get("column") and decision["column"] in frame.columns:
-        times = utc_naive(parse_dates(frame[decision["column"]], decision["column"]))
+        # Scoring splits nothing: it needs each lead's moment, or one for all.
+        why = "behaviour is scored as of each lead's decision time: give it, or --as-of DATE"
+        times = utc_naive(parse_dates(frame[decision["column"]], decision["column"], why=why))
         times = times - pd.Timedelta(days=decision.get("offset_days", 0))
     else:
         raise DataError(
