@@ -31,6 +31,7 @@ __all__ = [
     "clean_ids",
     "date_format",
     "infer_kind",
+    "known_label",
     "parse_dates",
     "parse_ids",
     "parse_outcome",
@@ -97,6 +98,14 @@ PARTLY_NUMERIC = 0.5
 def canonical_text(values: pd.Series) -> pd.Series:
     """Values as stripped text, booleans and whole floats written plainly."""
     return coerce_column(values, "categorical", "")
+
+
+def known_label(values: pd.Series, label):
+    """``label`` (a config's won label) when the values use it, else None (then inferred)."""
+    if label is None:
+        return None
+    texts = set(canonical_text(values).dropna().unique().tolist())
+    return label if label in texts else None
 
 
 def parse_outcome(values: pd.Series, column: str, positive) -> tuple[pd.Series, str]:

@@ -5,7 +5,7 @@ that earn or cost it points, largest first, each as one phrase: the
 criterion, the lead's band and its points (``"seniority VP +22"``); an
 engagement band as what the lead did (``"3 to 7 careers_page_view in the
 last 30 days -6"``); a pair rule as its rule, a condition on activity in the
-same words (``"seniority in VP, C-level and company_size >= 500 +12"``).
+same words (``"(seniority in VP or C-level) and company_size >= 500 +12"``).
 
 The order is stated and deterministic, and the same in the Python scorer and
 the exported SQL: larger absolute points first; at equal absolute points,
@@ -43,8 +43,8 @@ def band_reasons(criterion, spec=None) -> list[str | None]:
     A fit band reads as the criterion and its band ("seniority VP +22",
     "company_size 500 or more +12", "seniority not known -3"); an
     engagement band as what the lead did, in the words of
-    :func:`~calibrate.production.rules.band_words` ("1+ demo_request in the
-    last 112 days +15").
+    :func:`~calibrate.production.rules.band_words` ("as much demo_request as
+    1 in the last 112 days +15").
 
     Parameters
     ----------

@@ -318,10 +318,7 @@ def pair_words(pair: PairCriterion, spec=None) -> str:
     sides = []
     for condition in (pair.first, pair.second):
         criterion = condition.criterion
-        feature = None
-        if spec is not None:
-            feature = next((f for f in spec.features if f.name == criterion.column), None)
-        if feature is None or criterion.kind != "numeric":
+        if _feature_of(criterion, spec) is None or criterion.kind != "numeric":
             text = re.sub(r"(\S+(?:\|\S+)+)$", lambda m: _either(m.group(1).split("|")),
                           condition.label)  # fmt: skip
         else:
@@ -380,12 +377,17 @@ def band_words(criterion: Criterion, band: Band, spec=None) -> str:
      'as much demo_request as 1 in the last 31 days, fewer than 2 in the last 23 days',
      'as much demo_request as 2 in the last 23 days', 'not known']
     """
-    feature = None
-    if spec is not None:
-        feature = next((f for f in spec.features if f.name == criterion.column), None)
+    feature = _feature_of(criterion, spec)
     if feature is None:
         return band.label
     return _tidy(_feature_band_words(criterion, band, feature, spec.lookback_days))
+
+
+def _feature_of(criterion: Criterion, spec):
+    """The activity feature a criterion reads, or None (a lead column, or no spec)."""
+    if spec is None:
+        return None
+    return next((f for f in spec.features if f.name == criterion.column), None)
 
 
 def _feature_band_words(criterion, band, feature, lookback_days: int) -> str:
@@ -507,12 +509,13 @@ def diff_configs(old: ScoringConfig, new: ScoringConfig) -> dict:
     before = {c.name: c for c in old.criteria}
     after = {c.name: c for c in new.criteria}
     changed = {}
+    specs = old.activity_spec, new.activity_spec
     for name in before.keys() & after.keys():
         a = {b.label: b.points for b in before[name].bands}
         b = {b.label: b.points for b in after[name].bands}
         words = {
-            band.label: band_words(criterion, band, config.activity_spec)
-            for config, criterion in ((old, before[name]), (new, after[name]))
+            band.label: band_words(criterion, band, spec)
+            for spec, criterion in zip(specs, (before[name], after[name]), strict=True)
             if not isinstance(criterion, PairCriterion)
             for band in criterion.bands
         }

@@ -191,7 +191,8 @@ def score_leads(
 
 def _reasons(config, earned_by, band_by, n_reasons: int, n_leads: int) -> list:
     """The ``reason_1`` .. ``reason_<n_reasons>`` columns (see :mod:`.reasons`)."""
-    texts = [band_reasons(c, config.activity_spec) for c in config.criteria]
+    spec = config.activity_spec
+    texts = [band_reasons(c, spec) for c in config.criteria]
     table = [t for block in texts for t in block] + [None]
     if not texts:
         return [_texts(table, np.zeros(n_leads, dtype=np.intp)) for _ in range(n_reasons)]

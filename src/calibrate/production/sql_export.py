@@ -182,7 +182,7 @@ class _Query:
         self.builder = builder
         self.id_name = id_name
         self.rules = config.threshold.get("fast_track", [])
-        spec = config.activity_spec
+        self.spec = spec = config.activity_spec
         self.features = {f.name: f for f in spec.features} if spec is not None else {}
         self.ctes = []
         self.feature_sql = {}
@@ -202,7 +202,7 @@ class _Query:
         """1. The prepared lead columns, and with behaviour the aggregated log."""
         from sqlglot import exp
 
-        builder, spec = self.builder, self.config.activity_spec
+        builder, spec = self.builder, self.spec
         select = [exp.alias_(builder.column(self.id_name), "calibrate_id")]
         select += [
             exp.alias_(builder.prepare(builder.column(column), form), alias)
@@ -278,7 +278,7 @@ class _Query:
 
         texts = [
             exp.null() if t is None else exp.Literal.string(t)
-            for t in band_reasons(criterion, self.config.activity_spec)
+            for t in band_reasons(criterion, self.spec)
         ]
         if isinstance(criterion, PairCriterion):
             return exp.Case().when(self._pair_holds(criterion), texts[0]).else_(texts[1])

@@ -149,16 +149,6 @@ def _fit_weekly(calibration) -> float | None:
     return None
 
 
-def _known_label(values: pd.Series, label):
-    """The config's won label when the leads use it, else None (then inferred)."""
-    if label is None:
-        return None
-    from ..io.values import canonical_text
-
-    texts = set(canonical_text(values).dropna().unique().tolist())
-    return label if label in texts else None
-
-
 def _evaluation_dates(config, frame, date):
     """Dates of the leads (period, leads a week), and the column they come from."""
     from ..io.ingest import require_column
@@ -268,7 +258,7 @@ def _measure_config(
     """
     from ..io.ingest import require_column
     from ..io.tables import read_table
-    from ..io.values import parse_outcome
+    from ..io.values import known_label, parse_outcome
     from ..production.config import ScoringConfig
     from ..production.scorer import score_leads
 
@@ -285,7 +275,7 @@ def _measure_config(
     columns = [str(c) for c in frame.columns]
     require_column(outcome, columns, "outcome")
     if positive is None and outcome == trained.get("column"):
-        positive = _known_label(frame[outcome], trained.get("positive"))
+        positive = known_label(frame[outcome], trained.get("positive"))
     won, label = parse_outcome(frame[outcome], outcome, positive)
     won = won.to_numpy().astype(bool)
     log = None

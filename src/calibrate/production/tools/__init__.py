@@ -277,7 +277,7 @@ def measure_export(
     from sklearn.metrics import roc_auc_score
 
     from ...io.ingest import require_column
-    from ...io.values import canonical_text, parse_outcome
+    from ...io.values import known_label, parse_outcome
     from ..scorer import score_leads
 
     trained = config.training_data.get("outcome", {})
@@ -285,9 +285,8 @@ def measure_export(
     if outcome is None:
         raise DataError("the config does not record its outcome column: name it (--outcome)")
     require_column(outcome, [str(c) for c in leads.columns], "outcome")
-    if positive is None and trained.get("positive") is not None:
-        texts = set(canonical_text(leads[outcome]).dropna().unique().tolist())
-        positive = trained["positive"] if trained["positive"] in texts else None
+    if positive is None:
+        positive = known_label(leads[outcome], trained.get("positive"))
     won = parse_outcome(leads[outcome], outcome, positive)[0].to_numpy().astype(bool)
     rows, measured_on = _holdout_rows(config, leads, won)
     if won[rows].all() or not won[rows].any():
@@ -310,22 +309,22 @@ def _holdout_rows(config: ScoringConfig, leads: pd.DataFrame, won) -> tuple[np.n
     from ...io.values import parse_dates
     from ...learn.model import split_holdout
 
-    every = np.arange(len(leads))
+    every = np.arange(len(leads)), f"these {len(leads):,} leads"
     data, split = config.training_data, config.model.get("split", {})
     same = len(leads) == data.get("n_leads") and int(won.sum()) == data.get("n_wins")
     if not (same and split.get("holdout_fraction") and data.get("n_holdout")):
-        return every, f"these {len(leads):,} leads"
+        return every
     dates = None
     if split.get("kind") == "time-ordered":
         column = data.get("date_column")
         if column not in leads.columns:
-            return every, f"these {len(leads):,} leads"
+            return every
         dates = parse_dates(leads[column], column)
     _, held = split_holdout(
         won, fraction=split["holdout_fraction"], dates=dates, random_state=split.get("seed", 0)
     )
     if len(held) != data["n_holdout"]:
-        return every, f"these {len(leads):,} leads"
+        return every
     return held, f"the fit's {len(held):,} hold-out leads ({split.get('kind', 'random')})"
 
 

@@ -236,10 +236,21 @@ def tool_sheet(config: ScoringConfig, tool: str) -> ToolSheet:
     return _Translation(config, tool).sheet()
 
 
+def _edge(feature: ActivityFeature, band: Band, lookback: int) -> tuple[int, int | None]:
+    """A band's lower edge as "n+ in the last days": fewest activities, and their window.
+
+    The window is a decayed count's (None when no window reaches the edge).
+    """
+    n = max(1, math.ceil(band.lower - 1e-9))
+    if not (feature.kind == "count" and feature.kernel.kind == "decay"):
+        return n, None
+    reach = feature.kernel.reach_days(n, band.lower, lookback)
+    return n, int(reach) if reach else None
+
+
 def _edge_words(feature: ActivityFeature, band: Band, lookback: int) -> str:
     """A fading count's band edge as a tool's rule: "1+ demo_request in the last 31 days"."""
-    n = max(1, math.ceil(band.lower - 1e-9))
-    days = feature.kernel.reach_days(n, band.lower, lookback)
+    n, days = _edge(feature, band, lookback)
     return f"{n}+ {' or '.join(feature.types)} in the last {days} days" if days else band.label
 
 
@@ -254,7 +265,7 @@ class _Translation:
         self.gaps: list[Gap] = []
         self.criteria: list = []  # of the sheet as the tool computes it
         self.new_features: list[ActivityFeature] = []
-        self.folded = 0  # points moved to every lead (the starting points of the tool's sheet)
+        self.folded = 0  # lowest bands and otherwise cells: points every lead gets
 
     @property
     def lookback(self) -> int:
@@ -268,7 +279,8 @@ class _Translation:
                 self._activity(criterion, self.features[criterion.column])
             else:
                 self._property(criterion)
-        self._fold_starting_points()
+        everyone = self.config.base_points + self.folded
+        folded_into = self._fold_starting_points(everyone)
         activities = self.config.activities
         if activities:
             spec = replace(self.spec, features=tuple(self.new_features))
@@ -276,14 +288,15 @@ class _Translation:
         measured = replace(
             self.config,
             criteria=tuple(self.criteria),
-            base_points=self.config.base_points + self.folded,
+            # Points no criterion holds are left out of the tool's sheet.
+            base_points=everyone if folded_into is not None else 0,
             activities=activities,
             calibration={},
             reference={},
         )
         return ToolSheet(
             self.tool, tuple(self.rules), tuple(self.gaps), measured,
-            folded=self.config.base_points + self.folded_total, folded_into=self.folded_into,
+            folded=everyone, folded_into=folded_into,
         )  # fmt: skip
 
     # --- properties of the lead ---------------------------------------------------
@@ -305,10 +318,11 @@ class _Translation:
             )
         self.criteria.append(criterion)
 
-    def _fold_starting_points(self) -> None:
-        """Starting points and lowest bands into the first property criterion's bands."""
-        total = self.config.base_points + self.folded
-        self.folded_total, self.folded_into = self.folded, None
+    def _fold_starting_points(self, total: int) -> str | None:
+        """Points every lead gets into the first property criterion's bands; its name.
+
+        None when there is no property criterion: the points are left out.
+        """
         first = next((i for i, r in enumerate(self.rules) if r.kind == "property"), None)
         if first is None:
             if total:
@@ -319,13 +333,13 @@ class _Translation:
                         "left out: no criterion every lead matches once holds them",
                     )
                 )
-            self.folded -= total
-            return
-        group = self.folded_into = self.rules[first].group
+            return None
+        group = self.rules[first].group
         self.rules = [
             replace(r, points=r.points + total) if r.kind == "property" and r.group == group else r
             for r in self.rules
         ]
+        return group
 
     # --- what the lead did ----------------------------------------------------------
 
@@ -384,7 +398,7 @@ class _Translation:
         below, first = int(ranges[0].points), 0
         for band in ranges[1:]:
             step, below = int(band.points) - below, int(band.points)
-            n = max(1, math.ceil(band.lower - 1e-9))
+            n, reach = _edge(feature, band, self.lookback)
             if self.tool == "mautic":
                 # Every edge a first activity reaches is one point action ("1+ ever").
                 if n > 1:
@@ -392,13 +406,10 @@ class _Translation:
                 else:
                     first += step
                 continue
-            days = window
-            if decays:
-                reach = feature.kernel.reach_days(n, band.lower, self.lookback)
-                days = int(reach) if reach else None
-                if days is None:
-                    self._gap_edge(criterion, band, "left out: no window reaches it")
-                    continue
+            days = reach if decays else window
+            if days is None:
+                self._gap_edge(criterion, band, "left out: no window reaches it")
+                continue
             self._event_rule(criterion, feature, step, n, days, exact)
         if self.tool == "mautic":
             self._event_rule(criterion, feature, first, 1, None, exact)
@@ -451,13 +462,12 @@ class _Translation:
         self.rules.append(rule)
         # "Ever" is the config's lookback: the log reaches no further back.
         kernel = Kernel("window", float(days)) if days is not None else Kernel("all")
-        name = f"{criterion.name} {n}+{f' in {days}d' if days is not None else ''}"
+        first = name = f"{criterion.name} {n}+{f' in {days}d' if days is not None else ''}"
         taken = {c.name for c in self.criteria} | {f.name for f in self.new_features}
-        name = next(
-            f"{name} ({k})" if k else name
-            for k in range(len(taken) + 1)
-            if (f"{name} ({k})" if k else name) not in taken
-        )
+        k = 0
+        while name in taken:  # two criteria on one type may give the same rule
+            k += 1
+            name = f"{first} ({k})"
         self.new_features.append(
             ActivityFeature(name, "count", types, kernel=kernel, family=feature.family)
         )

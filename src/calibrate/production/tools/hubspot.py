@@ -39,27 +39,19 @@ def hubspot_body(sheet: ToolSheet, name: str) -> dict:
         ``allowedGroupTypes`` and ``groupConfigs``; a rule worth 0 points is
         left out, and so is a group with no rule left.
     """
-    groups: dict[str, dict] = {}
+    groups: dict[str, list] = {}
     for rule in (r for r in sheet.rules if r.points):
-        group = groups.setdefault(
-            rule.group,
-            {
-                "groupName": rule.group,
-                "groupCategory": _CATEGORY[rule.category],
-                "rules": [],
-            },
-        )
-        group["rules"].append(rule)
+        groups.setdefault(rule.group, []).append(rule)
     configs = []
-    for group in groups.values():
-        low, high = _group_range(sheet, group["groupName"])
+    for group, rules in groups.items():
+        low, high = _group_range(sheet, group)
         configs.append(
             {
-                "groupName": group["groupName"],
-                "groupCategory": group["groupCategory"],
+                "groupName": group,
+                "groupCategory": _CATEGORY[rules[0].category],
                 "minValue": low,
                 "maxValue": high,
-                "ruleConfigurations": [_rule(r.points) for r in group["rules"]],
+                "ruleConfigurations": [_rule(r.points) for r in rules],
             }
         )
     categories = sorted({c["groupCategory"] for c in configs}, key=["FIT", "ENGAGEMENT"].index)
