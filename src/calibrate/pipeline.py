@@ -339,8 +339,8 @@ def fit_with(
         y, fraction=model.holdout, dates=leads.dates, random_state=model.seed
     )
     thin = check_evidence(y, train, held)
-    # One connection holds the activity log for every step that reads it.
-    with _log_connection(activities) as con:
+    # One engine holds the activity log for every step that reads it.
+    with _log_connection(activities, activity, progress) as con:
         X, column_types, groups, behaviour = _featurize(
             leads, train, activities, activity, model, step, con, previous
         )
@@ -407,14 +407,21 @@ def _warnings(card, holdout, thin, leads, behaviour, training, quality, seed) ->
 
 
 @contextmanager
-def _log_connection(activities):
-    """A DuckDB connection for the activity log, closed after the fit; None without one."""
+def _log_connection(activities, activity: ActivitySettings, progress=None):
+    """The engine that holds the activity log, closed after the fit; None without one.
+
+    PostgreSQL for a PostgreSQL table or query, Spark for a Spark DataFrame
+    or ``spark:`` location, otherwise DuckDB on this machine (see
+    :func:`calibrate.io.activities.open_engine`).
+    """
     if activities is None:
         yield None
         return
-    from .io.activities import connect
+    from .io.activities import open_engine
+    from .sheet.activity import ActivitySpec
 
-    with closing(connect()) as con:
+    spec = ActivitySpec(occurred_at=activity.columns.get("occurred_at") or "occurred_at")
+    with closing(open_engine(activities, spec, progress=progress)) as con:
         yield con
 
 
@@ -737,7 +744,7 @@ def _behaviour_features(
             "exclude those columns"
         )
     counts = featurizer.timing_counts(frame, con=con)
-    warnings = []
+    warnings = [con.note] if getattr(con, "note", None) else []
     if counts["unknown_lead_rows"]:
         warnings.append(
             f"{counts['unknown_lead_rows']:,} activities belong to {counts['unknown_lead_ids']:,} "

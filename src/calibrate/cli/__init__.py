@@ -853,8 +853,13 @@ class _progress:
         return self.step
 
     def step(self, name: str):
+        if name not in _STEP_TEXT:
+            # A line of long work in a database or Spark: kept, as a log line.
+            if not self.quiet:
+                _err.print(escape(name), style="dim", highlight=False)
+            return
         if self.status is not None:
-            self.status.update(_STEP_TEXT.get(name, name))
+            self.status.update(_STEP_TEXT[name])
 
     def __exit__(self, *exc):
         if self.status is not None:
@@ -865,7 +870,7 @@ class _progress:
 _STEP_TEXT = {
     "read": "reading and checking leads",
     "split": "holding out leads for evaluation",
-    "activities": "aggregating the activity log and learning decay (DuckDB)",
+    "activities": "aggregating the activity log and learning decay",
     "fit": "fitting the model (cross-validating the penalty)",
     "points": "scaling weights into integer points",
     "threshold": "choosing the MQL threshold",

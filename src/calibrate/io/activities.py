@@ -1,12 +1,16 @@
-"""Reading the activity log into DuckDB: a connection, the checked log and the leads beside it.
+"""Reading the activity log where it lives: the checked log and the leads beside it.
 
-:func:`connect` opens an in-memory DuckDB connection that spills to disk;
-:func:`read_activities` reads an activity log (a CSV or Parquet file, a glob
-or folder of them, a DuckDB file, a database or a DataFrame), checks it and
-makes the view ``calibrate_activities`` (ids as the lead table's, types after
-the detail rules, UTC timestamps in whole seconds); :func:`register_leads`
-puts the leads beside it, as ``calibrate_leads_frame``. The features are
-computed from these views by :func:`calibrate.sheet.sql.activity_sql`.
+:func:`open_engine` chooses where the log's queries run (see
+:mod:`calibrate.io.engines`): inside PostgreSQL for a PostgreSQL table or
+query, inside Spark for a Spark DataFrame, table or path, and otherwise in
+an in-memory DuckDB connection on this machine (:func:`connect`, which
+spills to disk). :func:`read_activities` reads an activity log (a CSV or
+Parquet file, a glob or folder of them, a DuckDB file, a database, a
+DataFrame) there, checks it and makes the view ``calibrate_activities``
+(ids as the lead table's, types after the detail rules, UTC timestamps in
+whole seconds); :func:`register_leads` puts the leads beside it, as
+``calibrate_leads_frame``. The features are computed from these views by
+:func:`calibrate.sheet.sql.activity_sql`, in the engine's dialect.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError, format_examples
@@ -22,7 +27,7 @@ from ..sheet.criteria import WHITESPACE
 from ..sheet.feature import ZONE_SUFFIX, detail_rules_sql
 from .sources import as_source, check_parquet_schemas, read_arrow
 
-__all__ = ["connect", "read_activities", "register_leads"]
+__all__ = ["connect", "open_engine", "read_activities", "register_leads"]
 
 
 def connect(memory_limit: str = "3GB", threads: int | None = None):
@@ -55,8 +60,80 @@ def _lit(value) -> str:
     return exp.Literal.number(value).sql("duckdb")
 
 
+def open_engine(source, spec: ActivitySpec | None = None, *, progress=None, master=None):
+    """Where the queries of this activity log run: the engine that holds it.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, Source, pandas.DataFrame or pyspark DataFrame
+        The activity log.
+    spec : ActivitySpec, optional
+        Its columns: a PostgreSQL log whose timestamps are stored as text is
+        read whole into DuckDB instead, where they are checked row by row.
+    progress : callable, optional
+        Told of long queries (see :class:`~calibrate.io.engines.Engine`).
+    master : str, optional
+        Spark master of a new session, for a ``spark:`` log.
+
+    Returns
+    -------
+    Engine
+        A :class:`~calibrate.io.engines.SparkEngine` for a Spark DataFrame or
+        a ``spark:`` location, a :class:`~calibrate.io.engines.PostgresEngine`
+        for a PostgreSQL table or query (with the ADBC driver), else a
+        :class:`~calibrate.io.engines.DuckDBEngine`. ``engine.note`` says
+        why the log is read whole when it could not stay where it is, or is
+        None.
+    """
+    from .engines import (
+        DuckDBEngine,
+        PostgresEngine,
+        SparkEngine,
+        is_spark_frame,
+        is_spark_location,
+    )
+
+    if is_spark_frame(source):
+        engine = SparkEngine(source.sparkSession, progress=progress)
+    elif is_spark_location(source):
+        engine = SparkEngine(master=master, progress=progress)
+    elif _in_postgres(source):
+        engine = PostgresEngine(as_source(source), progress=progress)
+        when = spec.occurred_at if spec is not None else None
+        if when is not None:
+            try:
+                engine.raw()
+                kind = engine.columns("calibrate_raw").get(when, "")
+            except BaseException:
+                engine.close()
+                raise
+            if kind == "VARCHAR":
+                engine.close()
+                engine = DuckDBEngine(progress=progress)
+                engine.note = (
+                    f"the activity log's column {when!r} holds text, not timestamps: the log "
+                    "was read whole from PostgreSQL to check them; store it as a timestamp "
+                    "(or cast it in --activities-query) to keep the work in the database"
+                )
+                return engine
+    else:
+        engine = DuckDBEngine(progress=progress)
+    engine.note = None
+    return engine
+
+
+def _in_postgres(source) -> bool:
+    """Whether the log is a PostgreSQL table or query the ADBC driver reads."""
+    from .sources import _URL, Source, _has_adbc
+
+    if not isinstance(source, Source) or source.kind != "database":
+        return False
+    scheme = _URL.match(source.location)["scheme"].lower().split("+")[0]
+    return scheme in ("postgresql", "postgres") and _has_adbc()
+
+
 def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | None = None) -> dict:
-    """Read and check an activity log into the DuckDB view ``calibrate_activities``.
+    """Read and check an activity log into the view ``calibrate_activities`` of an engine.
 
     The view has columns ``lead_id`` (text, written as the lead table's
     ids are: see :func:`calibrate.sheet.activity.lead_id_text`), ``activity_type``
@@ -65,11 +142,14 @@ def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | Non
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
-        See :func:`connect`.
-    source : str, os.PathLike, Source or pandas.DataFrame
+    con : Engine or duckdb.DuckDBPyConnection
+        Where the log is read (see :func:`open_engine`); a DuckDB
+        connection is :func:`connect`'s.
+    source : str, os.PathLike, Source, pandas.DataFrame or pyspark DataFrame
         A CSV or Parquet file, a glob or folder of them, a DuckDB file or
-        database :class:`~calibrate.io.sources.Source`, or a DataFrame.
+        database :class:`~calibrate.io.sources.Source`, or a DataFrame. In
+        PostgreSQL or Spark, the log of the engine (its table, query or
+        DataFrame).
     spec : ActivitySpec
         Column names and detail rules.
     now : datetime, optional
@@ -86,8 +166,15 @@ def read_activities(con, source, spec: ActivitySpec, *, now=None, sep: str | Non
     DataError
         For a missing column, an empty lead id or timestamp, a timestamp that
         cannot be read, mixed time zones or a timestamp in the future, naming
-        the rows.
+        the rows (in PostgreSQL and Spark, the lead ids and values of the
+        first rows refused).
     """
+    from .engines import DuckDBEngine, Engine
+
+    if isinstance(con, DuckDBEngine):
+        con = con.con
+    elif isinstance(con, Engine):
+        return _read_in_engine(con, source, spec, now)
     types = _log_columns(con, source, spec, sep)
     lead, kind, when = _ident(spec.lead_id), _ident(spec.activity_type), _ident(spec.occurred_at)
     lead_text, kind_text = _id_text_sql(lead, types[spec.lead_id]), f"CAST({kind} AS VARCHAR)"
@@ -316,13 +403,157 @@ def _rules_sql(rules, kind: str, detail: str) -> str:
 
 
 def register_leads(con, leads: pd.DataFrame):
-    """Register the leads as the DuckDB view ``calibrate_leads_frame``, to join with the log.
+    """Put the leads beside the log as ``calibrate_leads_frame``, to join with it.
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
-        See :func:`connect`.
+    con : Engine or duckdb.DuckDBPyConnection
+        See :func:`open_engine` and :func:`connect`.
     leads : pandas.DataFrame
-        Columns ``lead_id`` (text) and ``decision_time``.
+        Columns ``lead_id`` (text) and ``decision_time``; the column
+        ``calibrate_order`` (each lead's position) is added.
     """
-    con.register("calibrate_leads_frame", leads)
+    from .engines import Engine
+
+    frame = pd.DataFrame(
+        {
+            "lead_id": leads["lead_id"].to_numpy(dtype=object),
+            "decision_time": leads["decision_time"].to_numpy(),
+            "calibrate_order": np.arange(len(leads), dtype=np.int64),
+        }
+    )
+    if isinstance(con, Engine):
+        con.put(frame, "calibrate_leads_frame")
+    else:
+        con.register("calibrate_leads_frame", frame)
+
+
+#: Column types a log's timestamp may have inside PostgreSQL or Spark.
+_TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NTZ", "TIMESTAMP_LTZ",
+                    "DATE")  # fmt: skip
+
+
+def _read_in_engine(engine, source, spec: ActivitySpec, now) -> dict:
+    """:func:`read_activities` inside PostgreSQL or Spark: checked there, nothing pulled.
+
+    The checks are one aggregate query over the log; a failing check names
+    the first rows' lead ids and values (a database table has no row
+    numbers). The view ``calibrate_activities`` is the same as DuckDB's:
+    ids as trimmed text (whole-number floats as integers), types after the
+    detail rules, timestamps as UTC in whole seconds.
+    """
+    from sqlglot import exp
+
+    from ..sheet.sql import SqlBuilder, _count_where
+
+    if engine.dialect == "spark":
+        engine.raw(source)
+    else:
+        engine.raw()
+    types = engine.columns("calibrate_raw")
+    wanted = [spec.lead_id, spec.activity_type, spec.occurred_at]
+    if spec.detail is not None:
+        wanted.append(spec.detail)
+    missing = [c for c in wanted if c not in types]
+    if missing:
+        raise DataError(
+            f"activity log: column(s) {format_examples(missing)} not found "
+            f"(columns: {format_examples(list(types), 8)})"
+        )
+    if types[spec.occurred_at] not in _TIMESTAMP_TYPES:
+        raise DataError(
+            f"activity log: column {spec.occurred_at!r} holds {types[spec.occurred_at]} in "
+            f"{engine.name}, not timestamps"
+        )
+    b = SqlBuilder(engine.dialect)
+    lead, kind, when = (b.column(c) for c in (spec.lead_id, spec.activity_type, spec.occurred_at))
+    lead_text = b.trim(_id_text(b, lead, types[spec.lead_id]))
+    kind_text = b.text(kind)
+    detail = b.text(b.column(spec.detail)) if spec.detail is not None else b.text(exp.null())
+    timestamp = exp.TimestampTrunc(
+        this=exp.cast(when.copy(), exp.DataType.Type.TIMESTAMP), unit=exp.var("SECOND")
+    )
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
+    moment = exp.cast(
+        exp.Literal.string(now.strftime("%Y-%m-%d %H:%M:%S")), exp.DataType.Type.TIMESTAMP
+    )
+    empty = exp.Literal.string("")
+    checks = {
+        "empty_lead": (
+            exp.or_(exp.Is(this=lead.copy(), expression=exp.null()),
+                    exp.EQ(this=lead_text.copy(), expression=empty.copy())),
+            f"activity log: column {spec.lead_id!r} is empty",
+            lead,
+        ),
+        "empty_type": (
+            exp.or_(exp.Is(this=kind.copy(), expression=exp.null()),
+                    exp.EQ(this=kind_text.copy(), expression=empty.copy())),
+            f"activity log: column {spec.activity_type!r} is empty",
+            kind,
+        ),
+        "empty_time": (
+            exp.Is(this=when.copy(), expression=exp.null()),
+            f"activity log: column {spec.occurred_at!r} is empty",
+            when,
+        ),
+        "future": (
+            exp.GT(this=timestamp.copy(), expression=moment),
+            f"activity log: column {spec.occurred_at!r} has timestamps in the future "
+            f"(after {now:%Y-%m-%d %H:%M:%S} UTC)",
+            when,
+        ),
+    }  # fmt: skip
+    raw = exp.to_table("calibrate_raw")
+    counted = exp.select(*(_count_where(c, name) for name, (c, _, _) in checks.items())).from_(
+        raw.copy()
+    )
+    found = engine.rows(counted.sql(engine.dialect))[0]
+    for n, (condition, message, shown) in zip(found, checks.values(), strict=True):
+        if n:
+            rows = engine.rows(
+                exp.select(b.text(lead.copy()), b.text(shown.copy()))
+                .from_(raw.copy())
+                .where(condition.copy())
+                .limit(5)
+                .sql(engine.dialect)
+            )
+            examples = "; ".join(f"lead {r[0]!r}: {r[1]!r}" for r in rows)
+            raise DataError(f"{message} in {int(n):,} row(s) (e.g. {examples})")
+    if spec.detail_rules and spec.detail is not None:
+        from ..sheet.feature import detail_rules_sql
+
+        kind_text = detail_rules_sql(spec.detail_rules, kind_text, detail, engine.dialect)
+    view = exp.select(
+        exp.alias_(lead_text, "lead_id"),
+        exp.alias_(kind_text, "activity_type"),
+        exp.alias_(timestamp, "occurred_at"),
+        exp.alias_(detail.copy(), "detail"),
+    ).from_(raw.copy())
+    if engine.dialect == "spark":
+        engine.put(engine.frame(view.sql("spark")), "calibrate_activities")
+    else:
+        engine.execute(
+            f"CREATE OR REPLACE TEMP VIEW calibrate_activities AS {view.sql(engine.dialect)}"
+        )
+    counts = engine.query(
+        "SELECT activity_type, COUNT(*) AS n FROM calibrate_activities GROUP BY activity_type "
+        "ORDER BY activity_type",
+        stage="reading the log",
+    )
+    read = {t: int(n) for t, n in counts.itertuples(index=False, name=None)}
+    engine.log_rows = int(sum(read.values()))
+    return {"rows": engine.log_rows, "types": read}
+
+
+def _id_text(b, column, kind: str):
+    """A lead id as text; whole-number floats written as integers, as the lead table's."""
+    from sqlglot import exp
+
+    if kind not in ("DOUBLE", "FLOAT", "REAL", "DOUBLE PRECISION"):
+        return b.text(column)
+    whole = exp.and_(
+        exp.EQ(this=column.copy(), expression=exp.Floor(this=column.copy())),
+        exp.LT(this=exp.Abs(this=column.copy()), expression=exp.Literal.number(9007199254740992)),
+    )
+    as_int = b.text(exp.cast(column.copy(), exp.DataType.Type.BIGINT))
+    return exp.Case().when(whole, as_int).else_(b.text(column.copy()))

@@ -285,7 +285,11 @@ def load_leads(
 
 def _row_number_warnings(data, id: str | None) -> list[str]:
     """A warning when row numbers are the ids of rows a database returns in no set order."""
-    if id is None and getattr(as_source(data), "kind", None) in ("duckdb", "database"):
+    source = as_source(data)
+    if id is None and (
+        getattr(source, "kind", None) in ("duckdb", "database", "spark")
+        or describe(source) == "Spark DataFrame"
+    ):
         return [
             "no id column (--id): the leads are numbered by their row in what the database "
             "returned, and a database returns rows in no set order, so those numbers do not "

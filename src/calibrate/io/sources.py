@@ -9,7 +9,10 @@ The ingest step's "where from". A :class:`Source` describes one of
 - a database URL with a table or a query (``kind="database"``): PostgreSQL
   (``postgresql://user@host:5432/db``) is read through the ADBC driver, which
   streams the result to Arrow with binary COPY; any other SQLAlchemy URL
-  (``sqlite:///crm.db``, ``mysql+pymysql://...``) through SQLAlchemy.
+  (``sqlite:///crm.db``, ``mysql+pymysql://...``) through SQLAlchemy;
+- a Spark table or path (``kind="spark"``): ``spark:db.leads``,
+  ``spark:s3://bucket/leads.parquet``, read by the active Spark session
+  (see :mod:`calibrate.io.engines`).
 
 Whatever the source, the reader returns Arrow (or a DuckDB view over it):
 timestamps with a time zone arrive as UTC timestamps, decimals as float64,
@@ -37,7 +40,7 @@ from ..errors import DataError, format_examples
 
 __all__ = ["Source", "as_source", "read_arrow"]
 
-KINDS = ("file", "files", "duckdb", "database")
+KINDS = ("file", "files", "duckdb", "database", "spark")
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
 DUCKDB_SUFFIXES = (".duckdb", ".ddb")
@@ -113,6 +116,10 @@ class Source:
         if kind in ("duckdb", "database") and self.table is None and self.query is None:
             what = "a DuckDB file" if kind == "duckdb" else "a database"
             raise DataError(f"{shown} is {what}: name a table (--table) or a query (--query)")
+        if kind == "spark" and (self.table is not None or self.query is not None):
+            raise DataError(f"{shown}: a Spark source names its table or path after 'spark:'")
+        if kind == "spark" and not location[len("spark:") :].strip():
+            raise DataError("a Spark source names a table or a path after 'spark:'")
         if kind in ("file", "files") and (self.table is not None or self.query is not None):
             raise DataError(
                 f"{shown} is not a database: a table or query needs a database URL or a "
@@ -215,7 +222,7 @@ def as_source(data, *, table=None, query=None, password_env=None):
         if table is not None or query is not None or password_env is not None:
             raise DataError(f"{data}: the table and query belong in the Source")
         return data
-    if hasattr(data, "columns") and hasattr(data, "iloc"):  # a DataFrame
+    if (hasattr(data, "columns") and hasattr(data, "iloc")) or _is_spark_frame(data):
         if table is not None or query is not None:
             raise DataError("a DataFrame takes no table or query")
         return data
@@ -228,10 +235,19 @@ def describe(data) -> str:
         return data.description
     if hasattr(data, "columns") and hasattr(data, "iloc"):
         return "DataFrame"
+    if _is_spark_frame(data):
+        return "Spark DataFrame"
     return _redact(os.fspath(data))
 
 
+def _is_spark_frame(value) -> bool:
+    kind = type(value)
+    return kind.__name__ == "DataFrame" and kind.__module__.startswith("pyspark.")
+
+
 def _kind_of(location: str) -> str:
+    if location.startswith("spark:"):
+        return "spark"
     if _URL.match(location) and not location.lower().startswith("file://"):
         return "database"
     path = Path(location)

@@ -15,9 +15,11 @@ import pandas as pd
 
 from ..errors import DataError, format_examples
 from .sources import (
+    _is_spark_frame,
     as_source,
     check_not_empty,
     check_parquet_schemas,
+    describe,
     is_parquet_file,
     read_arrow,
 )
@@ -37,11 +39,12 @@ def read_table(
 
     Parameters
     ----------
-    source : str, os.PathLike, Source or pandas.DataFrame
+    source : str, os.PathLike, Source, pandas.DataFrame or pyspark DataFrame
         A CSV file (plain or compressed) or a Parquet file; a glob or folder
-        of them; or a :class:`~calibrate.io.sources.Source` naming a DuckDB file
-        or database with its table or query. A DataFrame is returned as a
-        copy.
+        of them; a :class:`~calibrate.io.sources.Source` naming a DuckDB file
+        or database with its table or query; a Spark table or path
+        (``spark:db.leads``) or a Spark DataFrame, collected through Arrow. A
+        DataFrame is returned as a copy.
     sep : str, optional
         CSV separator. By default it is sniffed from the first lines among
         comma, semicolon, tab and pipe.
@@ -74,6 +77,14 @@ def read_table(
         _check_unique_columns([str(c) for c in source.columns], "the DataFrame")
         return source.copy() if copy else source
     source = as_source(source)
+    if _is_spark_frame(source) or source.kind == "spark":
+        from .engines import read_spark
+
+        frame = read_spark(source)
+        if len(frame) == 0 and not allow_empty:
+            raise DataError(f"{describe(source)}: the table has no lead rows")
+        _check_unique_columns([str(c) for c in frame.columns], describe(source))
+        return frame
     if source.kind == "file":
         frame = _read_file(Path(source.location), sep=sep, encoding=encoding)
     elif source.kind == "files":

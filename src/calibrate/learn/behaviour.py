@@ -1,10 +1,13 @@
-"""Behaviour: leak-free features from an activity log, aggregated in DuckDB.
+"""Behaviour: leak-free features from an activity log, aggregated where the log lives.
 
-The activity log is read and checked by DuckDB (embedded, out of core; see
-:mod:`calibrate.io.activities`), so a log larger than memory works from CSV
-or Parquet. For every lead, only activities strictly before its decision time
-count. :func:`calibrate.sheet.sql.activity_sql` writes the aggregation as one
-SQL query; :class:`ActivityFeaturizer` learns which activity types exist, how
+The activity log is read and checked by the engine that holds it (see
+:mod:`calibrate.io.activities`): DuckDB on this machine (embedded, out of
+core), so a log larger than memory works from CSV or Parquet; PostgreSQL
+for a table or query of a PostgreSQL database; Spark for a Spark DataFrame,
+table or path. Only per-lead rows come back. For every lead, only
+activities strictly before its decision time count.
+:func:`calibrate.sheet.sql.activity_sql` writes the aggregation as one SQL
+query, in the engine's dialect; :class:`ActivityFeaturizer` learns which activity types exist, how
 fast each family's behaviour fades (its *kernel*: a half-life, a window, or no
 decay, chosen by out-of-sample likelihood; see :mod:`calibrate.learn.decay`)
 and then computes the features for every lead.
@@ -24,12 +27,12 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import DataError, ParameterError, format_examples
-from ..io.activities import connect, read_activities, register_leads
+from ..io.activities import open_engine, read_activities, register_leads
 from ..sheet.activity import ActivitySpec, to_utc_seconds
 from ..sheet.criteria import WHITESPACE
-from ..sheet.feature import SECONDS_PER_DAY, ActivityFeature, DetailRule, Kernel, family_of
+from ..sheet.feature import ActivityFeature, DetailRule, Kernel, family_of
 from ..sheet.kinds import OPTIONAL_KINDS, kind_of
-from ..sheet.sql import activity_sql
+from ..sheet.sql import LogQueries, activity_sql
 from ..validation import (
     any_of,
     boolean,
@@ -175,11 +178,13 @@ class ActivityFeaturizer(BaseEstimator):
         X_extra : array-like, optional
             Other features of the same leads (e.g. one-hot role bands), used
             beside behaviour when comparing kernels.
-        con : duckdb connection, optional
-            Reused when given (see :func:`~calibrate.io.activities.connect`):
-            it then holds the log, for the same connection given to
-            :meth:`transform`. Otherwise a connection is opened for the fit
-            and closed after it.
+        con : Engine or duckdb connection, optional
+            Reused when given (see :func:`~calibrate.io.activities.open_engine`):
+            it then holds the log, for the same engine given to
+            :meth:`transform`. Otherwise the engine that holds ``activities``
+            is opened for the fit and closed after it: PostgreSQL for a
+            PostgreSQL table or query, Spark for a Spark DataFrame or a
+            ``spark:`` location, DuckDB for the rest.
 
         Returns
         -------
@@ -187,8 +192,10 @@ class ActivityFeaturizer(BaseEstimator):
         """
         check_params(self, self._rules)
         if con is None:
-            with closing(connect()) as con:
+            with closing(_open(activities, self.spec or ActivitySpec(
+                    occurred_at=self.occurred_at))) as con:  # fmt: skip
                 return self.fit(leads, y, activities, X_extra=X_extra, con=con)
+        con = _engine(con)
         if self.spec is not None:
             return self._fit_given(leads, activities, con)
         extra_kinds = _extra_kinds(self.extra_features)
@@ -205,7 +212,7 @@ class ActivityFeaturizer(BaseEstimator):
         )
         read = read_activities(con, activities, base)
         if read["rows"] == 0:
-            columns = [row[0] for row in con.execute("DESCRIBE calibrate_raw").fetchall()]
+            columns = list(con.columns("calibrate_raw"))
             raise DataError(
                 f"the activity log has no rows (only the columns {format_examples(columns, 8)}): "
                 "there is no behaviour to learn from; give the log with its activities, or fit "
@@ -273,12 +280,13 @@ class ActivityFeaturizer(BaseEstimator):
         """
         check_is_fitted(self, "spec_")
         if con is not None:
+            con = _engine(con)
             if activities is not None:
                 read_activities(con, activities, self.spec_)
             yield con
             return
-        with closing(connect()) as con:
-            log = self.activities_ if activities is None else activities
+        log = self.activities_ if activities is None else activities
+        with closing(_open(log, self.spec_)) as con:
             read_activities(con, log, self.spec_)
             yield con
 
@@ -303,15 +311,10 @@ class ActivityFeaturizer(BaseEstimator):
         """
         check_is_fitted(self, "spec_")
         spec = replace(self.spec_, features=tuple(features))
-        sql = activity_sql(
-            spec,
-            leads="calibrate_leads_frame",
-            activities="calibrate_activities",
-            decision_time="decision_time",
-        )
         with self._log(activities, con) as con:
             register_leads(con, _check_leads(leads))
-            return con.execute(sql).df().drop(columns="lead_id").reset_index(drop=True)
+            frame = con.query(_features_sql(spec, con.dialect), stage="rule counts")
+        return frame.drop(columns="lead_id").reset_index(drop=True)
 
     def timing_counts(self, leads: pd.DataFrame, activities=None, *, con=None) -> dict:
         """How the log's activities relate to these leads.
@@ -345,8 +348,8 @@ class ActivityFeaturizer(BaseEstimator):
         activities : optional
             The activity log; by default the one given to :meth:`fit`
             (``activities_``), read again.
-        con : duckdb connection, optional
-            A connection holding the log (the one given to :meth:`fit`),
+        con : Engine or duckdb connection, optional
+            An engine holding the log (the one given to :meth:`fit`),
             used as it is unless ``activities`` is given too: then that log
             is read into it. Without one, a connection is opened for the
             call and closed after it.
@@ -357,16 +360,39 @@ class ActivityFeaturizer(BaseEstimator):
             One column per feature of ``spec_``, in the order of ``leads``.
         """
         check_is_fitted(self, "spec_")
-        sql = activity_sql(
-            self.spec_,
-            leads="calibrate_leads_frame",
-            activities="calibrate_activities",
-            decision_time="decision_time",
-        )
         with self._log(activities, con) as con:
             register_leads(con, _check_leads(leads))
-            frame = con.execute(sql).df()
+            frame = con.query(_features_sql(self.spec_, con.dialect), stage="behaviour features")
         return frame.drop(columns="lead_id").reset_index(drop=True)
+
+
+def _open(activities, spec):
+    """The engine holding the log (see :func:`~calibrate.io.activities.open_engine`), warned."""
+    import warnings
+
+    engine = open_engine(activities, spec)
+    if engine.note:
+        warnings.warn(engine.note, stacklevel=3)
+    return engine
+
+
+def _engine(con):
+    """``con`` as an :class:`~calibrate.io.engines.Engine` (a DuckDB connection wrapped)."""
+    from ..io.engines import DuckDBEngine, Engine
+
+    return con if isinstance(con, Engine) else DuckDBEngine(con)
+
+
+def _features_sql(spec, dialect: str) -> str:
+    """The query of ``spec``'s features over the engine's log and leads, in lead order."""
+    return activity_sql(
+        spec,
+        leads="calibrate_leads_frame",
+        activities="calibrate_activities",
+        decision_time="decision_time",
+        order="calibrate_order",
+        dialect=dialect,
+    )
 
 
 def _extra_kinds(names) -> tuple:
@@ -409,18 +435,17 @@ def _check_leads(leads: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _refuse_ids_apart(con, total: int, n_leads: int):
+def _refuse_ids_apart(con, total: int, n_leads: int, queries: LogQueries):
     """Refuse a log none of whose activities belongs to these leads.
 
     Every behaviour feature would then be 0: the ids are almost always
     written differently on the two sides (a prefix, leading zeros).
     """
 
-    def examples(sql):
-        return format_examples([str(r[0]) for r in con.execute(sql).fetchall()], 3)
+    def examples(table):
+        return format_examples([str(r[0]) for r in con.rows(queries.first_ids(table, 3))], 3)
 
-    ours = examples("SELECT DISTINCT lead_id FROM calibrate_leads_frame ORDER BY 1 LIMIT 3")
-    theirs = examples("SELECT DISTINCT lead_id FROM calibrate_activities ORDER BY 1 LIMIT 3")
+    ours, theirs = examples("leads"), examples("log")
     raise DataError(
         f"none of the activity log's {int(total):,} activities belongs to any of the "
         f"{n_leads:,} leads fitted: their ids look like {ours}, the log's like {theirs}. "
@@ -449,32 +474,18 @@ def _counted_types(con, spec: ActivitySpec, n_leads: int, total: int) -> dict:
     ``total`` activities belongs to the leads is refused first, naming ids
     of both sides.
     """
-    age_s = "(EPOCH(l.decision_time) - EPOCH(a.occurred_at))"
-    horizon = spec.lookback_days * SECONDS_PER_DAY
-    leads = (
-        "(SELECT CAST(lead_id AS VARCHAR) AS lead_id, CAST(decision_time AS TIMESTAMP) "
-        "AS decision_time FROM calibrate_leads_frame) l"
-    )
-    rows = con.execute(
-        f"SELECT a.activity_type, COUNT(*) FILTER (WHERE {age_s} > 0 AND {age_s} <= {horizon}), "
-        f"COUNT(*) FILTER (WHERE {age_s} <= 0), COUNT(*) FILTER (WHERE {age_s} > {horizon}) "
-        f"FROM calibrate_activities a JOIN {leads} ON a.lead_id = l.lead_id GROUP BY 1 ORDER BY 1"
-    ).fetchall()
+    queries = LogQueries(con.dialect, spec.lookback_days)
+    rows = con.rows(queries.type_counts())
     if not rows:
-        _refuse_ids_apart(con, total, n_leads)
+        _refuse_ids_apart(con, total, n_leads, queries)
     counted = {t: int(n) for t, n, _, _ in rows if n}
     if counted:
         return counted
-    after, old = sum(r[2] for r in rows), sum(r[3] for r in rows)
-    examples = con.execute(
-        f"SELECT l.lead_id, l.decision_time, MIN(a.occurred_at), MAX(a.occurred_at) "
-        f"FROM calibrate_activities a JOIN {leads} ON a.lead_id = l.lead_id "
-        "GROUP BY 1, 2 ORDER BY 1 LIMIT 2"
-    ).fetchall()
+    after, old = int(sum(r[2] for r in rows)), int(sum(r[3] for r in rows))
     shown = "; ".join(
-        f"lead {lead!r} decided {decided:%Y-%m-%d %H:%M:%S}, activities from "
-        f"{first:%Y-%m-%d %H:%M:%S} to {last:%Y-%m-%d %H:%M:%S}"
-        for lead, decided, first, last in examples
+        f"lead {lead!r} decided {pd.Timestamp(decided):%Y-%m-%d %H:%M:%S}, activities from "
+        f"{pd.Timestamp(first):%Y-%m-%d %H:%M:%S} to {pd.Timestamp(last):%Y-%m-%d %H:%M:%S}"
+        for lead, decided, first, last in con.rows(queries.spans(2))
     )
     raise DataError(
         f"none of the {after + old:,} activities of the {n_leads:,} leads fitted is before its "
@@ -486,24 +497,9 @@ def _counted_types(con, spec: ActivitySpec, n_leads: int, total: int) -> dict:
 
 def _timing_counts(con, lookback_days: int) -> dict:
     """Activities of unknown leads, and those at or after the decision (left out)."""
-    unknown, ids = con.execute(
-        "SELECT COUNT(*), COUNT(DISTINCT a.lead_id) FROM calibrate_activities a "
-        "ANTI JOIN calibrate_leads_frame l ON a.lead_id = CAST(l.lead_id AS VARCHAR)"
-    ).fetchall()[0]
-    examples = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT a.lead_id FROM calibrate_activities a ANTI JOIN "
-            "calibrate_leads_frame l ON a.lead_id = CAST(l.lead_id AS VARCHAR) "
-            "ORDER BY 1 LIMIT 5"
-        ).fetchall()
-    ]
-    after, too_old = con.execute(
-        "SELECT COUNT(*) FILTER (WHERE a.occurred_at >= l.decision_time), "
-        f"COUNT(*) FILTER (WHERE a.occurred_at < l.decision_time - INTERVAL {int(lookback_days)} "
-        "DAY) FROM calibrate_activities a JOIN calibrate_leads_frame l "
-        "ON a.lead_id = CAST(l.lead_id AS VARCHAR)"
-    ).fetchall()[0]
+    queries = LogQueries(con.dialect, lookback_days)
+    unknown, ids, after, too_old = con.rows(queries.timing())[0]
+    examples = [r[0] for r in con.rows(queries.unknown_ids(5))] if unknown else []
     return {
         "unknown_lead_rows": int(unknown),
         "unknown_lead_ids": int(ids),

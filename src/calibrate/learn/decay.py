@@ -17,7 +17,8 @@ from sklearn.model_selection import StratifiedKFold
 
 from ..io.activities import register_leads
 from ..sheet.activity import half_life_grid
-from ..sheet.feature import SECONDS_PER_DAY, WEIGHT_SCALE, Kernel, exact_decay_is_safe
+from ..sheet.feature import WEIGHT_SCALE, Kernel, exact_decay_is_safe
+from ..sheet.sql import LogQueries
 from ._dense_logistic import fit_dense_logistic, log_loss_of
 
 __all__ = ["learn_kernels"]
@@ -50,9 +51,9 @@ def learn_kernels(
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
+    con : Engine
         Holding the log (:func:`calibrate.io.activities.read_activities`); the
-        leads sampled are registered in it as ``calibrate_leads_frame``.
+        leads sampled are put in it as ``calibrate_leads_frame``.
     leads : pandas.DataFrame
         Columns ``lead_id`` (text) and ``decision_time``, one row per lead.
     y : numpy.ndarray of bool
@@ -86,7 +87,7 @@ def learn_kernels(
     for t in types:
         by_family.setdefault(families[t], []).append(t)
     grid = [Kernel("all")] + [Kernel("decay", float(h)) for h in half_life_grid(3.5, 448, 1)]
-    ages = _ages(con, sample_leads, base)
+    ages = _age_counts(con, sample_leads, base)
     cache: dict = {}
 
     def columns(family, kernel):
@@ -94,8 +95,9 @@ def learn_kernels(
         if key not in cache:
             cols = []
             for t in by_family[family]:
-                lead, age = ages.get(t, (np.zeros(0, np.int64), np.zeros(0)))
-                total = np.bincount(lead, weights=kernel.weights(age), minlength=len(sample))
+                lead, age, n = ages.get(t, (np.zeros(0, np.int64), np.zeros(0), np.zeros(0)))
+                # Weights are whole thousandths, so the sums are exact in any order.
+                total = np.bincount(lead, weights=n * kernel.weights(age), minlength=len(sample))
                 x = np.log1p(total / WEIGHT_SCALE)
                 cols.append((x - x.mean()) / (x.std() + 1e-12))
             cache[key] = np.column_stack(cols)
@@ -215,20 +217,25 @@ def _golden(kernel, value, family, choice, loss, *, lookback_days: int, steps: i
     return best, best_value
 
 
-def _ages(con, leads, base) -> dict:
-    """``{type: (lead position, age in days)}`` of the activities that count."""
+def _age_counts(con, leads, base) -> dict:
+    """``{type: (lead position, age in days, activities)}`` of the activities that count.
+
+    The sufficient statistic of the search: a kernel weighs an activity by
+    its age in whole days alone, so every decayed count is a weighted sum of
+    these rows. The engine holding the log groups them (one row per lead,
+    type and day), so the search never reads an activity.
+    """
     spec = replace(base, features=())
     register_leads(con, leads)
-    age_s = "(EPOCH(l.decision_time) - EPOCH(a.occurred_at))"
-    rows = con.execute(
-        "WITH l AS (SELECT CAST(lead_id AS VARCHAR) AS lead_id, "
-        "CAST(decision_time AS TIMESTAMP) AS decision_time, "
-        "row_number() OVER () - 1 AS position FROM calibrate_leads_frame) "
-        f"SELECT a.activity_type, l.position, FLOOR({age_s} / {SECONDS_PER_DAY}.0) AS age "
-        "FROM calibrate_activities a JOIN l ON a.lead_id = l.lead_id "
-        f"WHERE {age_s} > 0 AND {age_s} <= {spec.lookback_days * SECONDS_PER_DAY}"
-    ).df()
+    rows = con.query(
+        LogQueries(con.dialect, spec.lookback_days).age_counts(), stage="half-life statistic"
+    )
+    rows = rows.sort_values(["activity_type", "position", "age"], kind="stable")
     return {
-        t: (g["position"].to_numpy(np.int64), g["age"].to_numpy(float))
+        t: (
+            g["position"].to_numpy(np.int64),
+            g["age"].to_numpy(float),
+            g["n"].to_numpy(float),
+        )
         for t, g in rows.groupby("activity_type", sort=True)
     }

@@ -19,7 +19,7 @@ from .feature import SECONDS_PER_DAY, detail_rules_sql
 if TYPE_CHECKING:
     from .activity import ActivitySpec
 
-__all__ = ["SqlBuilder", "activity_sql"]
+__all__ = ["LogQueries", "SqlBuilder", "activity_sql"]
 
 
 class SqlBuilder:
@@ -369,6 +369,8 @@ def activity_sql(
     activities: str,
     lead_id: str = "lead_id",
     decision_time: str = "decided_at",
+    order: str | None = None,
+    dialect: str = "duckdb",
 ) -> str:
     """One SQL query computing every behaviour feature of every lead.
 
@@ -383,55 +385,34 @@ def activity_sql(
         ``occurred_at`` (UTC, whole seconds) and ``detail``.
     lead_id, decision_time : str
         Columns of ``leads``: the id (text) and the decision time (UTC).
+    order : str, optional
+        Column of ``leads`` giving the order of the rows returned; by default
+        the order of ``leads`` as read (which only DuckDB keeps).
+    dialect : str, default="duckdb"
+        The engine the query runs in: duckdb, postgres or spark.
 
     Returns
     -------
     str
-        DuckDB SQL returning ``lead_id`` and one column per feature, one row
-        per lead of ``leads``; leads without activity get counts of 0.
+        SQL returning ``lead_id`` and one column per feature, one row per lead
+        of ``leads``; leads without activity get counts of 0.
     """
     from sqlglot import exp
 
-    def column(name, table=None):
-        return exp.column(str(name), table, quoted=True)
-
-    leads_cte = exp.select(
-        exp.alias_(exp.cast(column(lead_id), "VARCHAR"), "lead_id"),
-        exp.alias_(exp.cast(column(decision_time), "TIMESTAMP"), "decision_time"),
-        exp.alias_(exp.Window(this=exp.RowNumber()), "calibrate_order"),
-    ).from_(exp.to_table(leads, dialect="duckdb"))
-    age_s = exp.Paren(
-        this=exp.Sub(
-            this=exp.TimeToUnix(this=exp.column("decision_time", "l")),
-            expression=exp.TimeToUnix(this=exp.column("occurred_at", "a")),
-        )
+    log = LogQueries(
+        dialect,
+        spec.lookback_days,
+        leads=leads,
+        activities=activities,
+        lead_id=lead_id,
+        decision_time=decision_time,
+        order=order,
     )
-    age = exp.Floor(
-        this=exp.Div(this=age_s.copy(), expression=exp.Literal.number(f"{SECONDS_PER_DAY}.0"))
+    # In DuckDB each distinct count is a query of its own, from its own
+    # SELECT DISTINCT (faster on large logs).
+    aggregates, values, _, apart = SqlBuilder(dialect).aggregates(
+        spec, (), distinct_apart=dialect == "duckdb"
     )
-    horizon = exp.Literal.number(spec.lookback_days * SECONDS_PER_DAY)
-    acts = (
-        exp.select(
-            exp.alias_(exp.column("lead_id", "a"), "calibrate_key"),
-            exp.alias_(exp.column("activity_type", "a"), "calibrate_type"),
-            exp.alias_(exp.column("detail", "a"), "calibrate_detail"),
-            exp.alias_(age, "calibrate_age"),
-        )
-        .from_(exp.to_table(activities, dialect="duckdb").as_("a"))
-        .join(
-            exp.to_table("calibrate_leads").as_("l"),
-            on=exp.EQ(this=exp.column("lead_id", "a"), expression=exp.column("lead_id", "l")),
-        )
-        .where(
-            exp.and_(
-                exp.GT(this=age_s.copy(), expression=exp.Literal.number(0)),
-                exp.LTE(this=age_s.copy(), expression=horizon),
-            )
-        )
-    )
-    # The SQL export's aggregates, in DuckDB; each distinct count apart, from
-    # its own SELECT DISTINCT (faster on large logs).
-    aggregates, values, _, apart = SqlBuilder("duckdb").aggregates(spec, (), distinct_apart=True)
     key = exp.column("calibrate_key")
     by_lead = (
         exp.select(key.copy(), *(aggregates or [exp.alias_(exp.Literal.number(0), "f")]))
@@ -451,7 +432,285 @@ def activity_sql(
             join_type="left",
         )
     query = query.order_by(exp.column("calibrate_order", "l"))
-    ctes = [("calibrate_leads", leads_cte), ("calibrate_acts", acts), ("g", by_lead), *apart]
-    for name, cte in ctes:
+    ctes = [("calibrate_leads", log.leads()), ("calibrate_acts", log.acts()), ("g", by_lead)]
+    for name, cte in ctes + apart:
         query = query.with_(name, as_=cte)
-    return query.sql(dialect="duckdb")
+    return query.sql(dialect=dialect)
+
+
+class LogQueries:
+    """The queries a fit asks of an activity log, in one engine's dialect.
+
+    They read two tables of the engine: the log, already checked and
+    re-typed (columns ``lead_id``, ``activity_type``, ``occurred_at`` as a UTC
+    timestamp in whole seconds, and ``detail``: see
+    :func:`calibrate.io.activities.read_activities`), and the leads (an id as
+    text, a decision time and, optionally, an order column). Every query
+    counts an activity for a lead when it is strictly before the lead's
+    decision time and at most ``lookback_days`` before it, with its age in
+    whole days, exactly as :func:`calibrate.sheet.activity.aggregate_frame`
+    does: the same features whether DuckDB, PostgreSQL or Spark runs them.
+
+    Parameters
+    ----------
+    dialect : str
+        duckdb, postgres or spark.
+    lookback_days : int
+        Activities older than this at the decision time do not count.
+    leads, activities : str
+        The two tables.
+    lead_id, decision_time : str
+        Columns of ``leads``.
+    order : str, optional
+        Column of ``leads`` with each lead's position; by default its row
+        number as read.
+    """
+
+    def __init__(
+        self,
+        dialect: str,
+        lookback_days: int,
+        *,
+        leads: str = "calibrate_leads_frame",
+        activities: str = "calibrate_activities",
+        lead_id: str = "lead_id",
+        decision_time: str = "decision_time",
+        order: str | None = "calibrate_order",
+    ):
+        self.dialect = dialect
+        self.lookback_days = lookback_days
+        self.leads_table = leads
+        self.activities_table = activities
+        self.lead_id = lead_id
+        self.decision_time = decision_time
+        self.order = order
+
+    def leads(self):
+        """The leads: ``lead_id`` (text), ``decision_time`` and ``calibrate_order``."""
+        from sqlglot import exp
+
+        sql = SqlBuilder(self.dialect)
+        position = (
+            exp.Window(this=exp.RowNumber())
+            if self.order is None
+            else exp.column(self.order, quoted=True)
+        )
+        return exp.select(
+            exp.alias_(sql.text(exp.column(self.lead_id, quoted=True)), "lead_id"),
+            exp.alias_(
+                exp.cast(exp.column(self.decision_time, quoted=True), "TIMESTAMP"),
+                "decision_time",
+            ),
+            exp.alias_(position, "calibrate_order"),
+        ).from_(exp.to_table(self.leads_table, dialect=self.dialect))
+
+    def age_seconds(self):
+        """Seconds from an activity (``a``) to its lead's decision (``l``)."""
+        from sqlglot import exp
+
+        sql = SqlBuilder(self.dialect)
+        return exp.Paren(
+            this=exp.Sub(
+                this=sql.epoch(exp.column("decision_time", "l")),
+                expression=sql.epoch(exp.column("occurred_at", "a")),
+            )
+        )
+
+    def joined(self):
+        """The log (``a``) joined to the leads (``l``, the CTE ``calibrate_leads``) by id."""
+        from sqlglot import exp
+
+        return (
+            exp.select()
+            .from_(exp.to_table(self.activities_table, dialect=self.dialect).as_("a"))
+            .join(
+                exp.to_table("calibrate_leads").as_("l"),
+                on=exp.EQ(this=exp.column("lead_id", "a"), expression=exp.column("lead_id", "l")),
+            )
+        )
+
+    def counted(self):
+        """Condition: the activity counts (before the decision, within the look-back)."""
+        from sqlglot import exp
+
+        horizon = exp.Literal.number(self.lookback_days * SECONDS_PER_DAY)
+        return exp.and_(
+            exp.GT(this=self.age_seconds(), expression=exp.Literal.number(0)),
+            exp.LTE(this=self.age_seconds(), expression=horizon),
+        )
+
+    def age_days(self):
+        """Whole days from the activity to the decision."""
+        from sqlglot import exp
+
+        sql = SqlBuilder(self.dialect)
+        return exp.Floor(
+            this=exp.Div(
+                this=sql.double(self.age_seconds()),
+                expression=sql.double(exp.Literal.number(SECONDS_PER_DAY)),
+            )
+        )
+
+    def acts(self):
+        """Every activity that counts: ``calibrate_key``, ``_type``, ``_detail``, ``_age``."""
+        from sqlglot import exp
+
+        return (
+            self.joined()
+            .select(
+                exp.alias_(exp.column("lead_id", "l"), "calibrate_key"),
+                exp.alias_(exp.column("activity_type", "a"), "calibrate_type"),
+                exp.alias_(exp.column("detail", "a"), "calibrate_detail"),
+                exp.alias_(self.age_days(), "calibrate_age"),
+            )
+            .where(self.counted())
+        )
+
+    def _with_leads(self, query) -> str:
+        return query.with_("calibrate_leads", as_=self.leads()).sql(dialect=self.dialect)
+
+    def type_counts(self) -> str:
+        """Per activity type of these leads: activities counted, on or after the decision, older.
+
+        Rows ``(activity_type, counted, after, older)`` in type order.
+        """
+        from sqlglot import exp
+
+        horizon = exp.Literal.number(self.lookback_days * SECONDS_PER_DAY)
+        after = exp.LTE(this=self.age_seconds(), expression=exp.Literal.number(0))
+        older = exp.GT(this=self.age_seconds(), expression=horizon)
+        kind = exp.column("activity_type", "a")
+        query = (
+            self.joined()
+            .select(
+                kind.copy(),
+                *(
+                    _count_where(c, n)
+                    for c, n in ((self.counted(), "n"), (after, "after"), (older, "older"))
+                ),
+            )  # fmt: skip
+            .group_by(kind.copy())
+            .order_by(kind.copy())
+        )
+        return self._with_leads(query)
+
+    def age_counts(self) -> str:
+        """The half-life search's statistic: activities per lead position, type and age in days.
+
+        Rows ``(calibrate_order, activity_type, age, n)`` of the activities
+        that count: a decayed count of any kernel is a weighted sum of them.
+        """
+        from sqlglot import exp
+
+        keys = [
+            exp.column("calibrate_order", "l"),
+            exp.column("activity_type", "a"),
+            self.age_days(),
+        ]
+        query = (
+            self.joined()
+            .select(
+                exp.alias_(keys[0], "position"),
+                exp.alias_(keys[1], "activity_type"),
+                exp.alias_(keys[2], "age"),
+                exp.alias_(exp.Count(this=exp.Star()), "n"),
+            )
+            .where(self.counted())
+            .group_by(*(k.copy() for k in keys))
+        )
+        return self._with_leads(query)
+
+    def timing(self) -> str:
+        """One row: activities of unknown leads, their ids, on or after the decision, too old."""
+        from sqlglot import exp
+
+        lead = exp.column("lead_id", "l")
+        unknown = exp.Is(this=lead.copy(), expression=exp.null())
+        known = exp.Not(this=unknown.copy())
+        horizon = exp.Literal.number(self.lookback_days * SECONDS_PER_DAY)
+        after = exp.and_(
+            known.copy(), exp.LTE(this=self.age_seconds(), expression=exp.Literal.number(0))
+        )
+        older = exp.and_(known.copy(), exp.GT(this=self.age_seconds(), expression=horizon))
+        ids = exp.Count(
+            this=exp.Distinct(
+                expressions=[exp.Case().when(unknown.copy(), exp.column("lead_id", "a"))]
+            )
+        )
+        query = (
+            exp.select(
+                _count_where(unknown, "unknown"),
+                exp.alias_(ids, "unknown_ids"),
+                _count_where(after, "after"),
+                _count_where(older, "older"),
+            )
+            .from_(exp.to_table(self.activities_table, dialect=self.dialect).as_("a"))
+            .join(
+                exp.to_table("calibrate_leads").as_("l"),
+                on=exp.EQ(this=exp.column("lead_id", "a"), expression=lead.copy()),
+                join_type="left",
+            )
+        )
+        return self._with_leads(query)
+
+    def unknown_ids(self, limit: int) -> str:
+        """The first ``limit`` ids of the log (in text order) that are not among the leads."""
+        from sqlglot import exp
+
+        query = (
+            exp.select(exp.column("lead_id", "a"))
+            .distinct()
+            .from_(exp.to_table(self.activities_table, dialect=self.dialect).as_("a"))
+            .join(
+                exp.to_table("calibrate_leads").as_("l"),
+                on=exp.EQ(this=exp.column("lead_id", "a"), expression=exp.column("lead_id", "l")),
+                join_type="left",
+            )
+            .where(exp.Is(this=exp.column("lead_id", "l"), expression=exp.null()))
+            .order_by(exp.column("lead_id", "a"))
+            .limit(limit)
+        )
+        return self._with_leads(query)
+
+    def first_ids(self, table: str, limit: int) -> str:
+        """The first ``limit`` ids (in text order) of the leads or of the log."""
+        from sqlglot import exp
+
+        source = "calibrate_leads" if table == "leads" else self.activities_table
+        query = (
+            exp.select(exp.column("lead_id"))
+            .distinct()
+            .from_(exp.to_table(source, dialect=self.dialect))
+            .order_by(exp.column("lead_id"))
+            .limit(limit)
+        )
+        return self._with_leads(query)
+
+    def spans(self, limit: int) -> str:
+        """Per lead (the first ``limit`` by id): its decision time, its first and last activity."""
+        from sqlglot import exp
+
+        lead, decided = exp.column("lead_id", "l"), exp.column("decision_time", "l")
+        when = exp.column("occurred_at", "a")
+        query = (
+            self.joined()
+            .select(
+                lead.copy(),
+                decided.copy(),
+                exp.Min(this=when.copy()),
+                exp.Max(this=when.copy()),
+            )
+            .group_by(lead.copy(), decided.copy())
+            .order_by(lead.copy())
+            .limit(limit)
+        )
+        return self._with_leads(query)
+
+
+def _count_where(condition, name: str):
+    """``SUM(CASE WHEN condition THEN 1 ELSE 0 END) AS name``: a count every engine reads."""
+    from sqlglot import exp
+
+    case = exp.Case().when(condition, exp.Literal.number(1)).else_(exp.Literal.number(0))
+    return exp.alias_(exp.Coalesce(this=exp.Sum(this=case), expressions=[exp.Literal.number(0)]),
+                      name)  # fmt: skip
