@@ -122,6 +122,8 @@ def test_ctrl_c_during_the_renames_completes_them(tmp_path, monkeypatch, at, whe
 
 
 def test_a_real_ctrl_c_during_the_renames_waits_for_them(tmp_path, monkeypatch):
+    # Python's own Ctrl-C handler, whatever an earlier test installed (pyspark installs one).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     calls = []
 
     def replace(src, dst):
@@ -131,9 +133,12 @@ def test_a_real_ctrl_c_during_the_renames_waits_for_them(tmp_path, monkeypatch):
         REAL_REPLACE(src, dst)
 
     monkeypatch.setattr(os, "replace", replace)
-    write_files(_files(tmp_path))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.txt", "c.bin"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    try:
+        write_files(_files(tmp_path))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.txt", "c.bin"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_a_failed_rename_names_the_file_and_leaves_no_temporary_file(tmp_path, monkeypatch):

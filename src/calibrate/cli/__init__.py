@@ -135,6 +135,7 @@ def fit(
     activities_table: opt.ActivitiesTable = None,
     activities_query: opt.ActivitiesQuery = None,
     password_env: opt.PasswordEnv = None,
+    spark_master: opt.SparkMaster = None,
     decided_at: opt.DecidedAt = None,
     activity_id_col: opt.ActivityIdCol = "lead_id",
     activity_type_col: opt.ActivityTypeCol = "activity_type",
@@ -189,6 +190,7 @@ def fit(
         data, activities = _sources(
             data, table, query, activities, activities_table, activities_query, password_env
         )
+        _spark_master(spark_master, data, activities)
         columns = _lead_columns(
             outcome, positive, id, exclude, date, decided_at, type, implicit, explicit, sep,
             encoding,
@@ -236,6 +238,17 @@ def fit(
     except (CalibrateError, OSError) as exc:
         _fail(exc)
     _print_fit(result, policy, paths, quiet)
+
+
+def _spark_master(master, *sources) -> None:
+    """Start the Spark session of ``spark:`` sources on ``master`` (refused without one)."""
+    if master is None:
+        return
+    if not any(getattr(s, "kind", None) == "spark" for s in sources):
+        raise DataError("--spark-master is for spark: sources; no source is one")
+    from ..io.engines import spark_session
+
+    spark_session(master)
 
 
 def _lead_columns(
@@ -853,13 +866,15 @@ class _progress:
         return self.step
 
     def step(self, name: str):
-        if name not in _STEP_TEXT:
+        from ..io.engines import ProgressLine
+
+        if isinstance(name, ProgressLine):
             # A line of long work in a database or Spark: kept, as a log line.
             if not self.quiet:
                 _err.print(escape(name), style="dim", highlight=False)
             return
         if self.status is not None:
-            self.status.update(_STEP_TEXT[name])
+            self.status.update(_STEP_TEXT.get(name, name))
 
     def __exit__(self, *exc):
         if self.status is not None:

@@ -10,7 +10,8 @@ import typer
 #: What a lead table can be, for every command that reads one.
 SOURCE_HELP = (
     "a CSV or Parquet file, a glob or folder of them, a DuckDB file (with --table or "
-    "--query) or a database URL such as postgresql://user@host/db (with --table or --query)"
+    "--query), a database URL such as postgresql://user@host/db (with --table or --query) "
+    "or a Spark table or path, spark:db.leads"
 )
 
 Data = Annotated[str, typer.Argument(help=f"Past leads, one row per lead: {SOURCE_HELP}.")]
@@ -32,8 +33,9 @@ Date = Annotated[str | None, typer.Option(help="Decision date column: hold out t
 Activities = Annotated[
     str | None,
     typer.Option(
-        help="Activity log, one row per activity: CSV or Parquet files, a DuckDB file or a "
-        "database URL."
+        help="Activity log, one row per activity: CSV or Parquet files, a DuckDB file, a "
+        "database URL (a PostgreSQL log is aggregated inside PostgreSQL) or spark:TABLE or "
+        "spark:PATH (aggregated inside Spark)."
     ),
 ]
 DecidedAt = Annotated[
@@ -218,6 +220,14 @@ ActivitiesTable = Annotated[
 ActivitiesQuery = Annotated[
     str | None,
     typer.Option(help="SQL query reading the activity log (from --activities, or DATA)."),
+]
+SparkMaster = Annotated[
+    str | None,
+    typer.Option(
+        help="Spark master for spark: sources (local[4], spark://host:7077, yarn); by default "
+        "the active session's, or Spark's own configuration (spark-submit, "
+        "spark-defaults.conf)."
+    ),
 ]
 PasswordEnv = Annotated[
     str | None,

@@ -294,7 +294,7 @@ def _register_source(con, source, name: str, *, sep: str | None = None):
     Files and globs are scanned by DuckDB (out of core); a DuckDB file or a
     database is read to Arrow first (see :mod:`calibrate.io.sources`).
     """
-    if isinstance(source, pd.DataFrame):
+    if isinstance(source, pd.DataFrame) or _is_arrow_table(source):
         con.register(f"{name}_frame", source)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_frame")
         return
@@ -329,6 +329,11 @@ def _register_source(con, source, name: str, *, sep: str | None = None):
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise DataError(f"cannot read activity log {source.location}: {message}") from None
+
+
+def _is_arrow_table(value) -> bool:
+    kind = type(value)
+    return kind.__name__ == "Table" and kind.__module__.startswith("pyarrow")
 
 
 def _refuse_rows(con, condition: str, message: str, shown: str):

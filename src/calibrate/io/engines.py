@@ -32,7 +32,18 @@ import pandas as pd
 from ..errors import DataError
 from .sources import Source, _first_line, _libpq_uri, _scrub, _select, _where
 
-__all__ = ["DuckDBEngine", "Engine", "PostgresEngine", "SparkEngine", "is_spark_frame"]
+__all__ = [
+    "DuckDBEngine",
+    "Engine",
+    "PostgresEngine",
+    "ProgressLine",
+    "SparkEngine",
+    "is_spark_frame",
+]
+
+
+class ProgressLine(str):
+    """A line of long work in an engine, told to ``progress`` as it is (not a step's name)."""
 
 
 class Engine:
@@ -68,8 +79,10 @@ class Engine:
         if stage is not None and self.progress is not None:
             scanned = f", {self.log_rows:,} activities read" if self.log_rows else ""
             self.progress(
-                f"{stage} in {self.name}{scanned}: {len(frame):,} rows back "
-                f"in {time.perf_counter() - start:.1f} s"
+                ProgressLine(
+                    f"{stage} in {self.name}{scanned}: {len(frame):,} rows back "
+                    f"in {time.perf_counter() - start:.1f} s"
+                )
             )
         return frame
 
