@@ -30,7 +30,7 @@ from services import load_frame
 ROOT = Path(__file__).resolve().parents[2]
 LEADS = ROOT / "data" / "example_leads.csv"
 LOG = ROOT / "data" / "example_activities.parquet"
-#: The README's fit, with fewer bootstrap refits (they do not touch the log).
+#: The README's fit without the bootstrap refits (they do not touch the log).
 FIT = {
     "outcome": "converted",
     "id": "lead_id",
@@ -41,7 +41,7 @@ FIT = {
         "page_view:/careers*=careers_page_view",
     ],
     "combos": ["whitepaper_download+case_study_view"],
-    "bootstrap": 10,
+    "bootstrap": 0,
 }
 
 
@@ -91,18 +91,18 @@ def test_age_counts_are_the_counted_activities_grouped_by_lead_type_and_day():
     with DuckDBEngine() as engine:
         read_activities(engine, log, spec)
         register_leads(engine, leads)
-        rows = engine.query(LogQueries("duckdb", 30).age_counts())
-    got = sorted(
-        (int(p), t, float(a), int(n)) for p, t, a, n in rows.itertuples(index=False, name=None)
-    )
-    # Positions are the leads' rows: b is 0, a is 1.
-    assert got == [(0, "web", 0.0, 1), (1, "email", 14.0, 1), (1, "web", 4.0, 2)]
+        rows = engine.query(LogQueries("duckdb", 30).age_counts(["email", "web"]))
+        only_web = engine.query(LogQueries("duckdb", 30).age_counts(["web"]))
+    got = sorted(tuple(int(v) for v in row) for row in rows.itertuples(index=False, name=None))
+    # Positions are the leads' rows (b is 0, a is 1); types their place in the list given.
+    assert got == [(0, 1, 0, 1), (1, 0, 14, 1), (1, 1, 4, 2)]
+    assert sorted(only_web["n"].tolist()) == [1, 2]
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres", "spark"])
 def test_log_queries_are_written_in_the_engines_dialect(dialect):
     queries = LogQueries(dialect, 90)
-    sql = queries.age_counts()
+    sql = queries.age_counts(["email_open", "webinar"])
     epoch = {"duckdb": "EPOCH(", "postgres": "DATE_PART('epoch'", "spark": "UNIX_TIMESTAMP("}
     assert epoch[dialect] in sql
     assert "7776000" in sql  # the 90-day look-back, in seconds
@@ -168,11 +168,13 @@ def test_postgresql_engine_returns_per_lead_rows(pg_log):
         assert isinstance(engine, PostgresEngine)
         read = read_activities(engine, None, spec)
         register_leads(engine, frame)
-        stats = engine.query(LogQueries("postgres", 1095).age_counts())
+        types = sorted(read["types"])
+        stats = engine.query(LogQueries("postgres", 1095).age_counts(types))
     assert read["rows"] == 100_594
     assert len(stats) < read["rows"]
     assert stats["n"].sum() <= read["rows"]
     assert stats["position"].between(0, len(frame) - 1).all()
+    assert stats["type"].between(0, len(types) - 1).all()
 
 
 def test_a_bad_log_in_postgresql_is_refused_naming_its_leads(pg_log):
@@ -259,7 +261,7 @@ def test_cli_fits_from_spark_paths(spark, local_fit, tmp_path):
             "--detail-rule", "page_view:/pricing*=pricing_page_view",
             "--detail-rule", "page_view:/careers*=careers_page_view",
             "--combo", "whitepaper_download+case_study_view",
-            "--bootstrap", "10", "--out", str(tmp_path),
+            "--bootstrap", "0", "--out", str(tmp_path),
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -278,3 +280,14 @@ def test_a_spark_source_names_its_table_after_the_prefix():
         Source("spark:crm.leads", table="other")
     with pytest.raises(DataError, match="after 'spark:'"):
         Source("spark:  ")
+
+
+def test_spark_master_without_a_spark_source_is_one_clear_error(tmp_path):
+    result = CliRunner().invoke(
+        app,
+        ["fit", str(LEADS), "--outcome", "converted", "--spark-master", "local[1]",
+         "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: --spark-master is for spark: sources; no source is one"
+    assert not any(tmp_path.iterdir())

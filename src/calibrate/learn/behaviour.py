@@ -475,7 +475,7 @@ def _counted_types(con, spec: ActivitySpec, n_leads: int, total: int) -> dict:
     of both sides.
     """
     queries = LogQueries(con.dialect, spec.lookback_days)
-    rows = con.rows(queries.type_counts())
+    rows = con.rows(queries.type_counts(), stage="activity types of the leads")
     if not rows:
         _refuse_ids_apart(con, total, n_leads, queries)
     counted = {t: int(n) for t, n, _, _ in rows if n}
@@ -498,7 +498,7 @@ def _counted_types(con, spec: ActivitySpec, n_leads: int, total: int) -> dict:
 def _timing_counts(con, lookback_days: int) -> dict:
     """Activities of unknown leads, and those at or after the decision (left out)."""
     queries = LogQueries(con.dialect, lookback_days)
-    unknown, ids, after, too_old = con.rows(queries.timing())[0]
+    unknown, ids, after, too_old = con.rows(queries.timing(), stage="timing counts")[0]
     examples = [r[0] for r in con.rows(queries.unknown_ids(5))] if unknown else []
     return {
         "unknown_lead_rows": int(unknown),

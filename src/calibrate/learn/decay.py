@@ -87,7 +87,7 @@ def learn_kernels(
     for t in types:
         by_family.setdefault(families[t], []).append(t)
     grid = [Kernel("all")] + [Kernel("decay", float(h)) for h in half_life_grid(3.5, 448, 1)]
-    ages = _age_counts(con, sample_leads, base)
+    ages = _age_counts(con, sample_leads, base, types)
     cache: dict = {}
 
     def columns(family, kernel):
@@ -217,25 +217,33 @@ def _golden(kernel, value, family, choice, loss, *, lookback_days: int, steps: i
     return best, best_value
 
 
-def _age_counts(con, leads, base) -> dict:
+def _age_counts(con, leads, base, types) -> dict:
     """``{type: (lead position, age in days, activities)}`` of the activities that count.
 
     The sufficient statistic of the search: a kernel weighs an activity by
     its age in whole days alone, so every decayed count is a weighted sum of
     these rows. The engine holding the log groups them (one row per lead,
-    type and day), so the search never reads an activity.
+    type and day), and sends them as integers, so the search never reads an
+    activity and its memory does not grow with the log beyond that bound.
     """
     spec = replace(base, features=())
     register_leads(con, leads)
     rows = con.query(
-        LogQueries(con.dialect, spec.lookback_days).age_counts(), stage="half-life statistic"
+        LogQueries(con.dialect, spec.lookback_days).age_counts(types),
+        stage="half-life statistic",
     )
-    rows = rows.sort_values(["activity_type", "position", "age"], kind="stable")
-    return {
-        t: (
-            g["position"].to_numpy(np.int64),
-            g["age"].to_numpy(float),
-            g["n"].to_numpy(float),
-        )
-        for t, g in rows.groupby("activity_type", sort=True)
-    }
+    code = rows["type"].to_numpy(np.int64)
+    position, age, n = (rows[c].to_numpy() for c in ("position", "age", "n"))
+    del rows
+    order = np.argsort(code, kind="stable")
+    bounds = np.searchsorted(code[order], np.arange(len(types) + 1))
+    out = {}
+    for i, name in enumerate(types):
+        part = order[bounds[i] : bounds[i + 1]]
+        if len(part):
+            out[name] = (
+                position[part].astype(np.int64),
+                age[part].astype(float),
+                n[part].astype(float),
+            )
+    return out

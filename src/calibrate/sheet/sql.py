@@ -594,28 +594,39 @@ class LogQueries:
         )
         return self._with_leads(query)
 
-    def age_counts(self) -> str:
+    def age_counts(self, types) -> str:
         """The half-life search's statistic: activities per lead position, type and age in days.
 
-        Rows ``(calibrate_order, activity_type, age, n)`` of the activities
-        that count: a decayed count of any kernel is a weighted sum of them.
+        Rows ``(position, type, age, n)`` of the activities that count, all
+        integers: ``type`` is the position of the activity type in
+        ``types`` (activities of other types are left out). A decayed count
+        of any kernel is a weighted sum of them, and there is at most one
+        row per lead, type and day of the look-back, however long the log.
         """
         from sqlglot import exp
 
-        keys = [
-            exp.column("calibrate_order", "l"),
-            exp.column("activity_type", "a"),
-            self.age_days(),
-        ]
+        kind = exp.column("activity_type", "a")
+        code = exp.Case()
+        for i, name in enumerate(types):
+            code = code.when(
+                exp.EQ(this=kind.copy(), expression=exp.Literal.string(name)),
+                exp.Literal.number(i),
+            )
+        keys = [exp.column("calibrate_order", "l"), code, self.age_days()]
+        wanted = exp.In(this=kind.copy(), expressions=[exp.Literal.string(t) for t in types])
+
+        def integer(value, kind):
+            return exp.cast(value, kind)
+
         query = (
             self.joined()
             .select(
-                exp.alias_(keys[0], "position"),
-                exp.alias_(keys[1], "activity_type"),
-                exp.alias_(keys[2], "age"),
+                exp.alias_(integer(keys[0].copy(), exp.DataType.Type.INT), "position"),
+                exp.alias_(integer(keys[1].copy(), exp.DataType.Type.SMALLINT), "type"),
+                exp.alias_(integer(keys[2].copy(), exp.DataType.Type.INT), "age"),
                 exp.alias_(exp.Count(this=exp.Star()), "n"),
             )
-            .where(self.counted())
+            .where(exp.and_(self.counted(), wanted))
             .group_by(*(k.copy() for k in keys))
         )
         return self._with_leads(query)
