@@ -74,8 +74,15 @@ class Engine:
 
     def query(self, sql: str, stage: str | None = None) -> pd.DataFrame:
         """The rows of a query as a DataFrame; timed and reported when ``stage`` is named."""
+        return self._timed(self._query, sql, stage)
+
+    def arrow(self, sql: str, stage: str | None = None):
+        """The rows of a query as a ``pyarrow.Table`` (no pandas copy), reported as by ``query``."""
+        return self._timed(self._arrow, sql, stage)
+
+    def _timed(self, run, sql, stage):
         start = time.perf_counter()
-        frame = self._query(sql)
+        frame = run(sql)
         if stage is not None and self.progress is not None:
             scanned = f", {self.log_rows:,} activities read" if self.log_rows else ""
             self.progress(
@@ -106,6 +113,9 @@ class Engine:
         """Leave the engine; temporary tables and views go with the connection."""
 
     def _query(self, sql: str) -> pd.DataFrame:
+        return self._arrow(sql).to_pandas()
+
+    def _arrow(self, sql: str):
         raise NotImplementedError
 
     def __enter__(self):
@@ -141,6 +151,12 @@ class DuckDBEngine(Engine):
 
     def _query(self, sql):
         return self.con.execute(sql).df()
+
+    def _arrow(self, sql):
+        relation = self.con.sql(sql)
+        # Newer DuckDB names it to_arrow_table; older ones arrow.
+        fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+        return fetch()
 
     def rows(self, sql, stage=None):
         return self.con.execute(sql).fetchall()
@@ -226,7 +242,7 @@ class PostgresEngine(Engine):
             self.conn.close()
             raise
 
-    def _query(self, sql):
+    def _arrow(self, sql):
         with self.conn.cursor() as cur:
             try:
                 cur.execute(sql)
@@ -237,7 +253,7 @@ class PostgresEngine(Engine):
                 ) from None
         from .sources import normalise_types
 
-        return normalise_types(table).to_pandas()
+        return normalise_types(table)
 
     def execute(self, sql):
         with self.conn.cursor() as cur:
@@ -309,7 +325,7 @@ class SparkEngine(Engine):
         conf = self.session.conf
         self._zone = conf.get("spark.sql.session.timeZone", None)
         conf.set("spark.sql.session.timeZone", "UTC")
-        self._arrow = conf.get("spark.sql.execution.arrow.pyspark.enabled", None)
+        self._arrow_conf = conf.get("spark.sql.execution.arrow.pyspark.enabled", None)
         conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
         self._views: list[str] = []
 
@@ -319,6 +335,14 @@ class SparkEngine(Engine):
 
     def _query(self, sql):
         return _collect(self.session.sql(sql))
+
+    def _arrow(self, sql):
+        frame = self.session.sql(sql)
+        if hasattr(frame, "toArrow"):  # pyspark 4
+            return frame.toArrow()
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(_collect(frame), preserve_index=False)
 
     def execute(self, sql):
         self.session.sql(sql).collect()
@@ -347,7 +371,7 @@ class SparkEngine(Engine):
         conf = self.session.conf
         for key, old in (
             ("spark.sql.session.timeZone", self._zone),
-            ("spark.sql.execution.arrow.pyspark.enabled", self._arrow),
+            ("spark.sql.execution.arrow.pyspark.enabled", self._arrow_conf),
         ):
             if old is None:
                 conf.unset(key)

@@ -97,7 +97,8 @@ def learn_kernels(
             for t in by_family[family]:
                 lead, age, n = ages.get(t, (np.zeros(0, np.int64), np.zeros(0), np.zeros(0)))
                 # Weights are whole thousandths, so the sums are exact in any order.
-                total = np.bincount(lead, weights=n * kernel.weights(age), minlength=len(sample))
+                weight = kernel.weights(np.arange(lookback_days + 1))[age] * n
+                total = np.bincount(lead, weights=weight, minlength=len(sample))
                 x = np.log1p(total / WEIGHT_SCALE)
                 cols.append((x - x.mean()) / (x.std() + 1e-12))
             cache[key] = np.column_stack(cols)
@@ -223,27 +224,24 @@ def _age_counts(con, leads, base, types) -> dict:
     The sufficient statistic of the search: a kernel weighs an activity by
     its age in whole days alone, so every decayed count is a weighted sum of
     these rows. The engine holding the log groups them (one row per lead,
-    type and day), and sends them as integers, so the search never reads an
-    activity and its memory does not grow with the log beyond that bound.
+    type and day) and sends them as small integers in type order; each
+    type's arrays are slices of one column, so the search never reads an
+    activity, and holds 12 bytes per lead, type and day however long the log.
     """
     spec = replace(base, features=())
     register_leads(con, leads)
-    rows = con.query(
+    table = con.arrow(
         LogQueries(con.dialect, spec.lookback_days).age_counts(types),
         stage="half-life statistic",
     )
-    code = rows["type"].to_numpy(np.int64)
-    position, age, n = (rows[c].to_numpy() for c in ("position", "age", "n"))
-    del rows
-    order = np.argsort(code, kind="stable")
-    bounds = np.searchsorted(code[order], np.arange(len(types) + 1))
-    out = {}
-    for i, name in enumerate(types):
-        part = order[bounds[i] : bounds[i + 1]]
-        if len(part):
-            out[name] = (
-                position[part].astype(np.int64),
-                age[part].astype(float),
-                n[part].astype(float),
-            )
-    return out
+    position, code, age, n = (
+        table.column(c).combine_chunks().to_numpy(zero_copy_only=False)
+        for c in ("position", "type", "age", "n")
+    )
+    del table
+    bounds = np.searchsorted(code, np.arange(len(types) + 1))
+    return {
+        name: (position[a:b], age[a:b], n[a:b])
+        for name, a, b in zip(types, bounds[:-1], bounds[1:], strict=True)
+        if b > a
+    }

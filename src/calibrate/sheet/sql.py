@@ -597,9 +597,10 @@ class LogQueries:
     def age_counts(self, types) -> str:
         """The half-life search's statistic: activities per lead position, type and age in days.
 
-        Rows ``(position, type, age, n)`` of the activities that count, all
-        integers: ``type`` is the position of the activity type in
-        ``types`` (activities of other types are left out). A decayed count
+        Rows ``(position, type, age, n)`` of the activities that count, in
+        ``type`` order, all integers (12 bytes a row): ``type`` is the
+        position of the activity type in ``types`` (activities of other
+        types are left out). A decayed count
         of any kernel is a weighted sum of them, and there is at most one
         row per lead, type and day of the look-back, however long the log.
         """
@@ -623,11 +624,13 @@ class LogQueries:
             .select(
                 exp.alias_(integer(keys[0].copy(), exp.DataType.Type.INT), "position"),
                 exp.alias_(integer(keys[1].copy(), exp.DataType.Type.SMALLINT), "type"),
-                exp.alias_(integer(keys[2].copy(), exp.DataType.Type.INT), "age"),
-                exp.alias_(exp.Count(this=exp.Star()), "n"),
+                exp.alias_(integer(keys[2].copy(), exp.DataType.Type.SMALLINT), "age"),
+                exp.alias_(integer(exp.Count(this=exp.Star()), exp.DataType.Type.INT), "n"),
             )
             .where(exp.and_(self.counted(), wanted))
             .group_by(*(k.copy() for k in keys))
+            # In type order, so that each type's rows are one slice of the result.
+            .order_by(exp.column("type"))
         )
         return self._with_leads(query)
 
