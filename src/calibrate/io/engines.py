@@ -77,7 +77,7 @@ class Engine:
         return self._timed(self._query, sql, stage)
 
     def arrow(self, sql: str, stage: str | None = None):
-        """The rows of a query as a ``pyarrow.Table`` (no pandas copy), reported as by ``query``."""
+        """The rows of a query as a ``pyarrow.Table`` (no pandas copy), reported as ``query``."""
         return self._timed(self._arrow, sql, stage)
 
     def _timed(self, run, sql, stage):
