@@ -451,10 +451,7 @@ def _read_in_engine(engine, source, spec: ActivitySpec, now) -> dict:
 
     from ..sheet.sql import SqlBuilder, _count_where
 
-    if engine.dialect == "spark":
-        engine.raw(source)
-    else:
-        engine.raw()
+    engine.raw(source)
     types = engine.columns("calibrate_raw")
     wanted = [spec.lead_id, spec.activity_type, spec.occurred_at]
     if spec.detail is not None:

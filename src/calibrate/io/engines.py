@@ -287,8 +287,8 @@ class PostgresEngine(Engine):
             schema = cur.fetch_arrow_table().schema
         return {f.name: _arrow_kind(f.type) for f in schema}
 
-    def raw(self) -> None:
-        """The log of ``source`` as the temporary view ``calibrate_raw``."""
+    def raw(self, log=None) -> None:
+        """The log (the engine's ``source``) as the temporary view ``calibrate_raw``."""
         self.execute(
             f"CREATE OR REPLACE TEMP VIEW calibrate_raw AS {_select(self.source, 'postgres')}"
         )

@@ -95,10 +95,10 @@ def learn_kernels(
         if key not in cache:
             cols = []
             for t in by_family[family]:
-                lead, age, n = ages.get(t, (np.zeros(0, np.int64), np.zeros(0), np.zeros(0)))
-                # Weights are whole thousandths, so the sums are exact in any order.
-                weight = kernel.weights(np.arange(lookback_days + 1))[age] * n
-                total = np.bincount(lead, weights=weight, minlength=len(sample))
+                empty = np.zeros(0, np.int64)
+                lead, age, n = ages.get(t, (empty, empty, empty))
+                by_day = kernel.weights(np.arange(lookback_days + 1))
+                total = _decayed(lead, age, n, by_day, len(sample))
                 x = np.log1p(total / WEIGHT_SCALE)
                 cols.append((x - x.mean()) / (x.std() + 1e-12))
             cache[key] = np.column_stack(cols)
@@ -126,6 +126,24 @@ def learn_kernels(
 
     choice, current = _coordinate_search(by_family, grid, loss, lookback_days)
     return choice, _decay_rows(by_family, choice, current, loss)
+
+
+#: Rows of the statistic weighed at a time: bounds the memory of a decayed count.
+_ROWS_AT_A_TIME = 1 << 20
+
+
+def _decayed(lead, age, n, weight_of_day, n_leads: int) -> np.ndarray:
+    """Every lead's weighted count (in thousandths): the sum of ``n * weight(age)`` of its rows.
+
+    Weights are whole thousandths, so the sums are exact in any order; the
+    rows are taken a million at a time.
+    """
+    total = np.zeros(n_leads)
+    for start in range(0, len(lead), _ROWS_AT_A_TIME):
+        part = slice(start, start + _ROWS_AT_A_TIME)
+        weights = weight_of_day[age[part]] * n[part]
+        total += np.bincount(lead[part], weights=weights, minlength=n_leads)
+    return total
 
 
 def _explicit_log_odds(design, ys, folds):
@@ -234,11 +252,12 @@ def _age_counts(con, leads, base, types) -> dict:
         LogQueries(con.dialect, spec.lookback_days).age_counts(types),
         stage="half-life statistic",
     )
-    position, code, age, n = (
-        table.column(c).combine_chunks().to_numpy(zero_copy_only=False)
-        for c in ("position", "type", "age", "n")
-    )
-    del table
+    columns = []
+    for name in ("position", "type", "age", "n"):
+        # One column at a time out of the table: its batches are freed as it goes.
+        columns.append(table.column(name).combine_chunks().to_numpy(zero_copy_only=False))
+        table = table.drop_columns([name])
+    position, code, age, n = columns
     bounds = np.searchsorted(code, np.arange(len(types) + 1))
     return {
         name: (position[a:b], age[a:b], n[a:b])
