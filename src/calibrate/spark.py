@@ -59,8 +59,11 @@ def score(leads, config, *, activities=None, as_of=None, reasons: int = 0, id_co
 
     Examples
     --------
-    >>> import calibrate.spark                                     # doctest: +SKIP
-    >>> scored = calibrate.spark.score(spark.table("crm.leads"), "fit/scoring_config.json")
+    In a Spark session ``spark`` (not run here: it needs one):
+
+    >>> import calibrate.spark  # doctest: +SKIP
+    >>> leads = spark.table("crm.leads")  # doctest: +SKIP
+    >>> scored = calibrate.spark.score(leads, "fit/scoring_config.json")  # doctest: +SKIP
     >>> scored.write.mode("overwrite").saveAsTable("crm.lead_scores")  # doctest: +SKIP
     """
     from .production.config import ScoringConfig
