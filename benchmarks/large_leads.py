@@ -60,22 +60,10 @@ def run_one(source: str, folder: str) -> dict:
     data = folder
     session = None
     if source == "spark":
-        from pyspark.sql import SparkSession
+        from ._spark import local_session
 
-        session = (
-            SparkSession.builder.master("local[2]")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.driver.memory", "8g")
-            # Collecting 20 million rows: more than the default 1 GB of results.
-            .config("spark.driver.maxResultSize", "0")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .getOrCreate()
-        )
-        session.sparkContext.setLogLevel("ERROR")
+        # Collecting 20 million rows: more than the default 1 GB of results.
+        session = local_session(**{"spark.driver.maxResultSize": "0"})
         data = f"spark:{folder}"
     result = calibrate.fit(
         data,

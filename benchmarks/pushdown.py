@@ -129,21 +129,9 @@ def run_one(mode: str, engine: str, where: str, folder: str, pg_url: str | None)
         source = Source(pg_url, table=where)
         log = source if mode == "push" else read_arrow(source)
     else:
-        sys.path.insert(0, str(ROOT / "tests"))
-        from pyspark.sql import SparkSession
+        from ._spark import local_session
 
-        session = (
-            SparkSession.builder.master("local[2]")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.driver.memory", "8g")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .getOrCreate()
-        )
-        session.sparkContext.setLogLevel("ERROR")
+        session = local_session()
         frame = session.read.parquet(where)
         log = frame if mode == "push" else frame.toArrow()
     pulled = time.perf_counter() - start

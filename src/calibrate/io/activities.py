@@ -247,6 +247,16 @@ def _log_columns(con, source, spec: ActivitySpec, sep: str | None) -> dict:
     _register_source(con, source, "calibrate_raw", sep=sep)
     described = con.execute("DESCRIBE calibrate_raw").fetchall()
     types = {row[0]: row[1] for row in described}
+    _refuse_missing_columns(types, spec)
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW calibrate_numbered AS "
+        "SELECT row_number() OVER () AS calibrate_row, * FROM calibrate_raw"
+    )
+    return types
+
+
+def _refuse_missing_columns(types: dict, spec: ActivitySpec) -> None:
+    """Refuse a log without the columns ``spec`` names, listing the columns it has."""
     wanted = [spec.lead_id, spec.activity_type, spec.occurred_at]
     if spec.detail is not None:
         wanted.append(spec.detail)
@@ -256,11 +266,6 @@ def _log_columns(con, source, spec: ActivitySpec, sep: str | None) -> dict:
             f"activity log: column(s) {format_examples(missing)} not found "
             f"(columns: {format_examples(list(types), 8)})"
         )
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW calibrate_numbered AS "
-        "SELECT row_number() OVER () AS calibrate_row, * FROM calibrate_raw"
-    )
-    return types
 
 
 def _id_text_sql(column: str, duck_type: str) -> str:
@@ -453,15 +458,7 @@ def _read_in_engine(engine, source, spec: ActivitySpec, now) -> dict:
 
     engine.raw(source)
     types = engine.columns("calibrate_raw")
-    wanted = [spec.lead_id, spec.activity_type, spec.occurred_at]
-    if spec.detail is not None:
-        wanted.append(spec.detail)
-    missing = [c for c in wanted if c not in types]
-    if missing:
-        raise DataError(
-            f"activity log: column(s) {format_examples(missing)} not found "
-            f"(columns: {format_examples(list(types), 8)})"
-        )
+    _refuse_missing_columns(types, spec)
     if types[spec.occurred_at] not in _TIMESTAMP_TYPES:
         raise DataError(
             f"activity log: column {spec.occurred_at!r} holds {types[spec.occurred_at]} in "

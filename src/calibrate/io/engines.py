@@ -30,7 +30,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from ..errors import DataError
-from .sources import Source, _first_line, _libpq_uri, _scrub, _select, _where
+from .sources import Source, _first_line, _scrub, _select, connect_postgres
 
 __all__ = [
     "DuckDBEngine",
@@ -220,7 +220,7 @@ class PostgresEngine(Engine):
         super().__init__(progress)
         try:
             import adbc_driver_manager
-            import adbc_driver_postgresql.dbapi as pg
+            import adbc_driver_postgresql.dbapi  # noqa: F401 - the driver, checked here
         except ImportError:
             raise DataError(
                 f"working inside {source.description} needs the ADBC PostgreSQL driver: "
@@ -228,13 +228,7 @@ class PostgresEngine(Engine):
             ) from None
         self._error = adbc_driver_manager.Error
         self.source = source
-        try:
-            self.conn = pg.connect(_libpq_uri(source), autocommit=True)
-        except adbc_driver_manager.Error as exc:
-            raise DataError(
-                f"cannot connect to PostgreSQL at {_scrub(_where(source), source)}: "
-                f"{_first_line(exc, source)}"
-            ) from None
+        self.conn = connect_postgres(source, autocommit=True)
         try:
             for setting in SESSION_SETTINGS:
                 self.execute(setting)

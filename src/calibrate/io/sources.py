@@ -493,17 +493,30 @@ def _where(source: Source) -> str:
     return host or "the default server (libpq environment)"
 
 
-def _read_postgres(source: Source):
+def connect_postgres(source: Source, **options):
+    """An ADBC connection to the PostgreSQL database of ``source``.
+
+    Raises
+    ------
+    DataError
+        When the connection fails, naming the host and port, never the password.
+    """
     import adbc_driver_manager
     import adbc_driver_postgresql.dbapi as pg
 
     try:
-        conn = pg.connect(_libpq_uri(source))
+        return pg.connect(_libpq_uri(source), **options)
     except adbc_driver_manager.Error as exc:
         raise DataError(
             f"cannot connect to PostgreSQL at {_scrub(_where(source), source)}: "
             f"{_first_line(exc, source)}"
         ) from None
+
+
+def _read_postgres(source: Source):
+    import adbc_driver_manager
+
+    conn = connect_postgres(source)
     try:
         with conn.cursor() as cur:
             try:
