@@ -25,6 +25,7 @@ line): the stage, the rows it read and the time it took.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import pandas as pd
@@ -46,7 +47,7 @@ class ProgressLine(str):
     """A line of long work in an engine, told to ``progress`` as it is (not a step's name)."""
 
 
-class Engine:
+class Engine(ABC):
     """Where the log's queries run: one connection (or session) of one engine.
 
     Parameters
@@ -97,26 +98,28 @@ class Engine:
         """The rows of a (small) query as tuples; reported as :meth:`query` is."""
         return list(self.query(sql, stage).itertuples(index=False, name=None))
 
+    @abstractmethod
     def put(self, frame: pd.DataFrame, name: str) -> None:
         """Make ``name`` a temporary table (or view) of ``frame`` in the engine."""
-        raise NotImplementedError
 
+    @abstractmethod
     def execute(self, sql: str) -> None:
         """Run a statement that returns nothing."""
-        raise NotImplementedError
 
+    @abstractmethod
     def columns(self, table: str) -> dict[str, str]:
         """``{column: type}`` of a table, the types in the engine's own words, upper case."""
-        raise NotImplementedError
 
+    @abstractmethod
     def close(self) -> None:
         """Leave the engine; temporary tables and views go with the connection."""
 
     def _query(self, sql: str) -> pd.DataFrame:
         return self._arrow(sql).to_pandas()
 
+    @abstractmethod
     def _arrow(self, sql: str):
-        raise NotImplementedError
+        """The rows of a query as a ``pyarrow.Table``."""
 
     def __enter__(self):
         return self
